@@ -1,0 +1,30 @@
+# `make demo` and `make test` work on a machine with only Python 3 and make.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: demo test lint venv clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+venv: $(BIN)/python
+
+demo: venv
+	$(BIN)/pip install --quiet -e ".[sklearn]"
+	$(BIN)/python examples/lecture_batch_gd.py
+
+test: venv
+	$(BIN)/pip install --quiet -e ".[test]"
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/pytest src tests
+
+lint: venv
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+clean:
+	rm -rf $(VENV) build *.egg-info src/*.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,112 @@
+"""Validation at the public boundary: clear errors that name the culprit."""
+
+from __future__ import annotations
+
+import numbers
+from typing import Any
+
+import numpy as np
+from numpy.typing import DTypeLike, NDArray
+
+RandomState = int | np.random.Generator | np.random.RandomState | None
+
+FLOAT_DTYPES = ("float32", "float64")
+
+
+def check_dtype(dtype: DTypeLike, argument: str = "dtype") -> np.dtype[np.floating]:
+    """Return ``np.dtype(dtype)`` if it is float32 or float64, else raise."""
+    try:
+        resolved = np.dtype(dtype)
+    except TypeError:
+        resolved = None
+    if resolved is None or resolved.name not in FLOAT_DTYPES:
+        raise ValueError(
+            f"The {argument!r} parameter must be one of {list(FLOAT_DTYPES)}. Got {dtype!r} instead."
+        )
+    return np.dtype(resolved.name)
+
+
+def check_matrix(
+    X: Any,
+    name: str,
+    dtype: np.dtype[np.floating],
+    *,
+    n_columns: int | None = None,
+    columns_meaning: str = "",
+) -> NDArray[np.floating]:
+    """Convert ``X`` to a finite 2-D array of ``dtype``; raise naming ``name`` if it can't be.
+
+    The array is copied only when its dtype or layout requires it.
+    """
+    arr = np.asarray(X)
+    if arr.dtype.kind not in "biuf":
+        if arr.dtype.kind == "O":
+            try:
+                arr = arr.astype(dtype)
+            except (TypeError, ValueError):
+                raise TypeError(
+                    f"{name} must contain numbers only; it holds Python objects that are not "
+                    "numeric. Encode categorical values as numbers first."
+                ) from None
+        else:
+            raise TypeError(
+                f"{name} must be numeric; got an array of dtype {arr.dtype}. "
+                "Encode categorical values as numbers first."
+            )
+    if arr.ndim != 2:
+        hint = " Use X.reshape(-1, 1) for a single feature." if arr.ndim == 1 else ""
+        raise ValueError(
+            f"{name} must be 2-D with shape (n_samples, n_columns); got shape {arr.shape}.{hint}"
+        )
+    if arr.shape[0] == 0:
+        raise ValueError(f"{name} is empty: it has 0 samples (shape {arr.shape}); at least 1 is needed.")
+    arr = np.asarray(arr, dtype=dtype)
+    if n_columns is not None and arr.shape[1] != n_columns:
+        raise ValueError(f"{name} has {arr.shape[1]} columns but {n_columns} were expected{columns_meaning}.")
+    check_finite(arr, name)
+    return arr
+
+
+def check_finite(arr: NDArray[Any], name: str) -> None:
+    """Raise a ValueError naming the first NaN or infinite entry of ``arr``."""
+    if not np.isfinite(arr).all():
+        bad = np.argwhere(~np.isfinite(arr))[0]
+        where = ", ".join(str(int(i)) for i in bad)
+        raise ValueError(f"{name} contains NaN or infinity (first at index [{where}]).")
+
+
+def check_scalar(
+    value: Any,
+    name: str,
+    *,
+    low: float | None = None,
+    low_inclusive: bool = True,
+    integer: bool = False,
+) -> Any:
+    """Check that ``value`` is a real number (an integer if asked) not below ``low``."""
+    kind = numbers.Integral if integer else numbers.Real
+    if isinstance(value, bool) or not isinstance(value, kind):
+        expected = "an int" if integer else "a real number"
+        raise TypeError(f"The {name!r} parameter must be {expected}. Got {value!r} instead.")
+    if not np.isfinite(float(value)):
+        raise ValueError(f"The {name!r} parameter must be finite. Got {value!r} instead.")
+    if low is not None and (value < low or (value == low and not low_inclusive)):
+        bound = f">= {low}" if low_inclusive else f"> {low}"
+        raise ValueError(f"The {name!r} parameter must be {bound}. Got {value!r} instead.")
+    return value
+
+
+def as_generator(random_state: RandomState) -> np.random.Generator:
+    """One explicit ``np.random.Generator`` from a seed, a Generator or a RandomState."""
+    if isinstance(random_state, np.random.Generator):
+        return random_state
+    if isinstance(random_state, np.random.RandomState):
+        return np.random.default_rng(random_state.randint(np.iinfo(np.int32).max))
+    if random_state is None or (
+        isinstance(random_state, numbers.Integral) and not isinstance(random_state, bool)
+    ):
+        return np.random.default_rng(random_state)
+    raise TypeError(
+        "The 'random_state' parameter must be None, an int, a numpy Generator or a RandomState. "
+        f"Got {random_state!r} instead."
+    )
