@@ -1,0 +1,663 @@
+"""Optimisers as gradient transformations, and learning-rate schedules.
+
+After optax, an optimiser is a pair of pure functions::
+
+    state = opt.init(params)
+    updates, state = opt.update(grads, state, params)
+    params = apply_updates(params, updates)          # w <- w + u, new arrays
+
+Updates are *added* to the parameters, so a descent step is ``u = -eta g``.  The
+state is a NamedTuple of ints, floats and :class:`Params`; its ``step`` is the
+number of updates already applied, and a learning rate is either a number or a
+schedule ``eta(step)``.  The lecture's step is :func:`gd`; :func:`momentum` and
+:func:`adam` reproduce scikit-learn's SGDOptimizer and AdamOptimizer to the last
+bit.  Scalars are Python floats, so float32 parameters stay float32.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+import numbers
+from collections.abc import Callable
+from dataclasses import dataclass, fields
+from typing import Any, ClassVar, NamedTuple
+
+import numpy as np
+from numpy.typing import NDArray
+
+from deltaprop._checks import check_scalar
+from deltaprop.network import Grads, Params
+
+Schedule = Callable[[int], float]
+LearningRate = float | Schedule
+# An optimiser's state: a NamedTuple of ints, floats and Params, or a tuple of them (chain).
+State = Any
+
+
+class GradientTransformation(NamedTuple):
+    """An optimiser: ``init(params) -> state`` and ``update(grads, state, params) -> (updates, state)``."""
+
+    init: Callable[[Params], State]
+    update: Callable[[Grads, State, Params], tuple[Params, State]]
+
+
+class StepState(NamedTuple):
+    """The state of :func:`gd`: the number of updates applied."""
+
+    step: int
+
+
+class MomentumState(NamedTuple):
+    """The state of :func:`momentum`: the step and the velocity v."""
+
+    step: int
+    velocity: Params
+
+
+class AdamState(NamedTuple):
+    """The state of :func:`adam` and :func:`adamw`: the step and the moments m, v."""
+
+    step: int
+    m: Params
+    v: Params
+
+
+class EmptyState(NamedTuple):
+    """The state of a stateless transformation (:func:`clip_by_global_norm`)."""
+
+
+def _map(fn: Callable[..., NDArray[Any]], *trees: Params) -> Params:
+    """Apply ``fn`` leaf by leaf to Params of one structure."""
+    return Params(
+        [fn(*leaves) for leaves in zip(*(tree.W for tree in trees), strict=True)],
+        [fn(*leaves) for leaves in zip(*(tree.b for tree in trees), strict=True)],
+    )
+
+
+def _zeros_like(params: Params) -> Params:
+    return _map(np.zeros_like, params)
+
+
+def apply_updates(params: Params, updates: Params) -> Params:
+    """``params + updates`` as new arrays of the parameters' dtypes.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> apply_updates(Params([np.ones((1, 2))], [np.zeros(1)]), Params([np.ones((1, 2))], [-np.ones(1)]))
+    Params(W=[array([[2., 2.]])], b=[array([-1.])])
+    """
+    return _map(lambda p, u: (p + u).astype(p.dtype, copy=False), params, updates)
+
+
+def global_norm(tree: Params) -> float:
+    """sqrt(sum_h ||W^(h)||^2 + ||b^(h)||^2), the norm of all arrays together."""
+    return math.hypot(*(float(np.linalg.norm(leaf)) for leaf in [*tree.W, *tree.b]))
+
+
+def get_lr(learning_rate: LearningRate, step: int) -> float:
+    """The learning rate at ``step`` (updates already applied): the number, or ``schedule(step)``.
+
+    >>> get_lr(0.1, 7), get_lr(lambda step: 1.0 / (step + 1), 3)
+    (0.1, 0.25)
+    """
+    return float(learning_rate(step)) if callable(learning_rate) else float(learning_rate)
+
+
+# ------------------------------------------------------------------ validation
+def _check_learning_rate(learning_rate: Any, name: str = "learning_rate") -> LearningRate:
+    if callable(learning_rate):
+        return learning_rate
+    if isinstance(learning_rate, bool) or not isinstance(learning_rate, numbers.Real):
+        raise TypeError(
+            f"The {name!r} parameter must be a positive number or a schedule (a callable "
+            f"step -> learning rate). Got {learning_rate!r} instead."
+        )
+    return float(check_scalar(learning_rate, name, low=0.0, low_inclusive=False))
+
+
+def _check_below_one(value: Any, name: str, *, low: float = 0.0, low_inclusive: bool = True) -> float:
+    """A real number in [low, 1) (or (low, 1)), else an error naming ``name``."""
+    check_scalar(value, name, low=low, low_inclusive=low_inclusive)
+    if value >= 1:
+        bracket = "[" if low_inclusive else "("
+        raise ValueError(f"The {name!r} parameter must be in {bracket}{low}, 1). Got {value!r} instead.")
+    return float(value)
+
+
+def _positive(value: Any, name: str) -> float:
+    return float(check_scalar(value, name, low=0.0, low_inclusive=False))
+
+
+# ------------------------------------------------------------------ optimisers
+def gd(learning_rate: LearningRate) -> GradientTransformation:
+    """Gradient descent, the lecture's step (the L2 penalty is already inside g).
+
+    ::
+
+        u_t = -eta_t g_t          eta_t = learning_rate, or learning_rate(t)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> opt = gd(0.1)
+    >>> g = Params([np.array([[1.0, -2.0]])], [np.array([4.0])])
+    >>> updates, state = opt.update(g, opt.init(g), g)
+    >>> updates.W[0], updates.b[0], state.step
+    (array([[-0.1,  0.2]]), array([-0.4]), 1)
+    """
+    learning_rate = _check_learning_rate(learning_rate)
+
+    def init(params: Params) -> StepState:
+        return StepState(step=0)
+
+    def update(grads: Grads, state: StepState, params: Params | None = None) -> tuple[Params, StepState]:
+        lr = get_lr(learning_rate, state.step)
+        return _map(lambda g: -lr * g, grads), StepState(state.step + 1)
+
+    return GradientTransformation(init, update)
+
+
+def momentum(
+    learning_rate: LearningRate, beta: float = 0.9, nesterov: bool = False
+) -> GradientTransformation:
+    """Gradient descent with heavy-ball or Nesterov momentum, scikit-learn's SGDOptimizer.
+
+    ::
+
+        v_0     = 0
+        v_{t+1} = beta v_t - eta_t g_t
+        u_t     = v_{t+1}                      (nesterov=False)
+        u_t     = beta v_{t+1} - eta_t g_t     (nesterov=True)
+
+    With ``beta=0`` both are :func:`gd`.  ``by_name("sgd")`` is scikit-learn's
+    default, ``beta=0.9, nesterov=True``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> opt = momentum(1.0, beta=0.5)
+    >>> g = Params([np.array([[1.0]])], [np.array([2.0])])
+    >>> state = opt.init(g)
+    >>> u1, state = opt.update(g, state, g)
+    >>> u2, state = opt.update(g, state, g)
+    >>> u1.W[0], u2.W[0]
+    (array([[-1.]]), array([[-1.5]]))
+    """
+    learning_rate = _check_learning_rate(learning_rate)
+    beta = _check_below_one(beta, "beta")
+    if not isinstance(nesterov, bool):
+        raise TypeError(f"The 'nesterov' parameter must be a bool. Got {nesterov!r} instead.")
+
+    def init(params: Params) -> MomentumState:
+        return MomentumState(step=0, velocity=_zeros_like(params))
+
+    def update(
+        grads: Grads, state: MomentumState, params: Params | None = None
+    ) -> tuple[Params, MomentumState]:
+        lr = get_lr(learning_rate, state.step)
+        velocity = _map(lambda v, g: beta * v - lr * g, state.velocity, grads)
+        updates = _map(lambda v, g: beta * v - lr * g, velocity, grads) if nesterov else velocity
+        return updates, MomentumState(state.step + 1, velocity)
+
+    return GradientTransformation(init, update)
+
+
+def adam(
+    learning_rate: LearningRate = 1e-3, b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8
+) -> GradientTransformation:
+    """Adam (Kingma & Ba, 2015), scikit-learn's AdamOptimizer.
+
+    ::
+
+        t       = step + 1
+        m_t     = b1 m_{t-1} + (1 - b1) g_t                 m_0 = 0
+        v_t     = b2 v_{t-1} + (1 - b2) g_t^2               v_0 = 0
+        alpha_t = eta_{t-1} sqrt(1 - b2^t) / (1 - b1^t)
+        u_t     = -alpha_t m_t / (sqrt(v_t) + eps)
+
+    This is the paper's "efficient" form (end of its section 2): eps is added to
+    sqrt(v_t), not to the bias-corrected sqrt(v_t / (1 - b2^t)).  Step 1 is
+    ``-eta g / (|g| + eps / sqrt(1 - b2))``, i.e. ``-eta sign(g)`` up to eps.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> opt = adam(0.1)
+    >>> g = Params([np.array([[3.0, -0.5]])], [np.array([1e-3])])
+    >>> updates, state = opt.update(g, opt.init(g), g)
+    >>> np.round(updates.W[0], 6), np.round(updates.b[0], 6)
+    (array([[-0.1,  0.1]]), array([-0.099968]))
+    """
+    learning_rate = _check_learning_rate(learning_rate)
+    b1 = _check_below_one(b1, "b1")
+    b2 = _check_below_one(b2, "b2")
+    eps = _positive(eps, "eps")
+
+    def init(params: Params) -> AdamState:
+        return AdamState(step=0, m=_zeros_like(params), v=_zeros_like(params))
+
+    def update(grads: Grads, state: AdamState, params: Params | None = None) -> tuple[Params, AdamState]:
+        t = state.step + 1
+        m = _map(lambda m_prev, g: b1 * m_prev + (1.0 - b1) * g, state.m, grads)
+        v = _map(lambda v_prev, g: b2 * v_prev + (1.0 - b2) * (g * g), state.v, grads)
+        alpha = get_lr(learning_rate, state.step) * math.sqrt(1.0 - b2**t) / (1.0 - b1**t)
+        updates = _map(lambda m_t, v_t: -alpha * m_t / (np.sqrt(v_t) + eps), m, v)
+        return updates, AdamState(t, m, v)
+
+    return GradientTransformation(init, update)
+
+
+def adamw(
+    learning_rate: LearningRate = 1e-3,
+    b1: float = 0.9,
+    b2: float = 0.999,
+    eps: float = 1e-8,
+    weight_decay: float = 1e-2,
+) -> GradientTransformation:
+    """Adam with decoupled weight decay on the weights W only (Loshchilov & Hutter, 2019).
+
+    ::
+
+        u_t(b) = adam's u_t(b)
+        u_t(W) = adam's u_t(W) - eta_{t-1} weight_decay W_{t-1}
+
+    The decay is multiplied by the *scheduled* learning rate eta_{t-1} =
+    ``get_lr(learning_rate, step)``, not by Adam's bias-corrected alpha_t: the
+    convention of PyTorch's and optax's AdamW.  The biases are never decayed, as
+    the lecture's penalty never touches them.  Use it with ``l2=0`` in backward,
+    or the weights are shrunk twice.  ``update`` needs ``params``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> opt = adamw(0.1, weight_decay=0.5)
+    >>> p = Params([np.array([[2.0]])], [np.array([2.0])])
+    >>> g = Params([np.array([[1.0]])], [np.array([1.0])])
+    >>> updates, _ = opt.update(g, opt.init(p), p)
+    >>> np.round(updates.W[0], 6), np.round(updates.b[0], 6)   # -0.1 - 0.1 * 0.5 * 2
+    (array([[-0.2]]), array([-0.1]))
+    """
+    base = adam(learning_rate, b1, b2, eps)
+    weight_decay = float(check_scalar(weight_decay, "weight_decay", low=0.0))
+
+    def update(grads: Grads, state: AdamState, params: Params | None = None) -> tuple[Params, AdamState]:
+        if params is None:
+            raise ValueError(
+                "adamw decays the weights, so update needs them: call update(grads, state, params)."
+            )
+        updates, new_state = base.update(grads, state, params)
+        decay = get_lr(learning_rate, state.step) * weight_decay
+        W = [u - decay * w for u, w in zip(updates.W, params.W, strict=True)]
+        return Params(W, updates.b), new_state
+
+    return GradientTransformation(base.init, update)
+
+
+def clip_by_global_norm(max_norm: float) -> GradientTransformation:
+    """Rescale all gradients together so that their global norm is at most ``max_norm``.
+
+    ::
+
+        g <- g min(1, max_norm / ||g||),   ||g||^2 = sum_h ||g_W^(h)||^2 + ||g_b^(h)||^2
+
+    Gradients already within the bound pass unchanged.  Compose it before an
+    optimiser: ``chain(clip_by_global_norm(1.0), adam(1e-3))``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> g = Params([np.array([[3.0]])], [np.array([4.0])])
+    >>> clipped, _ = clip_by_global_norm(1.0).update(g, EmptyState(), g)
+    >>> clipped.W[0], clipped.b[0]
+    (array([[0.6]]), array([0.8]))
+    """
+    max_norm = _positive(max_norm, "max_norm")
+
+    def init(params: Params) -> EmptyState:
+        return EmptyState()
+
+    def update(grads: Grads, state: EmptyState, params: Params | None = None) -> tuple[Params, EmptyState]:
+        norm = global_norm(grads)
+        if norm <= max_norm:
+            return grads, state
+        scale = max_norm / norm
+        return _map(lambda g: scale * g, grads), state
+
+    return GradientTransformation(init, update)
+
+
+def chain(*transforms: GradientTransformation) -> GradientTransformation:
+    """Apply transformations in order; the state is the tuple of their states.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> opt = chain(clip_by_global_norm(1.0), gd(0.5))
+    >>> g = Params([np.array([[30.0]])], [np.array([40.0])])
+    >>> updates, state = opt.update(g, opt.init(g), g)
+    >>> updates.W[0], updates.b[0], state
+    (array([[-0.3]]), array([-0.4]), (EmptyState(), StepState(step=1)))
+    """
+    if not transforms:
+        raise ValueError("chain needs at least one GradientTransformation; got none.")
+    for i, transform in enumerate(transforms):
+        if not isinstance(transform, GradientTransformation):
+            raise TypeError(
+                f"Every argument of chain must be a GradientTransformation; argument {i} is "
+                f"{type(transform).__name__}."
+            )
+
+    def init(params: Params) -> tuple[State, ...]:
+        return tuple(transform.init(params) for transform in transforms)
+
+    def update(
+        grads: Grads, state: tuple[State, ...], params: Params | None = None
+    ) -> tuple[Params, tuple[State, ...]]:
+        new_states = []
+        for transform, inner in zip(transforms, state, strict=True):
+            grads, inner = transform.update(grads, inner, params)  # type: ignore[arg-type]
+            new_states.append(inner)
+        return grads, tuple(new_states)
+
+    return GradientTransformation(init, update)
+
+
+_OPTIMISERS: dict[str, tuple[Callable[..., GradientTransformation], dict[str, Any]]] = {
+    "gd": (gd, {}),
+    "sgd": (momentum, {"beta": 0.9, "nesterov": True}),
+    "momentum": (momentum, {}),
+    "nesterov": (momentum, {"nesterov": True}),
+    "adam": (adam, {}),
+    "adamw": (adamw, {}),
+}
+
+
+def by_name(name: str, learning_rate: LearningRate, **options: Any) -> GradientTransformation:
+    """The optimiser called ``name`` with ``learning_rate`` and its other hyper-parameters.
+
+    ``"sgd"`` is scikit-learn's solver="sgd" default: Nesterov momentum with beta=0.9;
+    ``"nesterov"`` is :func:`momentum` with nesterov=True.
+
+    >>> by_name("adam", 1e-2, b1=0.8).init(Params([], [])).step
+    0
+    """
+    if name not in _OPTIMISERS:
+        raise ValueError(
+            f"The 'optimizer' parameter must be one of {list(_OPTIMISERS)}. Got {name!r} instead."
+        )
+    factory, defaults = _OPTIMISERS[name]
+    accepted = [p for p in inspect.signature(factory).parameters if p != "learning_rate"]
+    unknown = sorted(set(options) - set(accepted))
+    if unknown:
+        raise TypeError(f"The optimiser {name!r} does not take {unknown}; its options are {accepted}.")
+    return factory(learning_rate, **{**defaults, **options})
+
+
+# ------------------------------------------------------------------ schedules
+class _ScheduleRepr:
+    """Shows a schedule as the call that builds it."""
+
+    _factory: ClassVar[str]
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{f.name}={getattr(self, f.name)!r}" for f in fields(self))  # type: ignore[arg-type]
+        return f"{self._factory}({args})"
+
+
+@dataclass(frozen=True, repr=False)
+class _Constant(_ScheduleRepr):
+    _factory: ClassVar[str] = "constant"
+    lr: float
+
+    def __call__(self, step: int) -> float:
+        return self.lr
+
+
+@dataclass(frozen=True, repr=False)
+class _InverseScaling(_ScheduleRepr):
+    _factory: ClassVar[str] = "inverse_scaling"
+    lr: float
+    power_t: float
+
+    def __call__(self, step: int) -> float:
+        return self.lr / (step + 1) ** self.power_t
+
+
+@dataclass(frozen=True, repr=False)
+class _StepDecay(_ScheduleRepr):
+    _factory: ClassVar[str] = "step_decay"
+    lr: float
+    step_size: int
+    gamma: float
+
+    def __call__(self, step: int) -> float:
+        return self.lr * self.gamma ** (step // self.step_size)
+
+
+@dataclass(frozen=True, repr=False)
+class _CosineDecay(_ScheduleRepr):
+    _factory: ClassVar[str] = "cosine_decay"
+    lr: float
+    total_steps: int
+    final_lr: float
+
+    def __call__(self, step: int) -> float:
+        progress = min(step, self.total_steps) / self.total_steps
+        return self.final_lr + 0.5 * (self.lr - self.final_lr) * (1.0 + math.cos(math.pi * progress))
+
+
+def constant(lr: float) -> Schedule:
+    """eta_t = lr.
+
+    >>> constant(0.1)(1000)
+    0.1
+    """
+    return _Constant(_positive(lr, "lr"))
+
+
+def inverse_scaling(lr: float, power_t: float = 0.5) -> Schedule:
+    """eta_t = lr / (t + 1)^power_t, t the number of updates applied.
+
+    scikit-learn's learning_rate="invscaling" uses the same formula with t the
+    number of *samples* seen, updated once per epoch; here t counts updates.
+
+    >>> inverse_scaling(1.0, power_t=0.5)(3)
+    0.5
+    """
+    return _InverseScaling(_positive(lr, "lr"), float(check_scalar(power_t, "power_t", low=0.0)))
+
+
+def step_decay(lr: float, step_size: int, gamma: float = 0.1) -> Schedule:
+    """eta_t = lr gamma^floor(t / step_size): multiplied by gamma every step_size updates.
+
+    >>> [step_decay(1.0, step_size=2, gamma=0.5)(t) for t in range(5)]
+    [1.0, 1.0, 0.5, 0.5, 0.25]
+    """
+    gamma = float(check_scalar(gamma, "gamma", low=0.0, low_inclusive=False))
+    if gamma > 1:
+        raise ValueError(f"The 'gamma' parameter must be in (0, 1]. Got {gamma!r} instead.")
+    return _StepDecay(
+        _positive(lr, "lr"), int(check_scalar(step_size, "step_size", low=1, integer=True)), gamma
+    )
+
+
+def cosine_decay(lr: float, total_steps: int, final_lr: float = 0.0) -> Schedule:
+    """eta_t = final_lr + (lr - final_lr) (1 + cos(pi min(t, T) / T)) / 2,  T = total_steps.
+
+    >>> s = cosine_decay(1.0, total_steps=4)
+    >>> [round(s(t), 6) for t in (0, 2, 4, 9)]
+    [1.0, 0.5, 0.0, 0.0]
+    """
+    lr = _positive(lr, "lr")
+    final_lr = float(check_scalar(final_lr, "final_lr", low=0.0))
+    if final_lr > lr:
+        raise ValueError(f"The 'final_lr' parameter must be <= lr = {lr}. Got {final_lr!r} instead.")
+    return _CosineDecay(lr, int(check_scalar(total_steps, "total_steps", low=1, integer=True)), final_lr)
+
+
+class ReduceOnPlateau:
+    """A learning rate divided by 1/factor when the loss stops improving.
+
+    The training loop calls :meth:`observe` once per epoch with the epoch's loss;
+    the optimiser calls the object with its step count and gets the current rate::
+
+        improved  = loss <= best - tol;      best = min(best, loss)
+        bad       = 0 if improved else bad + 1
+        if bad == patience:   lr = max(lr / (1 / factor), min_lr);  bad = 0
+
+    This is scikit-learn's learning_rate="adaptive" rule (``_update_no_improvement_count``
+    and ``SGDOptimizer.trigger_stopping``) with the same comparisons and the same
+    ``lr /= 5``.  Its documentation says "2 consecutive epochs", which is the default
+    ``patience=2``; its code reduces when the count *exceeds* ``n_iter_no_change``
+    (10), i.e. after 11 epochs: ``patience=n_iter_no_change + 1`` reproduces it exactly.
+    Two differences: scikit-learn stops training instead of reducing once lr <= 1e-6
+    (here the rate is floored at ``min_lr`` and stopping is the loop's business),
+    and a NaN loss counts as no improvement here, as an improvement there.  To
+    follow a score that should rise, observe ``-score``.
+
+    Attributes
+    ----------
+    lr : float
+        The current learning rate.
+    best : float
+        The lowest loss observed (inf before the first).
+    bad_epochs : int
+        Consecutive observations without an improvement of at least tol.
+
+    Examples
+    --------
+    >>> schedule = ReduceOnPlateau(0.1, factor=0.5, patience=2)
+    >>> for loss in [1.0, 0.5, 0.5, 0.5]:
+    ...     schedule.observe(loss)
+    >>> schedule(0)
+    0.05
+    """
+
+    def __init__(
+        self, lr: float, factor: float = 0.2, patience: int = 2, tol: float = 1e-4, min_lr: float = 0.0
+    ) -> None:
+        self.initial_lr = _positive(lr, "lr")
+        self.factor = _check_below_one(factor, "factor", low_inclusive=False)
+        self.patience = int(check_scalar(patience, "patience", low=1, integer=True))
+        self.tol = float(check_scalar(tol, "tol", low=0.0))
+        self.min_lr = float(check_scalar(min_lr, "min_lr", low=0.0))
+        if self.min_lr > self.initial_lr:
+            raise ValueError(f"The 'min_lr' parameter must be <= lr = {lr}. Got {min_lr!r} instead.")
+        self.lr = self.initial_lr
+        self.best = math.inf
+        self.bad_epochs = 0
+
+    def __call__(self, step: int) -> float:
+        return self.lr
+
+    def observe(self, loss: float) -> None:
+        """Record one epoch's loss; reduce the rate after ``patience`` epochs without improvement."""
+        loss = float(loss)
+        if loss <= self.best - self.tol:
+            self.bad_epochs = 0
+        else:
+            self.bad_epochs += 1
+        if loss < self.best:
+            self.best = loss
+        if self.bad_epochs >= self.patience:
+            # Divide by 1/factor, as scikit-learn's lr /= 5: 0.1 * 0.2 != 0.1 / 5 in floating point.
+            self.lr = max(self.lr / (1.0 / self.factor), self.min_lr)
+            self.bad_epochs = 0
+
+    def __repr__(self) -> str:
+        return (
+            f"ReduceOnPlateau(lr={self.initial_lr!r}, factor={self.factor!r}, patience={self.patience!r}, "
+            f"tol={self.tol!r}, min_lr={self.min_lr!r})"
+        )
+
+
+# ---------------------------------------------------------- checkpoint format
+def _join(key: str, part: str) -> str:
+    return f"{key}.{part}" if key else part
+
+
+def state_to_arrays(state: State, prefix: str = "") -> dict[str, NDArray[Any]]:
+    """A flat dict of arrays for a checkpoint: ``{"step": 0-d int, "velocity.W.0": ..., ...}``.
+
+    Keys are the NamedTuple field names and list/tuple positions joined by dots,
+    under ``prefix`` if given (``"optimizer"`` gives ``"optimizer.step"``); a
+    :func:`chain`'s states are numbered ``"0.…"``, ``"1.…"``.  ints and floats become
+    0-d int64 and float64 arrays.  The arrays are not copied.
+
+    >>> import numpy as np
+    >>> p = Params([np.zeros((2, 3))], [np.zeros(2)])
+    >>> {k: v.shape for k, v in state_to_arrays(momentum(0.1).init(p)).items()}
+    {'step': (), 'velocity.W.0': (2, 3), 'velocity.b.0': (2,)}
+    """
+    arrays: dict[str, NDArray[Any]] = {}
+
+    def flatten(node: Any, key: str) -> None:
+        if isinstance(node, tuple) and hasattr(node, "_fields"):
+            for name in node._fields:
+                flatten(getattr(node, name), _join(key, name))
+        elif isinstance(node, (tuple, list)):
+            for i, child in enumerate(node):
+                flatten(child, _join(key, str(i)))
+        elif isinstance(node, np.ndarray):
+            arrays[key] = node
+        elif isinstance(node, numbers.Integral) and not isinstance(node, bool):
+            arrays[key] = np.array(node, dtype=np.int64)
+        elif isinstance(node, numbers.Real) and not isinstance(node, bool):
+            arrays[key] = np.array(node, dtype=np.float64)
+        else:
+            raise TypeError(
+                f"The optimiser state holds a {type(node).__name__} at {key!r}; "
+                "expected arrays, ints or floats."
+            )
+
+    flatten(state, prefix)
+    return arrays
+
+
+def state_from_arrays(template: State, arrays: Any, prefix: str = "") -> State:
+    """Rebuild a state of ``template``'s structure from :func:`state_to_arrays`'s dict.
+
+    ``template`` is ``opt.init(params)`` for the same optimiser and network; every
+    array is copied and cast to the template's dtype.  ``arrays`` may be any
+    mapping, an ``np.load``-ed ``.npz`` file included.  Keys outside ``prefix``
+    are ignored; a missing key, a key of the wrong shape, or a key under ``prefix``
+    that the template does not have raises a ValueError naming it.
+
+    >>> import numpy as np
+    >>> p = Params([np.zeros((2, 3))], [np.zeros(2)])
+    >>> opt = adam()
+    >>> saved = state_to_arrays(opt.init(p)._replace(step=5))
+    >>> state_from_arrays(opt.init(p), saved).step
+    5
+    """
+    used: set[str] = set()
+
+    def build(node: Any, key: str) -> Any:
+        if isinstance(node, tuple) and hasattr(node, "_fields"):
+            return type(node)(*(build(getattr(node, name), _join(key, name)) for name in node._fields))
+        if isinstance(node, (tuple, list)):
+            return type(node)(build(child, _join(key, str(i))) for i, child in enumerate(node))
+        if key not in arrays:
+            raise ValueError(f"The optimiser state needs the array {key!r}, which is missing.")
+        used.add(key)
+        value = np.asarray(arrays[key])
+        expected = node.shape if isinstance(node, np.ndarray) else ()
+        if value.shape != expected:
+            raise ValueError(
+                f"The array {key!r} has shape {value.shape}; the optimiser state expects {expected}."
+            )
+        if isinstance(node, np.ndarray):
+            return np.array(value, dtype=node.dtype)
+        return int(value) if isinstance(node, numbers.Integral) else float(value)
+
+    state = build(template, prefix)
+    unexpected = sorted(
+        key
+        for key in arrays
+        if (not prefix or key == prefix or key.startswith(prefix + ".")) and key not in used
+    )
+    if unexpected:
+        raise ValueError(f"The arrays {unexpected} do not belong to this optimiser's state.")
+    return state
