@@ -384,15 +384,16 @@ def _check_npy_headers(zf: zipfile.ZipFile, path: Path) -> None:
     for info in zf.infolist():
         name = info.filename.removesuffix(".npy")
         with zf.open(info) as f:
-            version = np.lib.format.read_magic(f)
-            if version == (1, 0):
-                shape, _, dtype = np.lib.format.read_array_header_1_0(f)
-            elif version == (2, 0):
-                shape, _, dtype = np.lib.format.read_array_header_2_0(f)
-            else:
-                raise _fail(
-                    path, f"entry {name!r} uses .npy format version {version}, which is not supported."
-                )
+            try:
+                version = np.lib.format.read_magic(f)
+                if version == (1, 0):
+                    shape, _, dtype = np.lib.format.read_array_header_1_0(f)
+                elif version == (2, 0):
+                    shape, _, dtype = np.lib.format.read_array_header_2_0(f)
+                else:
+                    raise ValueError(f"unsupported .npy format version {version}")
+            except ValueError as exc:
+                raise _fail(path, f"entry {name!r} is not a valid .npy array ({exc}).") from exc
             offset = f.tell()
         if dtype.hasobject:
             raise _fail(
