@@ -1,3 +1,4 @@
+import itertools
 import math
 import pickle
 import warnings
@@ -42,7 +43,7 @@ SIZES = [3, 4, 2]
 def _params(seed=0, dtype=np.float64, scale=1.0):
     """Random Params of a [3, 4, 2] network: W^(1) (4, 3), W^(2) (2, 4), b^(1) (4,), b^(2) (2,)."""
     rng = np.random.default_rng(seed)
-    W = [scale * rng.normal(size=(m, n)) for n, m in zip(SIZES[:-1], SIZES[1:], strict=True)]
+    W = [scale * rng.normal(size=(m, n)) for n, m in itertools.pairwise(SIZES)]
     b = [scale * rng.normal(size=m) for m in SIZES[1:]]
     return Params([w.astype(dtype) for w in W], [v.astype(dtype) for v in b])
 
@@ -363,7 +364,7 @@ def test_schedule_values():
     assert cosine(5) == pytest.approx(0.3)  # halfway: the mean of lr and final_lr
     assert cosine(2) == pytest.approx(0.1 + 0.2 * (1 + math.cos(math.pi * 0.2)))
     values = [cosine(t) for t in range(11)]
-    assert all(a > b for a, b in zip(values, values[1:], strict=False))
+    assert all(a > b for a, b in itertools.pairwise(values))
 
 
 def test_schedules_show_and_pickle_as_their_call():
