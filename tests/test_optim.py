@@ -583,3 +583,13 @@ def test_by_name_rejects_unknown_names_and_options():
 def test_bad_hyper_parameters_name_the_parameter(build, name, error):
     with pytest.raises(error, match=f"'{name}' parameter"):
         build()
+
+
+def test_reduce_on_plateau_an_improvement_of_exactly_tol_counts():
+    # scikit-learn counts an epoch as bad when loss > best - tol, so loss == best - tol is good.
+    schedule = ReduceOnPlateau(1.0, patience=1, tol=0.25)
+    schedule.observe(1.0)
+    schedule.observe(0.75)
+    assert schedule.lr == 1.0 and schedule.bad_epochs == 0
+    schedule.observe(0.5 + 2.0**-20)
+    assert schedule.lr == 0.2 and schedule.best == 0.5 + 2.0**-20
