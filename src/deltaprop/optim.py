@@ -384,9 +384,7 @@ def by_name(name: str, learning_rate: LearningRate, **options: Any) -> GradientT
     0
     """
     if name not in _OPTIMISERS:
-        raise ValueError(
-            f"The 'optimizer' parameter must be one of {list(_OPTIMISERS)}. Got {name!r} instead."
-        )
+        raise ValueError(f"The optimiser name must be one of {list(_OPTIMISERS)}. Got {name!r} instead.")
     factory, defaults = _OPTIMISERS[name]
     accepted = [p for p in inspect.signature(factory).parameters if p != "learning_rate"]
     unknown = sorted(set(options) - set(accepted))
