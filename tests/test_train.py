@@ -132,3 +132,232 @@ def test_batch_gd_matches_sklearn_regressor(activation):
     for b, intercept in zip(net.b, model.intercepts_, strict=True):
         np.testing.assert_allclose(b, intercept, rtol=0, atol=1e-10)
     np.testing.assert_allclose(losses, model.loss_curve_, rtol=0, atol=1e-10)
+
+
+# ----------------------------------------------------------------------- fit
+from deltaprop.train import Callback, History, Trainer, fit  # noqa: E402
+
+
+def test_fit_full_batch_gd_equals_gradient_descent():
+    X, labels = _blobs()
+    Y = np.eye(3)[labels]
+    a = Network([4, 5, 3], activation="tanh", random_state=0)
+    b = a.copy()
+    history = fit(a, X, Y, optimizer="gd", learning_rate=0.3, l2=0.01, epochs=20)
+    losses = gradient_descent(b, X, Y, lr=0.3, l2=0.01, steps=20)
+    np.testing.assert_allclose(history.loss, losses, rtol=1e-12)
+    for p, q in zip(a.W + a.b, b.W + b.b, strict=True):
+        np.testing.assert_allclose(p, q, rtol=1e-12)
+    assert history.steps == 20 and history.epochs == 20
+    assert len(history.grad_norms) == 20 and len(history.grad_norms[0]) == 2
+    assert history.lr == [0.3] * 20
+
+
+def test_minibatches_cover_every_sample_exactly_once():
+    X = np.arange(23, dtype=float)[:, None]
+    Y = X.copy()
+    seen = []
+
+    class Recorder(Callback):
+        def on_batch_end(self, step, loss, net):
+            return None
+
+    net = Network([1, 1], output="identity", random_state=0)
+    trainer = Trainer(net, optimizer="gd", learning_rate=1e-4)
+    original = trainer._step
+
+    def spy(Xb, Yb, sb):
+        seen.append(Xb[:, 0].copy())
+        return original(Xb, Yb, sb)
+
+    trainer._step = spy
+    fit(net, X, Y, optimizer=trainer, epochs=2, batch_size=5, random_state=0, callbacks=[Recorder()])
+    assert [len(b) for b in seen] == [5, 5, 5, 5, 3] * 2
+    first, second = np.concatenate(seen[:5]), np.concatenate(seen[5:])
+    np.testing.assert_array_equal(np.sort(first), X[:, 0])
+    np.testing.assert_array_equal(np.sort(second), X[:, 0])
+    assert not np.array_equal(first, second)  # reshuffled each epoch
+
+
+def test_callers_arrays_are_unchanged_and_full_batch_does_not_copy():
+    X, labels = _blobs()
+    Y = np.eye(3)[labels]
+    X0, Y0 = X.copy(), Y.copy()
+    net = Network([4, 5, 3], random_state=0)
+    seen = []
+    trainer = Trainer(net)
+    original = trainer._step
+    trainer._step = lambda Xb, Yb, sb: (seen.append(Xb), original(Xb, Yb, sb))[1]
+    fit(net, X, Y, optimizer=trainer, epochs=2)
+    # The lecture's batch GD works on X itself: no copy, not even of a part.
+    assert all(b.shape == X.shape and np.shares_memory(b, X) for b in seen)
+    fit(net, X, Y, epochs=3, batch_size=7, random_state=1)
+    np.testing.assert_array_equal(X, X0)
+    np.testing.assert_array_equal(Y, Y0)
+
+
+def test_same_seed_same_weights_bit_for_bit():
+    X, labels = _blobs(n=100)
+    Y = np.eye(3)[labels]
+    runs = []
+    for _ in range(2):
+        net = Network([4, 8, 3], random_state=5)
+        fit(
+            net,
+            X,
+            Y,
+            optimizer="adam",
+            learning_rate=0.01,
+            epochs=5,
+            batch_size=16,
+            validation_fraction=0.2,
+            random_state=7,
+        )
+        runs.append(net)
+    for p, q in zip(runs[0].W + runs[0].b, runs[1].W + runs[1].b, strict=True):
+        np.testing.assert_array_equal(p, q)
+
+
+def test_early_stopping_restores_best_epoch():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 5))
+    Y = rng.normal(size=(40, 1))  # pure noise: validation loss soon rises
+    X_val, Y_val = rng.normal(size=(40, 5)), rng.normal(size=(40, 1))
+    net = Network([5, 64, 1], activation="relu", output="identity", random_state=0)
+    snapshots = {}
+
+    def remember(epoch, history, net):
+        snapshots[epoch] = [w.copy() for w in net.W]
+
+    history = fit(
+        net,
+        X,
+        Y,
+        optimizer="adam",
+        learning_rate=0.01,
+        epochs=500,
+        validation_data=(X_val, Y_val),
+        early_stopping=True,
+        n_iter_no_change=5,
+        callbacks=[remember],
+    )
+    assert history.stop_reason == "no_improvement"
+    assert history.epochs < 500
+    best = int(np.argmin(history.val_loss))
+    assert history.best_epoch == best
+    assert history.epochs - 1 - best >= 5
+    for w, snap in zip(net.W, snapshots[best], strict=True):
+        np.testing.assert_array_equal(w, snap)
+    assert net.loss(X_val, Y_val) == pytest.approx(min(history.val_loss))
+
+
+def test_validation_split_is_stratified():
+    X, labels = _blobs(n=300)
+    Y = np.eye(3)[labels]
+    history = fit(Network([4, 3], random_state=0), X, Y, epochs=2, validation_fraction=0.2, random_state=0)
+    assert len(history.val_loss) == 2 and len(history.val_score) == 2
+    from deltaprop.train import _split_validation
+
+    train, val = _split_validation(300, Y, 0.2, True, np.random.default_rng(0))
+    assert len(np.intersect1d(train, val)) == 0 and len(train) + len(val) == 300
+    for k in range(3):
+        share = (labels[val] == k).mean()
+        assert abs(share - (labels == k).mean()) < 0.02
+
+
+def test_callback_can_stop_and_function_callbacks():
+    X, labels = _blobs()
+    calls = []
+
+    def stop_at_three(epoch, history, net):
+        calls.append(epoch)
+        return epoch == 2
+
+    history = fit(Network([4, 3], random_state=0), X, np.eye(3)[labels], epochs=10, callbacks=[stop_at_three])
+    assert calls == [0, 1, 2]
+    assert history.stop_reason == "callback" and history.epochs == 3
+
+
+def test_keyboard_interrupt_keeps_weights():
+    X, labels = _blobs()
+    net = Network([4, 3], random_state=0)
+
+    class Interrupt(Callback):
+        def on_batch_end(self, step, loss, net):
+            if step == 4:
+                self.weights = [w.copy() for w in net.W]
+                raise KeyboardInterrupt
+
+    cb = Interrupt()
+    history = fit(net, X, np.eye(3)[labels], epochs=10, callbacks=[cb])
+    assert history.stop_reason == "interrupted"
+    for w, saved in zip(net.W, cb.weights, strict=True):
+        np.testing.assert_array_equal(w, saved)
+
+
+def test_fit_divergence_keeps_last_finite_weights():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(64, 3)) * 100
+    Y = rng.normal(size=(64, 1)) * 100
+    net = Network([3, 8, 1], activation="identity", output="identity", random_state=0)
+    with pytest.raises(DivergenceError, match="lower learning rate"):
+        fit(net, X, Y, learning_rate=10.0, epochs=100, batch_size=16, random_state=0)
+    assert all(np.isfinite(p).all() for p in net.W + net.b)
+
+
+def test_trainer_step_on_a_stream_matches_fit_without_shuffle():
+    X, labels = _blobs(n=40)
+    Y = np.eye(3)[labels]
+    a = Network([4, 6, 3], random_state=0)
+    b = a.copy()
+    trainer = Trainer(a, optimizer="momentum", learning_rate=0.05)
+    for start in range(0, 40, 10):
+        trainer.step(X[start : start + 10], Y[start : start + 10])
+    fit(b, X, Y, optimizer="momentum", learning_rate=0.05, epochs=1, batch_size=10, shuffle=False)
+    for p, q in zip(a.W + a.b, b.W + b.b, strict=True):
+        np.testing.assert_array_equal(p, q)
+    with pytest.raises(ValueError, match="X has 2 columns"):
+        trainer.step(X[:, :2], Y)
+
+
+def test_fit_bad_arguments():
+    X, labels = _blobs()
+    Y = np.eye(3)[labels]
+    net = Network([4, 3], random_state=0)
+    with pytest.raises(ValueError, match="'batch_size'"):
+        fit(net, X, Y, batch_size=0)
+    with pytest.raises(ValueError, match="'monitor'"):
+        fit(net, X, Y, monitor="accuracy")
+    with pytest.raises(ValueError, match="needs validation data"):
+        fit(net, X, Y, monitor="val_loss")
+    with pytest.raises(ValueError, match="'validation_fraction'"):
+        fit(net, X, Y, validation_fraction=1.5)
+    with pytest.raises(ValueError, match="either"):
+        fit(net, X, Y, validation_fraction=0.2, validation_data=(X, Y))
+    with pytest.raises(TypeError, match="'optimizer'"):
+        fit(net, X, Y, optimizer=3)
+
+
+def test_verbose_shows_a_progress_bar(capsys):
+    X, labels = _blobs()
+    fit(Network([4, 3], random_state=0), X, np.eye(3)[labels], epochs=3, verbose=True)
+    assert "epoch 3/3" in capsys.readouterr().out
+    fit(Network([4, 3], random_state=0), X, np.eye(3)[labels], epochs=3)
+    assert capsys.readouterr().out == ""
+
+
+def test_history_records_validation_score_for_regression():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 2))
+    Y = (X[:, :1] - 2 * X[:, 1:]) + 0.01 * rng.normal(size=(200, 1))
+    history = fit(
+        Network([2, 1], output="identity", random_state=0),
+        X,
+        Y,
+        epochs=100,
+        learning_rate=0.1,
+        validation_fraction=0.25,
+        random_state=0,
+    )
+    assert history.val_score[-1] > 0.99  # R^2
+    assert isinstance(history, History)

@@ -6,17 +6,34 @@
     b(t+1) = b(t) - eta *   grad_b L_S(w(t), b(t))
 
 over the full data set at every step.
+
+:func:`fit` is the practical loop around the same gradient: any optimiser of
+:mod:`deltaprop.optim`, mini-batches (``batch_size``; the full batch by default),
+epochs with reshuffling, validation, early stopping that restores the best weights,
+a :class:`History`, callbacks, a progress bar, and a clean stop on Ctrl-C.
+:class:`Trainer` holds a network with its optimiser state and makes one step at a
+time, for training on a stream of batches.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
-from deltaprop._checks import check_scalar
-from deltaprop.network import Network
+from deltaprop._checks import RandomState, as_generator, check_matrix, check_scalar
+from deltaprop.network import Array, Grads, Network, Params
+from deltaprop.optim import (
+    GradientTransformation,
+    LearningRate,
+    ReduceOnPlateau,
+    apply_updates,
+    by_name,
+    get_lr,
+)
 
 
 class DivergenceError(FloatingPointError):
@@ -101,3 +118,432 @@ def gradient_descent(
             net.W = [W - lr * gW for W, gW in zip(net.W, grads.W, strict=True)]
             net.b = [b - lr * gb for b, gb in zip(net.b, grads.b, strict=True)]
     return losses
+
+
+# --------------------------------------------------------------------------- fit
+MONITORS = ("loss", "val_loss", "val_score")
+
+
+@dataclass
+class History:
+    """What :func:`fit` records, one entry per epoch.
+
+    Attributes
+    ----------
+    loss : list of float
+        Training loss L_S + lambda/2 ||w||^2, the (weighted) mean of the epoch's batch losses.
+    val_loss, val_score : list of float
+        Validation loss and score (accuracy for softmax/sigmoid outputs, R^2 for identity);
+        empty without validation data.
+    lr : list of float
+        Learning rate at the epoch's last step (NaN for a custom optimiser).
+    grad_norms : list of list of float
+        Per epoch, per layer h = 1..D: the mean over the epoch's batches of ||dL/dW^(h)||.
+    best_epoch : int or None
+        0-based epoch of the best monitored value, when a stopping rule is active.
+    stop_reason : str
+        "max_epochs", "no_improvement", "callback" or "interrupted".
+    steps : int
+        Parameter updates made so far.
+    """
+
+    loss: list[float] = field(default_factory=list)
+    val_loss: list[float] = field(default_factory=list)
+    val_score: list[float] = field(default_factory=list)
+    lr: list[float] = field(default_factory=list)
+    grad_norms: list[list[float]] = field(default_factory=list)
+    best_epoch: int | None = None
+    stop_reason: str = "max_epochs"
+    steps: int = 0
+
+    @property
+    def epochs(self) -> int:
+        """The number of completed epochs."""
+        return len(self.loss)
+
+
+class Callback:
+    """Base class of training callbacks; override either method.
+
+    A method returning True asks training to stop after the current batch or epoch.
+    A plain function ``fn(epoch, history, net)`` passed to :func:`fit` is used as
+    ``on_epoch_end``.
+    """
+
+    def on_batch_end(self, step: int, loss: float, net: Network) -> bool | None:
+        """Called after every parameter update with the batch loss before it."""
+        return None
+
+    def on_epoch_end(self, epoch: int, history: History, net: Network) -> bool | None:
+        """Called after every epoch, once ``history`` holds its entries."""
+        return None
+
+
+class _FunctionCallback(Callback):
+    def __init__(self, fn: Callable[[int, History, Network], bool | None]) -> None:
+        self.fn = fn
+
+    def on_epoch_end(self, epoch: int, history: History, net: Network) -> bool | None:
+        return self.fn(epoch, history, net)
+
+
+def score(output: str, F: Array, Y: Array) -> float:
+    """Accuracy (softmax: argmax; sigmoid: every label right) or R^2 (identity, averaged over outputs)."""
+    if output == "softmax":
+        return float((F.argmax(axis=1) == Y.argmax(axis=1)).mean())
+    if output == "sigmoid":
+        return float(((F > 0.5) == (Y > 0.5)).all(axis=1).mean())
+    residual = ((Y - F) ** 2).sum(axis=0)
+    total = ((Y - Y.mean(axis=0)) ** 2).sum(axis=0)
+    ratio = np.divide(residual, total, out=np.zeros_like(residual), where=total > 0)
+    return float(np.mean(1.0 - ratio))
+
+
+class Trainer:
+    """One network, one optimiser, and their state: the unit of incremental training.
+
+    :func:`fit` drives a Trainer over epochs; call :meth:`step` yourself to train on a
+    stream of batches (``partial_fit``-style, e.g. out of core).
+
+    Parameters
+    ----------
+    net : Network
+        Trained in place.
+    optimizer : str or GradientTransformation, default "gd"
+        A name of :func:`deltaprop.optim.by_name` ("gd", "sgd", "momentum", "nesterov",
+        "adam", "adamw") or a gradient transformation of your own.
+    learning_rate : float or schedule, default 0.1
+        Used when ``optimizer`` is a name.
+    l2 : float, default 0
+        The lecture's lambda: every step's gradient is that of L_batch + lambda/2 ||w||^2.
+    **options
+        Hyper-parameters of the named optimiser (``beta``, ``b1``, ``weight_decay`` ...).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> net = Network([2, 4, 1], activation="tanh", output="identity", random_state=0)
+    >>> trainer = Trainer(net, optimizer="adam", learning_rate=0.01)
+    >>> rng = np.random.default_rng(0)
+    >>> for _ in range(3):  # a stream of batches
+    ...     X = rng.normal(size=(16, 2))
+    ...     loss = trainer.step(X, X[:, :1] * X[:, 1:])
+    >>> trainer.steps
+    3
+    """
+
+    def __init__(
+        self,
+        net: Network,
+        optimizer: str | GradientTransformation = "gd",
+        learning_rate: LearningRate = 0.1,
+        l2: float = 0.0,
+        **options: Any,
+    ) -> None:
+        check_scalar(l2, "l2", low=0.0)
+        self.net = net
+        self.l2 = l2
+        self.learning_rate: LearningRate | None
+        if isinstance(optimizer, str):
+            self.optimizer = by_name(optimizer, learning_rate, **options)
+            self.learning_rate = learning_rate
+        elif isinstance(optimizer, GradientTransformation):
+            if options:
+                raise TypeError(f"Options {sorted(options)} apply only to an optimizer given by name.")
+            self.optimizer = optimizer
+            self.learning_rate = None
+        else:
+            raise TypeError(
+                "The 'optimizer' parameter must be a name or a GradientTransformation. "
+                f"Got {type(optimizer).__name__} instead."
+            )
+        self.state = self.optimizer.init(net.params)
+        self.steps = 0
+
+    @property
+    def current_lr(self) -> float:
+        """The learning rate of the next step (NaN for a custom optimiser)."""
+        return float("nan") if self.learning_rate is None else get_lr(self.learning_rate, self.steps)
+
+    def step(self, X: Any, Y: Any, sample_weight: Any = None) -> float:
+        """One update on the batch (X, Y); returns the batch loss before the update."""
+        X = self.net.check_X(X)
+        Y = self.net.check_Y(Y, X.shape[0])
+        s = self.net.check_sample_weight(sample_weight, X.shape[0])
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            loss, _ = self._step(X, Y, s)
+        return loss
+
+    def _step(self, X: Array, Y: Array, s: Array | None) -> tuple[float, Grads]:
+        """The hot path on validated arrays: forward, loss, backward, update."""
+        net = self.net
+        cache = net._forward(X)
+        loss = net.cache_loss(cache, Y, self.l2, s)
+        if not np.isfinite(loss):
+            raise DivergenceError(_divergence_message(self.steps, loss))
+        grads = net._backward(cache, Y, self.l2, s)
+        updates, self.state = self.optimizer.update(grads, self.state, net.params)
+        net.params = apply_updates(net.params, updates)
+        self.steps += 1
+        return loss, grads
+
+
+def _split_validation(
+    n: int, Y: Array, fraction: float, stratify: bool, rng: np.random.Generator
+) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
+    """Indices (train, validation); stratified by class when asked."""
+    if stratify:
+        labels = Y.argmax(axis=1)
+        val_parts = []
+        for label in np.unique(labels):
+            members = rng.permutation(np.flatnonzero(labels == label))
+            val_parts.append(members[: round(fraction * members.size)])
+        val = np.sort(np.concatenate(val_parts))
+    else:
+        val = np.sort(rng.permutation(n)[: round(fraction * n)])
+    if val.size == 0 or val.size == n:
+        raise ValueError(
+            f"validation_fraction={fraction} leaves {val.size} of {n} samples for validation; "
+            "both parts need at least one sample."
+        )
+    train = np.setdiff1d(np.arange(n), val, assume_unique=True)
+    return train, val
+
+
+def _batches(
+    n: int, batch_size: int, shuffle: bool, rng: np.random.Generator
+) -> list[NDArray[np.intp] | slice]:
+    """One epoch's batches: index arrays from a permutation, or contiguous slices."""
+    if shuffle:
+        order = rng.permutation(n)
+        return [order[i : i + batch_size] for i in range(0, n, batch_size)]
+    return [slice(i, min(i + batch_size, n)) for i in range(0, n, batch_size)]
+
+
+def _progress(verbose: bool, epochs: int) -> Any:
+    if not verbose:
+        return None
+    try:
+        from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+    except ImportError:  # pragma: no cover - rich is in the "progress" extra
+        raise ImportError("verbose=True needs rich: pip install 'deltaprop[progress]'") from None
+    return Progress(
+        TextColumn("epoch {task.completed}/{task.total}"),
+        BarColumn(),
+        TextColumn("{task.fields[metrics]}"),
+        TimeRemainingColumn(),
+        transient=False,
+    )
+
+
+def fit(
+    net: Network,
+    X: Any,
+    Y: Any,
+    *,
+    optimizer: str | GradientTransformation | Trainer = "gd",
+    learning_rate: LearningRate = 0.1,
+    l2: float = 0.0,
+    epochs: int = 100,
+    batch_size: int | None = None,
+    shuffle: bool = True,
+    random_state: RandomState = None,
+    sample_weight: Any = None,
+    validation_data: tuple[Any, Any] | None = None,
+    validation_fraction: float | None = None,
+    early_stopping: bool = False,
+    monitor: str | None = None,
+    tol: float = 1e-4,
+    n_iter_no_change: int = 10,
+    restore_best: bool = True,
+    callbacks: Sequence[Callback | Callable[[int, History, Network], bool | None]] = (),
+    verbose: bool = False,
+    history: History | None = None,
+    **options: Any,
+) -> History:
+    """Train ``net`` in place by (mini-)batch gradient descent with any optimiser.
+
+    Parameters
+    ----------
+    net : Network
+    X : array of shape (n, M_0)
+    Y : array of shape (n, K)
+    optimizer : str, GradientTransformation or Trainer, default "gd"
+        See :class:`Trainer`; a Trainer continues with its optimiser state.
+    learning_rate : float or schedule, default 0.1
+    l2 : float, default 0
+        The lecture's lambda (penalty lambda/2 ||w||^2 on the weights only).
+    epochs : int, default 100
+        Passes over the training data.
+    batch_size : int, optional
+        Samples per step; None (default) is the full batch: the lecture's batch GD, and
+        X is then used as it is, never copied.
+    shuffle : bool, default True
+        Draw a new order of the samples each epoch (by index permutation from
+        ``random_state``; the caller's arrays are never reordered).
+    random_state : None, int or Generator
+        Seeds shuffling and the validation split: same seed, same weights, bit for bit.
+    sample_weight : array of shape (n,), optional
+    validation_data : (X_val, Y_val), optional
+    validation_fraction : float in (0, 1), optional
+        Split this share off the training data (stratified for softmax outputs).
+    early_stopping : bool, default False
+        Stop when ``monitor`` has not improved by ``tol`` for ``n_iter_no_change`` epochs.
+    monitor : {"loss", "val_loss", "val_score"}, optional
+        Defaults to "val_loss" with validation data, else "loss".
+    restore_best : bool, default True
+        With ``early_stopping``, end (or be interrupted) with the best epoch's weights.
+    callbacks : sequence of Callback or functions ``fn(epoch, history, net)``
+        A callback returning True stops training.
+    verbose : bool, default False
+        Show a progress bar (epoch, loss, validation loss, ETA); nothing is printed otherwise.
+    history : History, optional
+        Continue appending to this History (e.g. after resuming).
+    **options
+        Hyper-parameters of the named optimiser.
+
+    Returns
+    -------
+    History
+
+    Raises
+    ------
+    DivergenceError
+        On a non-finite loss; ``net`` keeps the parameters of the last finite step.
+
+    Notes
+    -----
+    Ctrl-C (KeyboardInterrupt) ends training cleanly: the network keeps its current
+    weights (the best epoch's with ``early_stopping`` and ``restore_best``) and the
+    History says ``stop_reason == "interrupted"``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(200, 2))
+    >>> Y = np.eye(2)[(X[:, 0] * X[:, 1] > 0).astype(int)]
+    >>> net = Network([2, 16, 2], activation="tanh", random_state=0)
+    >>> history = fit(net, X, Y, optimizer="adam", learning_rate=0.01, epochs=50,
+    ...               batch_size=32, validation_fraction=0.2, random_state=0)
+    >>> history.epochs, history.val_score[-1] > 0.8
+    (50, True)
+    """
+    X = net.check_X(X)
+    Y = net.check_Y(Y, X.shape[0])
+    s = net.check_sample_weight(sample_weight, X.shape[0])
+    check_scalar(epochs, "epochs", low=0, integer=True)
+    check_scalar(tol, "tol", low=0.0)
+    check_scalar(n_iter_no_change, "n_iter_no_change", low=1, integer=True)
+    rng = as_generator(random_state)
+    trainer = (
+        optimizer if isinstance(optimizer, Trainer) else Trainer(net, optimizer, learning_rate, l2, **options)
+    )
+    if trainer.net is not net:
+        raise ValueError("The Trainer passed as 'optimizer' trains another network.")
+
+    X_val: Array | None = None
+    Y_val: Array | None = None
+    if validation_data is not None and validation_fraction is not None:
+        raise ValueError("Give either 'validation_data' or 'validation_fraction', not both.")
+    if validation_data is not None:
+        X_val = check_matrix(validation_data[0], "X_val", net.dtype, n_columns=net.sizes[0])
+        Y_val = net.check_Y(validation_data[1], X_val.shape[0])
+    elif validation_fraction is not None:
+        check_scalar(validation_fraction, "validation_fraction", low=0.0, low_inclusive=False)
+        if validation_fraction >= 1:
+            raise ValueError(f"The 'validation_fraction' parameter must be < 1. Got {validation_fraction}.")
+        train, val = _split_validation(X.shape[0], Y, validation_fraction, net.output.name == "softmax", rng)
+        X_val, Y_val = X[val], Y[val]
+        X, Y = X[train], Y[train]
+        s = None if s is None else s[train]
+    n = X.shape[0]
+    if batch_size is None:
+        batch_size = n
+    check_scalar(batch_size, "batch_size", low=1, integer=True)
+    batch_size = min(batch_size, n)
+    if monitor is None:
+        monitor = "val_loss" if X_val is not None else "loss"
+    if monitor not in MONITORS:
+        raise ValueError(f"The 'monitor' parameter must be one of {list(MONITORS)}. Got {monitor!r} instead.")
+    if monitor != "loss" and X_val is None:
+        raise ValueError(
+            f"monitor={monitor!r} needs validation data: give 'validation_data' or 'validation_fraction'."
+        )
+    all_callbacks = [cb if isinstance(cb, Callback) else _FunctionCallback(cb) for cb in callbacks]
+    history = History() if history is None else history
+    sign = -1.0 if monitor == "val_score" else 1.0  # minimise sign * value
+    best_value = np.inf
+    best_params: Params | None = None
+    no_improvement = 0
+    # Shuffled batches are gathered into one reused buffer, never a fresh copy per batch.
+    full_batch = batch_size == n
+    X_buffer = None if full_batch or not shuffle else np.empty((batch_size, X.shape[1]), net.dtype)
+    Y_buffer = None if X_buffer is None else np.empty((batch_size, Y.shape[1]), net.dtype)
+    progress = _progress(verbose, epochs)
+    task = progress.add_task("train", total=epochs, metrics="") if progress else None
+    if progress:
+        progress.start()
+    try:
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            for epoch in range(history.epochs, history.epochs + epochs):
+                total_loss = seen = 0.0
+                norms = np.zeros(net.D)
+                batches = [slice(0, n)] if full_batch else _batches(n, batch_size, shuffle, rng)
+                stop = False
+                for index in batches:
+                    if isinstance(index, slice):
+                        Xb, Yb = X[index], Y[index]  # views
+                    else:
+                        assert X_buffer is not None and Y_buffer is not None
+                        Xb = np.take(X, index, axis=0, out=X_buffer[: index.size])
+                        Yb = np.take(Y, index, axis=0, out=Y_buffer[: index.size])
+                    sb = None if s is None else s[index]
+                    loss, grads = trainer._step(Xb, Yb, sb)
+                    weight = Xb.shape[0] if sb is None else float(sb.sum())
+                    total_loss += loss * weight
+                    seen += weight
+                    norms += [np.sqrt(np.vdot(g, g)) for g in grads.W]
+                    if any(cb.on_batch_end(trainer.steps, loss, net) for cb in all_callbacks):
+                        stop = True
+                        break
+                history.loss.append(total_loss / seen)
+                history.grad_norms.append((norms / len(batches)).tolist())
+                history.lr.append(trainer.current_lr)
+                history.steps = trainer.steps
+                if X_val is not None and Y_val is not None:
+                    cache = net._forward(X_val)
+                    history.val_loss.append(net.cache_loss(cache, Y_val, trainer.l2))
+                    history.val_score.append(score(net.output.name, cache.z[-1], Y_val))
+                if isinstance(trainer.learning_rate, ReduceOnPlateau):
+                    trainer.learning_rate.observe(history.loss[-1])
+                value = sign * getattr(history, monitor)[-1]
+                if value < best_value - tol:
+                    no_improvement = 0
+                else:
+                    no_improvement += 1
+                if value < best_value:
+                    best_value = value
+                    history.best_epoch = epoch
+                    if early_stopping and restore_best:
+                        best_params = Params([w.copy() for w in net.W], [v.copy() for v in net.b])
+                if progress:
+                    shown = f"loss {history.loss[-1]:.4f}"
+                    if history.val_loss:
+                        shown += f"  val_loss {history.val_loss[-1]:.4f}"
+                    progress.update(task, advance=1, metrics=shown)
+                stop |= any(cb.on_epoch_end(epoch, history, net) for cb in all_callbacks)
+                if stop:
+                    history.stop_reason = "callback"
+                    break
+                if early_stopping and no_improvement >= n_iter_no_change:
+                    history.stop_reason = "no_improvement"
+                    break
+    except KeyboardInterrupt:
+        history.stop_reason = "interrupted"
+    finally:
+        if progress:
+            progress.stop()
+    if best_params is not None:
+        net.params = best_params
+    return history
