@@ -170,6 +170,9 @@ class Callback:
     ``on_epoch_end``.
     """
 
+    def on_train_begin(self, trainer: Trainer, rng: np.random.Generator) -> None:
+        """Called once before the first epoch with the trainer and the shuffling generator."""
+
     def on_batch_end(self, step: int, loss: float, net: Network) -> bool | None:
         """Called after every parameter update with the batch loss before it."""
         return None
@@ -244,6 +247,8 @@ class Trainer:
         self.net = net
         self.l2 = l2
         self.learning_rate: LearningRate | None
+        self.optimizer_name = optimizer if isinstance(optimizer, str) else None
+        self.options = options
         if isinstance(optimizer, str):
             self.optimizer = by_name(optimizer, learning_rate, **options)
             self.learning_rate = learning_rate
@@ -476,10 +481,15 @@ def fit(
     best_value = np.inf
     best_params: Params | None = None
     no_improvement = 0
+    for value in np.multiply(sign, getattr(history, monitor)):  # a resumed run goes on counting
+        no_improvement = 0 if value < best_value - tol else no_improvement + 1
+        best_value = min(best_value, value)
     # Shuffled batches are gathered into one reused buffer, never a fresh copy per batch.
     full_batch = batch_size == n
     X_buffer = None if full_batch or not shuffle else np.empty((batch_size, X.shape[1]), net.dtype)
     Y_buffer = None if X_buffer is None else np.empty((batch_size, Y.shape[1]), net.dtype)
+    for cb in all_callbacks:
+        cb.on_train_begin(trainer, rng)
     progress = _progress(verbose, epochs)
     task = progress.add_task("train", total=epochs, metrics="") if progress else None
     if progress:
