@@ -1,25 +1,92 @@
 """deltaprop: feedforward networks trained by gradient descent with explicit backpropagation."""
 
+from typing import Any
+
 from deltaprop.activations import Activation, get_activation
+from deltaprop.checkpoint import Checkpoint, Checkpointer, load_checkpoint, save_checkpoint
 from deltaprop.gradcheck import GradientReport, check_gradients
+from deltaprop.interop import (
+    from_sklearn,
+    from_torch_state_dict,
+    to_sklearn,
+    to_torch_module,
+    to_torch_state_dict,
+)
 from deltaprop.losses import OutputLoss, get_output
+from deltaprop.modelfile import ModelFile, ModelFileError, load, load_file, save
 from deltaprop.network import Cache, Grads, Network, Params
-from deltaprop.train import DivergenceError, gradient_descent
+from deltaprop.optim import (
+    GradientTransformation,
+    ReduceOnPlateau,
+    adam,
+    adamw,
+    apply_updates,
+    chain,
+    clip_by_global_norm,
+    constant,
+    cosine_decay,
+    gd,
+    inverse_scaling,
+    momentum,
+    step_decay,
+)
+from deltaprop.train import Callback, DivergenceError, History, Trainer, fit, gradient_descent
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Activation",
     "Cache",
+    "Callback",
+    "Checkpoint",
+    "Checkpointer",
     "DivergenceError",
     "GradientReport",
+    "GradientTransformation",
     "Grads",
+    "History",
+    "ModelFile",
+    "ModelFileError",
     "Network",
     "OutputLoss",
     "Params",
+    "ReduceOnPlateau",
+    "Trainer",
     "__version__",
+    "adam",
+    "adamw",
+    "apply_updates",
+    "chain",
     "check_gradients",
+    "clip_by_global_norm",
+    "constant",
+    "cosine_decay",
+    "fit",
+    "from_sklearn",
+    "from_torch_state_dict",
+    "gd",
     "get_activation",
     "get_output",
     "gradient_descent",
+    "inverse_scaling",
+    "load",
+    "load_checkpoint",
+    "load_file",
+    "momentum",
+    "save",
+    "save_checkpoint",
+    "step_decay",
+    "to_sklearn",
+    "to_torch_module",
+    "to_torch_state_dict",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    # The estimators need scikit-learn (the "sklearn" extra); import them on first use
+    # so that the NumPy-only core never requires it.
+    if name in ("MLPClassifier", "MLPRegressor"):
+        from deltaprop import estimators
+
+        return getattr(estimators, name)
+    raise AttributeError(f"module 'deltaprop' has no attribute {name!r}")
