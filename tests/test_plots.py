@@ -23,6 +23,7 @@ from deltaprop.plots import (
     plot_predicted_vs_true,
     save_figure,
 )
+from deltaprop.train import fit
 
 
 def _lines(fig, i=0):
@@ -73,6 +74,20 @@ def test_loss_curves_from_a_history_with_validation_and_best_epoch():
     assert list(best.get_xdata()) == [2, 2]
     labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
     assert labels == ["training loss", "validation loss", "best epoch (2)"]
+
+
+def test_loss_curves_and_gradient_norms_from_fits_history():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 2))
+    Y = np.eye(2)[(X[:, 0] > 0).astype(int)]
+    net = Network([2, 4, 2], activation="tanh", random_state=0)
+    history = fit(net, X, Y, learning_rate=0.5, epochs=15, validation_fraction=0.25, random_state=0)
+    lines = {line.get_label(): line for line in _lines(plot_loss_curves(history))}
+    np.testing.assert_array_equal(lines["training loss"].get_ydata(), history.loss)
+    np.testing.assert_array_equal(lines["validation loss"].get_ydata(), history.val_loss)
+    norms = _lines(plot_gradient_norms(history))
+    assert len(norms) == net.D
+    np.testing.assert_array_equal(norms[0].get_ydata(), np.asarray(history.grad_norms)[:, 0])
 
 
 def test_loss_curves_from_a_plain_sequence_or_array():

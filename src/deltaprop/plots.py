@@ -228,7 +228,7 @@ def plot_loss_curves(history: Any, ax: Axes | None = None, logy: bool = False) -
     if logy:
         ax.set_yscale("log")
     ax.set_xlabel("epoch")
-    ax.set_ylabel(r"$L_S + \frac{\lambda}{2}\|w\|^2$")
+    ax.set_ylabel("loss")
     ax.set_title("Loss per epoch")
     ax.legend()
     ax.grid(alpha=0.3)
