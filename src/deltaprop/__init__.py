@@ -4,6 +4,7 @@ from typing import Any
 
 from deltaprop.activations import Activation, get_activation
 from deltaprop.checkpoint import Checkpoint, Checkpointer, load_checkpoint, save_checkpoint
+from deltaprop.explain import Trace, trace
 from deltaprop.gradcheck import GradientReport, check_gradients
 from deltaprop.interop import (
     from_sklearn,
@@ -51,6 +52,7 @@ __all__ = [
     "OutputLoss",
     "Params",
     "ReduceOnPlateau",
+    "Trace",
     "Trainer",
     "__version__",
     "adam",
@@ -79,6 +81,7 @@ __all__ = [
     "to_sklearn",
     "to_torch_module",
     "to_torch_state_dict",
+    "trace",
 ]
 
 
