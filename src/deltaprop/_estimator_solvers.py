@@ -1,0 +1,212 @@
+"""What the scikit-learn estimators add around deltaprop's training: scikit-learn's epoch rules and L-BFGS.
+
+The estimators train their :class:`~deltaprop.network.Network` with
+:func:`deltaprop.train.fit` (solvers "gd", "sgd", "adam") and with
+:func:`fit_lbfgs` here (solver "lbfgs").  scikit-learn's MLP decides three things
+at the end of every epoch, in this order, and :class:`EpochRules` repeats them:
+
+    1. count an epoch without improvement:
+         training loss  L_t > best_loss - tol                    (early_stopping=False)
+         validation score  s_t < best_score + tol                (early_stopping=True;
+                                                                  the best weights are kept)
+    2. learning_rate="invscaling":  eta = learning_rate_init / (t + 1)^power_t,
+       t = the number of samples seen so far (it changes once per epoch)
+    3. after more than n_iter_no_change such epochs: stop, or with
+       learning_rate="adaptive" divide eta by 5 and count again (stop once eta <= 1e-6)
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+import scipy.optimize
+from numpy.typing import NDArray
+
+from deltaprop.network import Array, Network, Params
+from deltaprop.train import Callback, DivergenceError, History, Trainer, _progress
+
+# scikit-learn stops an adaptive learning rate instead of dividing it below this.
+MIN_ADAPTIVE_LR = 1e-6
+ADAPTIVE_DIVISOR = 5.0
+
+
+class EpochRate:
+    """A learning rate that changes only between epochs: scikit-learn's invscaling and adaptive.
+
+    The optimiser calls it with its step count and gets the current rate;
+    :class:`EpochRules` sets ``lr`` at the end of each epoch.  (optim's
+    ``inverse_scaling`` counts steps, scikit-learn counts samples seen per epoch.)
+    """
+
+    def __init__(self, lr: float) -> None:
+        self.lr = float(lr)
+
+    def __call__(self, step: int) -> float:
+        return self.lr
+
+    def __repr__(self) -> str:
+        return f"EpochRate(lr={self.lr!r})"
+
+
+class EpochRules(Callback):
+    """scikit-learn's end-of-epoch bookkeeping, stopping rule and schedules, for one estimator.
+
+    It updates the estimator's ``n_iter_``, ``t_``, ``loss_``, ``loss_curve_``,
+    ``best_loss_``, ``validation_scores_``, ``best_validation_score_``,
+    ``validation_loss_curve_`` and best weights in place, and passes every event on
+    to the user's callbacks (all of them are called, even when one asks to stop).
+    """
+
+    def __init__(
+        self,
+        estimator: Any,
+        rate: EpochRate | None,
+        n_train: int,
+        validation: tuple[Array, Array, Array | None] | None,
+        score: Callable[[Array, Array, Array | None], float],
+        user_callbacks: Sequence[Callback],
+    ) -> None:
+        self.estimator = estimator
+        self.rate = rate
+        self.n_train = n_train
+        self.validation = validation
+        self.score = score
+        self.user_callbacks = list(user_callbacks)
+        self.stopped = False
+
+    def on_train_begin(self, trainer: Trainer, rng: np.random.Generator) -> None:
+        for callback in self.user_callbacks:
+            callback.on_train_begin(trainer, rng)
+
+    def on_batch_end(self, step: int, loss: float, net: Network) -> bool:
+        return any([bool(cb.on_batch_end(step, loss, net)) for cb in self.user_callbacks])
+
+    def on_epoch_end(self, epoch: int, history: History, net: Network) -> bool:
+        est = self.estimator
+        est.n_iter_ += 1
+        est.t_ += self.n_train
+        est.loss_ = history.loss[-1]
+        est.loss_curve_.append(est.loss_)
+        if self.validation is None:
+            improved = est.loss_ <= est.best_loss_ - est.tol
+            est.best_loss_ = min(est.best_loss_, est.loss_)
+        else:
+            X_val, Y_val, s_val = self.validation
+            est.validation_loss_curve_.append(history.val_loss[-1])
+            value = self.score(net._forward(X_val).z[-1], Y_val, s_val)
+            est.validation_scores_.append(value)
+            improved = value >= est.best_validation_score_ + est.tol
+            if value > est.best_validation_score_:
+                est.best_validation_score_ = value
+                est._best_coefs = [W.T.copy() for W in net.W]
+                est._best_intercepts = [b.copy() for b in net.b]
+        est._no_improvement_count = 0 if improved else est._no_improvement_count + 1
+        rate = self.rate  # None for adam, which has no schedule in scikit-learn
+        if rate is not None and est.learning_rate == "invscaling":
+            rate.lr = est.learning_rate_init / (est.t_ + 1) ** est.power_t
+        stop = False
+        if est._no_improvement_count > est.n_iter_no_change:
+            if rate is not None and est.learning_rate == "adaptive" and rate.lr > MIN_ADAPTIVE_LR:
+                rate.lr /= ADAPTIVE_DIVISOR
+                est._no_improvement_count = 0
+            else:
+                stop = self.stopped = True
+        user_stop = any([bool(cb.on_epoch_end(epoch, history, net)) for cb in self.user_callbacks])
+        return stop or user_stop
+
+
+# ------------------------------------------------------------------------ L-BFGS
+def _pack(W: Sequence[Array], b: Sequence[Array]) -> NDArray[np.float64]:
+    """One float64 vector: every W^(h) in scikit-learn's (fan_in, fan_out) order, then every b^(h)."""
+    return np.concatenate([*(w.T.ravel() for w in W), *(v.ravel() for v in b)]).astype(np.float64)
+
+
+def _unpack(theta: NDArray[np.float64], sizes: Sequence[int], dtype: np.dtype[Any]) -> Params:
+    """Inverse of :func:`_pack`: W^(h) of shape (M_h, M_{h-1}) and b^(h) of the network's dtype."""
+    W, b = [], []
+    start = 0
+    for fan_in, fan_out in itertools.pairwise(sizes):
+        end = start + fan_in * fan_out
+        W.append(theta[start:end].reshape(fan_in, fan_out).T.astype(dtype))
+        start = end
+    for fan_out in sizes[1:]:
+        b.append(theta[start : start + fan_out].astype(dtype))
+        start += fan_out
+    return Params(W, b)
+
+
+def fit_lbfgs(
+    net: Network,
+    X: Array,
+    Y: Array,
+    sample_weight: Array | None,
+    l2: float,
+    *,
+    max_iter: int,
+    max_fun: int,
+    tol: float,
+    history: History,
+    callbacks: Sequence[Callback] = (),
+    verbose: bool = False,
+) -> scipy.optimize.OptimizeResult:
+    """Minimise L_S + l2/2 ||w||^2 over all parameters of ``net`` by L-BFGS-B, in place.
+
+    The objective and its gradient are deltaprop's forward pass and
+    backpropagation at the unpacked parameters; scipy's options are scikit-learn's
+    (``maxiter=max_iter``, ``maxfun=max_fun``, ``gtol=tol``).  After every iteration
+    ``history.loss`` gets the loss, and the callbacks' ``on_epoch_end`` is called
+    with the iterate's parameters; one returning True ends the run.
+
+    Returns
+    -------
+    scipy.optimize.OptimizeResult
+        ``net`` holds the parameters of ``result.x``.
+    """
+    sizes = net.sizes
+
+    def loss_and_gradient(theta: NDArray[np.float64]) -> tuple[float, NDArray[np.float64]]:
+        net.params = _unpack(theta, sizes, net.dtype)
+        cache = net._forward(X)
+        loss = net.cache_loss(cache, Y, l2, sample_weight)
+        if not math.isfinite(loss):
+            raise DivergenceError(
+                f"The loss became {loss} during L-BFGS: training diverged. Standardise the inputs "
+                "(zero mean, unit variance)."
+            )
+        grads = net._backward(cache, Y, l2, sample_weight)
+        return loss, _pack(grads.W, grads.b)
+
+    progress = _progress(verbose, max_iter)
+    task = progress.add_task("lbfgs", total=max_iter, metrics="") if progress else None
+
+    def after_iteration(intermediate_result: scipy.optimize.OptimizeResult) -> None:
+        history.loss.append(float(intermediate_result.fun))
+        net.params = _unpack(intermediate_result.x, sizes, net.dtype)
+        if progress:
+            progress.update(task, advance=1, metrics=f"loss {history.loss[-1]:.4f}")
+        epoch = history.epochs - 1
+        if any([bool(cb.on_epoch_end(epoch, history, net)) for cb in callbacks]):
+            history.stop_reason = "callback"
+            raise StopIteration
+
+    if progress:
+        progress.start()
+    try:
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+            result = scipy.optimize.minimize(
+                loss_and_gradient,
+                _pack(net.W, net.b),
+                method="L-BFGS-B",
+                jac=True,
+                callback=after_iteration,
+                options={"maxfun": max_fun, "maxiter": max_iter, "gtol": tol},
+            )
+    finally:
+        if progress:
+            progress.stop()
+    net.params = _unpack(result.x, sizes, net.dtype)
+    return result
