@@ -3,9 +3,9 @@
 import pytest
 
 pytest.importorskip("sklearn")
-from sklearn.utils.estimator_checks import parametrize_with_checks  # noqa: E402
+from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from deltaprop.estimators import MLPClassifier, MLPRegressor  # noqa: E402
+from deltaprop.estimators import MLPClassifier, MLPRegressor
 
 # Several checks fit on a few dozen samples for max_iter epochs without converging; scikit-learn's
 # MLPs warn (ConvergenceWarning) there as ours do, and the checks do not expect it.  Warnings are

@@ -26,6 +26,7 @@ class InteropMixin:
     _default_output: str
     _parameter_constraints: dict[str, list[Any]]
     _network: Callable[[], Network]
+    get_params: Callable[..., dict[str, Any]]
     _store: Callable[[Network], None]
     _start_bookkeeping: Callable[[], None]
 
@@ -35,8 +36,18 @@ class InteropMixin:
         return self._network()
 
     def to_sklearn(self) -> Any:
-        """A fitted scikit-learn MLP with the same weights and predictions (``interop.to_sklearn``)."""
+        """A fitted scikit-learn MLP with the same weights, predictions and parameters.
+
+        Built by :func:`deltaprop.interop.to_sklearn`; the parameters scikit-learn has are
+        copied, and solver "gd" becomes "sgd" with ``momentum=0`` (set ``batch_size`` to
+        the number of samples to continue with full batches).
+        """
         mlp = to_sklearn(self.to_network(), classes=self._export_classes())
+        shared = set(mlp.get_params()) - {"hidden_layer_sizes", "activation"}
+        params = {key: value for key, value in self.get_params().items() if key in shared}
+        if params.get("solver") == "gd":  # scikit-learn's nearest: sgd without momentum (batch_size=n)
+            params.update(solver="sgd", momentum=0.0)
+        mlp.set_params(**params)
         if hasattr(self, "feature_names_in_"):
             mlp.feature_names_in_ = self.feature_names_in_
         return mlp

@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 from sklearn.base import ClassifierMixin, RegressorMixin, TransformerMixin
-from sklearn.metrics import r2_score
+from sklearn.metrics import accuracy_score, r2_score
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import type_of_target
@@ -262,6 +262,15 @@ class MLPClassifier(ClassifierMixin, TransformerMixin, BaseMLP):
             correct = ((F > 0.5) == (Y > 0.5)).all(axis=1)
         return float(np.average(correct, weights=s))
 
+    def score(self, X: Any, y: Any, sample_weight: Any = None) -> float:
+        """Accuracy (exact match of every label for multi-label); labels of mixed types too."""
+        if self.out_activation_ == "logistic" and self.n_outputs_ > 1:
+            return float(super().score(X, y, sample_weight))
+        # Compare class indices: scikit-learn's metrics cannot sort labels mixing strings and numbers.
+        predicted, _ = encode(self.predict(X), self.classes_)
+        true, _ = encode(column_or_1d(np.asarray(y, dtype=object)), self.classes_)
+        return float(accuracy_score(true, predicted, sample_weight=sample_weight))
+
     # ----------------------------------------------------------- predict
     def predict(self, X: Any) -> np.ndarray[Any, Any]:
         """The predicted labels (n_samples,), or the 0/1 indicator matrix (n_samples, K) for multi-label."""
@@ -344,7 +353,8 @@ class MLPRegressor(RegressorMixin, TransformerMixin, BaseMLP):
     >>> import numpy as np
     >>> X = np.linspace(-2, 2, 50).reshape(-1, 1)
     >>> y = np.column_stack([np.sin(X[:, 0]), X[:, 0] ** 2])      # two outputs
-    >>> reg = MLPRegressor((32,), activation="tanh", solver="lbfgs", random_state=0).fit(X, y)
+    >>> reg = MLPRegressor(hidden_layer_sizes=(32,), activation="tanh", solver="lbfgs", random_state=0)
+    >>> reg = reg.fit(X, y)
     >>> reg.predict(X[:2]).shape, reg.score(X, y) > 0.99
     ((2, 2), True)
 """,
@@ -358,6 +368,7 @@ class MLPRegressor(RegressorMixin, TransformerMixin, BaseMLP):
 
     def __init__(
         self,
+        loss: str = "squared_error",
         hidden_layer_sizes: Any = (100,),
         activation: Any = "relu",
         *,
@@ -382,7 +393,6 @@ class MLPRegressor(RegressorMixin, TransformerMixin, BaseMLP):
         epsilon: float = 1e-8,
         n_iter_no_change: Any = 10,
         max_fun: int = 15000,
-        loss: str = "squared_error",
         dtype: Any = None,
         callbacks: Any = None,
     ) -> None:
