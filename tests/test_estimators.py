@@ -624,3 +624,13 @@ def test_divergence_is_a_clear_error():
     )
     with pytest.raises(ValueError, match="non-finite parameter weights"):
         reg.fit(100 * X, 100 * X[:, 0] ** 2)
+
+
+@quiet
+def test_warm_start_may_switch_early_stopping():
+    X, labels = _data(n=100)
+    clf = MLPClassifier((4,), max_iter=3, warm_start=True, random_state=0).fit(X, labels)
+    clf.set_params(early_stopping=True).fit(X, labels)
+    assert len(clf.validation_scores_) == 3 and clf.best_loss_ is None
+    clf.set_params(early_stopping=False).fit(X, labels)
+    assert clf.best_loss_ == min(clf.loss_curve_) and len(clf.loss_curve_) == 9

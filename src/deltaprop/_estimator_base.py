@@ -280,6 +280,11 @@ class BaseMLP(InteropMixin, BaseEstimator):
         callbacks: list[Callback],
     ) -> None:
         validation = None
+        if self.early_stopping and self.validation_scores_ is None:  # switched on since the last fit
+            self.validation_scores_, self.validation_loss_curve_ = [], []
+            self.best_validation_score_, self.best_loss_ = -np.inf, None
+        if not self.early_stopping and self.best_loss_ is None:  # switched off since the last fit
+            self.best_loss_ = min(self.loss_curve_, default=np.inf)
         if self.early_stopping:
             seed = int(rng.integers(np.iinfo(np.int32).max))
             train, val = train_test_split(
