@@ -1,0 +1,235 @@
+"""Data files, trained-model files and metrics for the command line.
+
+A model file written by ``deltaprop train`` is an ordinary model file
+(:mod:`deltaprop.modelfile`) whose metadata also holds the fitted
+:class:`~deltaprop.preprocessing.Preprocessor` (key "preprocessing", with the arrays
+"preprocessing.mean" and "preprocessing.scale"), the training :class:`History` (key
+"history") and the options it was trained with (key "training").
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+
+from deltaprop.modelfile import load_file, save
+from deltaprop.network import Network
+from deltaprop.preprocessing import METADATA_KEY, Preprocessor
+from deltaprop.train import History
+
+_HISTORY_LISTS = ("loss", "val_loss", "val_score", "lr")
+_FORMATS = {
+    ".csv": "CSV",
+    ".csv.gz": "CSV",
+    ".csv.bz2": "CSV",
+    ".csv.xz": "CSV",
+    ".csv.zip": "CSV",
+    ".parquet": "Parquet",
+    ".pq": "Parquet",
+}
+
+
+class UserError(Exception):
+    """A mistake in what the user asked for; the command line prints the message and exits with 1."""
+
+
+# ---------------------------------------------------------------- data files
+def table_format(path: Path) -> str:
+    """ "CSV" or "Parquet" from the file name's ending, or a UserError."""
+    name = path.name.lower()
+    for suffix, kind in _FORMATS.items():
+        if name.endswith(suffix):
+            return kind
+    raise UserError(
+        f"Cannot tell the format of '{path}' from its name: use a .csv or .parquet file "
+        f"(known endings: {', '.join(_FORMATS)})."
+    )
+
+
+def read_table(path: Path) -> pd.DataFrame:
+    """Read a CSV or Parquet file into a DataFrame; every failure is a one-line UserError."""
+    kind = table_format(path)
+    if not path.exists():
+        raise UserError(f"No such file: '{path}'.")
+    if path.is_dir():
+        raise UserError(f"'{path}' is a directory, not a data file.")
+    try:
+        if kind == "CSV":
+            return pd.read_csv(path)
+        return pd.read_parquet(path)
+    except pd.errors.EmptyDataError:
+        raise UserError(f"'{path}' is empty: it has no header and no rows.") from None
+    except ImportError as error:
+        raise UserError(f"Reading {kind} needs pyarrow: pip install 'deltaprop[cli]' ({error}).") from None
+    except Exception as error:  # pandas, pyarrow and the codecs raise many kinds
+        first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise UserError(f"Cannot read '{path}' as {kind}: {first_line}") from None
+
+
+def write_table(frame: pd.DataFrame, path: Path) -> Path:
+    """Write ``frame`` as CSV or Parquet by the file name's ending, creating its directory."""
+    kind = table_format(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if kind == "CSV":
+        frame.to_csv(path, index=False)
+    else:
+        frame.to_parquet(path, index=False)
+    return path
+
+
+# ---------------------------------------------------------- trained models
+def _finite_or_none(values: list[Any]) -> list[Any]:
+    """JSON stores finite floats only: NaN and infinity become None (nested lists too)."""
+    out: list[Any] = []
+    for v in values:
+        if isinstance(v, list):
+            out.append(_finite_or_none(v))
+        else:
+            out.append(float(v) if math.isfinite(v) else None)
+    return out
+
+
+def _nan_for_none(values: list[Any]) -> list[Any]:
+    return [_nan_for_none(v) if isinstance(v, list) else math.nan if v is None else float(v) for v in values]
+
+
+def history_to_json(history: History) -> dict[str, Any]:
+    """The History as JSON metadata (non-finite numbers as None)."""
+    stored: dict[str, Any] = {name: _finite_or_none(getattr(history, name)) for name in _HISTORY_LISTS}
+    stored["grad_norms"] = _finite_or_none(history.grad_norms)
+    stored.update(best_epoch=history.best_epoch, stop_reason=history.stop_reason, steps=history.steps)
+    return stored
+
+
+def history_from_json(stored: Any) -> History:
+    """The History that :func:`history_to_json` stored."""
+    history = History()
+    if not isinstance(stored, dict):
+        return history
+    for name in (*_HISTORY_LISTS, "grad_norms"):
+        setattr(history, name, _nan_for_none(list(stored.get(name, []))))
+    history.best_epoch = stored.get("best_epoch")
+    history.stop_reason = str(stored.get("stop_reason", "max_epochs"))
+    history.steps = int(stored.get("steps", 0))
+    return history
+
+
+@dataclass
+class TrainedModel:
+    """A network with what ``deltaprop train`` stores next to it."""
+
+    network: Network
+    preprocessor: Preprocessor | None
+    history: History = field(default_factory=History)
+    training: dict[str, Any] = field(default_factory=dict)
+
+    def require_preprocessor(self, path: Path) -> Preprocessor:
+        """The preprocessing, or a UserError for a model file written otherwise."""
+        if self.preprocessor is None:
+            raise UserError(
+                f"The model file '{path}' holds a network but no preprocessing: it was not written by "
+                "'deltaprop train', so its input columns are unknown."
+            )
+        return self.preprocessor
+
+
+def save_model(model: TrainedModel, path: Path) -> Path:
+    """Write the network, its preprocessing, history and training options to one model file."""
+    metadata: dict[str, Any] = {"history": history_to_json(model.history), "training": model.training}
+    arrays: dict[str, NDArray[Any]] = {}
+    if model.preprocessor is not None:
+        metadata[METADATA_KEY], arrays = model.preprocessor.to_metadata()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return save(model.network, path, metadata=metadata, arrays=arrays)
+
+
+def load_model(path: Path) -> TrainedModel:
+    """Read a model file; the preprocessing and history are None/empty if it has none.
+
+    Raises ModelFileError for files that are not valid model files (another format
+    version included) and UserError for a missing file.
+    """
+    if not path.exists():
+        raise UserError(f"No such model file: '{path}'.")
+    model = load_file(path)
+    metadata = model.metadata if isinstance(model.metadata, dict) else {}
+    preprocessor = None
+    if METADATA_KEY in metadata:
+        try:
+            preprocessor = Preprocessor.from_metadata(metadata[METADATA_KEY], model.arrays)
+        except ValueError as error:
+            raise UserError(f"The model file '{path}': {error}") from None
+    training = metadata.get("training")
+    return TrainedModel(
+        model.network,
+        preprocessor,
+        history_from_json(metadata.get("history")),
+        training if isinstance(training, dict) else {},
+    )
+
+
+# ------------------------------------------------------------------ metrics
+def classification_metrics(
+    y_true: NDArray[np.intp], proba: NDArray[np.float64], classes: list[Any]
+) -> dict[str, Any]:
+    """Accuracy, log loss and per-class precision, recall, F1 and support, in NumPy.
+
+    ``y_true`` holds class indices 0..K-1 and ``proba`` (n, K) the predicted
+    probabilities.  Precision (recall) of a class never predicted (never present) is 0.
+
+    Examples
+    --------
+    >>> proba = np.array([[0.9, 0.1], [0.2, 0.8], [0.6, 0.4]])
+    >>> m = classification_metrics(np.array([0, 1, 1]), proba, ["a", "b"])
+    >>> m["accuracy"], [row["recall"] for row in m["per_class"]]
+    (0.6666666666666666, [1.0, 0.5])
+    """
+    n, K = proba.shape
+    y_pred = proba.argmax(axis=1)
+    picked = np.clip(proba[np.arange(n), y_true], 1e-15, 1.0)
+    per_class = []
+    for k in range(K):
+        tp = int(np.sum((y_pred == k) & (y_true == k)))
+        predicted, present = int(np.sum(y_pred == k)), int(np.sum(y_true == k))
+        precision = tp / predicted if predicted else 0.0
+        recall = tp / present if present else 0.0
+        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+        per_class.append(
+            {"class": classes[k], "precision": precision, "recall": recall, "f1": f1, "support": present}
+        )
+    counts = np.zeros((K, K), dtype=np.int64)
+    np.add.at(counts, (y_true, y_pred), 1)
+    return {
+        "accuracy": float(np.mean(y_pred == y_true)),
+        "log_loss": float(-np.mean(np.log(picked))),
+        "macro_precision": float(np.mean([row["precision"] for row in per_class])),
+        "macro_recall": float(np.mean([row["recall"] for row in per_class])),
+        "macro_f1": float(np.mean([row["f1"] for row in per_class])),
+        "per_class": per_class,
+        "confusion_matrix": counts.tolist(),
+    }
+
+
+def regression_metrics(y_true: NDArray[np.float64], y_pred: NDArray[np.float64]) -> dict[str, float]:
+    """MSE, RMSE, MAE and R^2 = 1 - SS_res / SS_tot (1 for a perfect fit of a constant target, else 0).
+
+    Examples
+    --------
+    >>> regression_metrics(np.array([1.0, 2.0, 3.0]), np.array([1.0, 2.0, 4.0]))["r2"]
+    0.5
+    """
+    residual = y_true - y_pred
+    ss_res = float(np.sum(residual**2))
+    ss_tot = float(np.sum((y_true - y_true.mean()) ** 2))
+    if ss_tot > 0:
+        r2 = 1.0 - ss_res / ss_tot
+    else:
+        r2 = 1.0 if ss_res == 0 else 0.0
+    mse = float(np.mean(residual**2))
+    return {"mse": mse, "rmse": math.sqrt(mse), "mae": float(np.mean(np.abs(residual))), "r2": r2}

@@ -1,0 +1,242 @@
+"""What ``deltaprop gradcheck``, ``explain``, ``plot`` and ``datasets`` do, behind their options."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from deltaprop import datasets
+from deltaprop._cli_data import TrainedModel, UserError, load_model, read_table, write_table
+from deltaprop._cli_train import parse_activations, parse_sizes
+from deltaprop.gradcheck import GradientReport, check_gradients
+from deltaprop.network import Array, Network
+
+PLOT_KINDS = (
+    "activations",
+    "loss",
+    "gradient-norms",
+    "network",
+    "decision-regions",
+    "neuron-maps",
+    "confusion-matrix",
+    "predicted-vs-true",
+)
+TRACE_FORMATS = ("text", "markdown", "latex")
+
+
+def network_from_options(sizes: str, activation: str, output: str, seed: int) -> Network:
+    """A network described by --sizes, --activation, --output and --seed."""
+    widths = parse_sizes(sizes, "--sizes")
+    if len(widths) < 2:
+        raise UserError(f"--sizes needs at least two layer widths (inputs and outputs); got {sizes!r}.")
+    return Network(widths, parse_activations(activation, len(widths) - 2), output, random_state=seed)
+
+
+def random_problem(net: Network, samples: int, rng: np.random.Generator) -> tuple[Array, Array]:
+    """Standard normal inputs and targets of the kind the output unit expects."""
+    if samples < 1:
+        raise UserError(f"--samples must be at least 1; got {samples}.")
+    d, K = net.sizes[0], net.sizes[-1]
+    X = rng.normal(size=(samples, d))
+    if net.output.name == "softmax":
+        return X, np.eye(K)[rng.integers(0, K, samples)]
+    if net.output.name == "sigmoid":
+        return X, rng.integers(0, 2, (samples, K)).astype(np.float64)
+    return X, rng.normal(size=(samples, K))
+
+
+def _network(model: Path | None, sizes: str, activation: str, output: str, seed: int) -> tuple[Network, str]:
+    if model is not None:
+        return load_model(model).network, f"the network of '{model}'"
+    net = network_from_options(sizes, activation, output, seed)
+    return net, "a network"
+
+
+# ---------------------------------------------------------------- gradcheck
+def run_gradcheck(
+    model: Path | None,
+    sizes: str,
+    activation: str,
+    output: str,
+    samples: int,
+    seed: int,
+    l2: float,
+    console: Console,
+) -> GradientReport:
+    """Per-layer relative errors of backpropagation against finite differences, as a table."""
+    net, what = _network(model, sizes, activation, output, seed)
+    X, Y = random_problem(net, samples, np.random.default_rng(seed))
+    report = check_gradients(net, X, Y, l2=l2)
+    table = Table(
+        title=f"Gradient check of {escape(what)} {net.sizes}, {samples} random samples, lambda {l2:g}"
+    )
+    table.add_column("layer h", justify="right")
+    table.add_column("rel. error dL/dW^(h)", justify="right")
+    table.add_column("rel. error dL/db^(h)", justify="right")
+    for layer in report.layers:
+        table.add_row(str(layer.h), f"{layer.W:.3e}", f"{layer.b:.3e}")
+    console.print(table)
+    return report
+
+
+# ------------------------------------------------------------------ explain
+def run_explain(
+    model: Path | None,
+    data: Path | None,
+    sizes: str,
+    activation: str,
+    output: str,
+    seed: int,
+    row: int,
+    samples: int,
+    lr: float,
+    l2: float,
+    form: str,
+    digits: int,
+    document: bool,
+) -> str:
+    """The backprop trace of one step, rendered as text, Markdown or LaTeX."""
+    from deltaprop.explain import trace
+
+    if data is not None and model is None:
+        raise UserError("--data needs --model: the model's preprocessing turns the rows into inputs.")
+    net, _ = _network(model, sizes, activation, output, seed)
+    X: Any
+    Y: Any
+    if data is not None and model is not None:
+        trained = load_model(model)
+        prep = trained.require_preprocessor(model)
+        frame = read_table(data)
+        if not 0 <= row < len(frame):
+            raise UserError(f"--row must be in 0..{len(frame) - 1} for '{data}'; got {row}.")
+        if prep.target not in frame.columns:
+            raise UserError(f"The trace needs the true target: '{data}' lacks the column {prep.target!r}.")
+        rows = frame.iloc[row : row + samples]
+        X, Y = prep.transform(rows), prep.encode_target(rows, net.sizes[-1])
+    else:
+        X, Y = random_problem(net, samples, np.random.default_rng(seed))
+    result = trace(net, X, Y, lr=lr, l2=l2)
+    if form == "markdown":
+        return result.to_markdown(digits)
+    if form == "latex":
+        return result.to_latex(digits, document=document)
+    return result.to_text(digits)
+
+
+# --------------------------------------------------------------------- plot
+def _needs(value: Any, option: str, kind: str) -> Any:
+    if value is None:
+        raise UserError(f"plot {kind} needs {option}.")
+    return value
+
+
+def _labelled_rows(trained: TrainedModel, model: Path, data: Path, kind: str) -> tuple[Any, pd.DataFrame]:
+    prep = trained.require_preprocessor(model)
+    frame = read_table(data)
+    if prep.target not in frame.columns:
+        raise UserError(
+            f"plot {kind} needs the true values: '{data}' lacks the target column {prep.target!r}."
+        )
+    return prep, frame
+
+
+def make_figure(
+    kind: str, model: Path | None, data: Path | None, activations: str, layer: int
+) -> Any:  # a matplotlib Figure
+    """The figure that ``deltaprop plot KIND`` draws."""
+    from deltaprop import plots
+    from deltaprop.report import decision_regions
+
+    if kind == "activations":
+        return plots.plot_activations([name.strip() for name in activations.split(",")])
+    model = _needs(model, "--model", kind)
+    trained = load_model(model)
+    net = trained.network
+    if kind in ("loss", "gradient-norms"):
+        if not trained.history.loss:
+            raise UserError(
+                f"The model file '{model}' holds no training history (write it with deltaprop train)."
+            )
+        if kind == "loss":
+            return plots.plot_loss_curves(trained.history)
+        return plots.plot_gradient_norms(trained.history)
+    if kind == "network":
+        return plots.plot_network(net)
+    if kind == "neuron-maps":
+        if net.sizes[0] != 2:
+            raise UserError(f"plot neuron-maps needs a network with 2 inputs; '{model}' has {net.sizes[0]}.")
+        X = None
+        if data is not None:
+            X = trained.require_preprocessor(model).transform(read_table(data))
+        return plots.plot_neuron_maps(net, X, layer=layer)
+    data = _needs(data, "--data", kind)
+    prep, frame = _labelled_rows(trained, model, data, kind)
+    if kind == "predicted-vs-true":
+        if prep.classes is not None:
+            raise UserError(
+                "plot predicted-vs-true is for regression; use confusion-matrix for classification."
+            )
+        return plots.plot_predicted_vs_true(
+            prep.target_values(frame), prep.decode(net.predict(prep.transform(frame)))
+        )
+    if prep.classes is None:
+        raise UserError(f"plot {kind} is for classification; use predicted-vs-true for regression.")
+    if kind == "confusion-matrix":
+        true = np.asarray(prep.classes)[prep.target_indices(frame)]
+        predicted = prep.decode(net.predict(prep.transform(frame)))
+        return plots.plot_confusion_matrix(true, predicted, labels=list(prep.classes))
+    if not (len(prep.columns) == 2 and prep.numeric == prep.columns):
+        raise UserError(
+            f"plot decision-regions needs a model of two numeric columns; '{model}' uses {prep.columns}."
+        )
+    return decision_regions(net, prep, frame)
+
+
+def run_plot(
+    kind: str, model: Path | None, data: Path | None, out: Path | None, activations: str, layer: int, dpi: int
+) -> Path:
+    """Draw ``kind`` and write it as a PNG file; return its path."""
+    from deltaprop.plots import save_figure
+
+    if kind not in PLOT_KINDS:
+        raise UserError(f"Unknown plot {kind!r}; choose from {', '.join(PLOT_KINDS)}.")
+    if dpi < 1:
+        raise UserError(f"--dpi must be a positive integer; got {dpi}.")
+    out = Path(f"{kind}.png") if out is None else out
+    if out.suffix.lower() != ".png":
+        raise UserError(f"--out must name a .png file; got '{out}'.")
+    fig = make_figure(kind, model, data, activations, layer)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    return save_figure(fig, out, dpi=dpi)
+
+
+# ----------------------------------------------------------------- datasets
+def list_datasets(console: Console) -> None:
+    """The table of the data sets that ship (generated or bundled with scikit-learn)."""
+    table = Table(title="Data sets (deltaprop datasets NAME --out FILE writes one)")
+    for column in ("name", "kind", "n", "d", "description"):
+        table.add_column(column, justify="right" if column in ("n", "d") else "left")
+    for info in datasets.available():
+        table.add_row(info.name, info.kind, str(info.n), str(info.d), escape(info.description))
+    console.print(table)
+
+
+def export_dataset(name: str, out: Path | None, seed: int, console: Console) -> Path:
+    """Write data set ``name`` as a table: columns x1..xd and the target y."""
+    names = [info.name for info in datasets.available()]
+    if name not in names:
+        raise UserError(f"Unknown data set {name!r}; choose from {', '.join(names)}.")
+    X, y = datasets.load(name, random_state=seed)
+    frame = pd.DataFrame(X, columns=[f"x{j}" for j in range(1, X.shape[1] + 1)])
+    frame["y"] = y
+    path = write_table(frame, Path(f"{name}.csv") if out is None else out)
+    console.print(
+        f"Wrote {len(frame)} rows of {name!r} (columns x1..x{X.shape[1]}, target y) to {escape(str(path))}."
+    )
+    return path

@@ -1,0 +1,379 @@
+"""What ``deltaprop train``, ``predict`` and ``evaluate`` do, behind the command line's options."""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from deltaprop import optim
+from deltaprop._cli_data import (
+    TrainedModel,
+    UserError,
+    classification_metrics,
+    load_model,
+    read_table,
+    regression_metrics,
+    save_model,
+    write_table,
+)
+from deltaprop.activations import activation_names
+from deltaprop.checkpoint import Checkpointer
+from deltaprop.network import Network
+from deltaprop.preprocessing import Preprocessor, detect_task
+from deltaprop.train import Callback, fit
+
+METRIC_NAMES = {
+    "accuracy": "accuracy",
+    "log_loss": "log loss",
+    "macro_precision": "precision (macro average)",
+    "macro_recall": "recall (macro average)",
+    "macro_f1": "F1 (macro average)",
+    "mse": "mean squared error",
+    "rmse": "root mean squared error",
+    "mae": "mean absolute error",
+    "r2": "R^2",
+}
+
+
+@dataclass
+class TrainOptions:
+    """The options of ``deltaprop train``, as given on the command line."""
+
+    data: Path
+    target: str
+    out: Path
+    task: str | None = None
+    hidden: str = "32"
+    activation: str = "relu"
+    output: str | None = None
+    init: str = "glorot"
+    solver: str = "adam"
+    lr: float = 0.01
+    schedule: str = "constant"
+    epochs: int = 100
+    batch_size: str = "auto"
+    l2: float | None = None
+    alpha: float | None = None
+    validation: float = 0.1
+    early_stopping: bool = False
+    patience: int = 10
+    seed: int = 0
+    dtype: str = "float64"
+    missing: str = "refuse"
+    drop: str = ""
+    report: Path | None = None
+    checkpoint: Path | None = None
+    quiet: bool = False
+
+
+# ------------------------------------------------------------------ parsing
+def no_column(column: str, path: Path, frame: pd.DataFrame) -> UserError:
+    """The error for a target column that ``frame``, read from ``path``, lacks."""
+    return UserError(
+        f"The target column {column!r} is not in '{path}'; its columns are {list(frame.columns)}."
+    )
+
+
+def parse_sizes(text: str, option: str, *, allow_empty: bool = False) -> list[int]:
+    """ "64,32" -> [64, 32]; "none" or "" -> [] where allowed."""
+    cleaned = text.strip().lower()
+    if allow_empty and cleaned in ("", "none", "0"):
+        return []
+    try:
+        sizes = [int(part) for part in cleaned.split(",")]
+    except ValueError:
+        sizes = []
+    if not sizes or min(sizes) < 1:
+        example = "64,32 (or none)" if allow_empty else "4,8,3"
+        raise UserError(
+            f"{option} must be comma-separated positive integers such as {example}; got {text!r}."
+        )
+    return sizes
+
+
+def parse_activations(text: str, n_hidden: int) -> str | list[str]:
+    """One activation for all hidden layers, or one per hidden layer."""
+    names = [part.strip() for part in text.split(",")]
+    unknown = [name for name in names if name not in activation_names()]
+    if unknown:
+        raise UserError(
+            f"--activation {unknown[0]!r} is unknown; choose from {', '.join(activation_names())}."
+        )
+    if len(names) == 1:
+        return names[0]
+    if len(names) != n_hidden:
+        raise UserError(
+            f"--activation lists {len(names)} activations for {n_hidden} hidden layers; "
+            "give one for all or one per hidden layer."
+        )
+    return names
+
+
+def parse_batch_size(text: str, solver: str, n: int) -> int:
+    """ "auto" (full batch for gd, else min(200, n)), "full", or a positive integer."""
+    cleaned = text.strip().lower()
+    if cleaned == "full" or (cleaned == "auto" and solver == "gd"):
+        return n
+    if cleaned == "auto":
+        return min(200, n)
+    if cleaned.isdigit() and int(cleaned) >= 1:
+        return min(int(cleaned), n)
+    raise UserError(f"--batch-size must be a positive integer, 'auto' or 'full'; got {text!r}.")
+
+
+def make_schedule(name: str, lr: float, epochs: int, steps_per_epoch: int) -> optim.LearningRate:
+    """The learning rate (a number or a schedule) that --schedule names."""
+    if name == "constant":
+        return lr
+    if name == "invscaling":
+        return optim.inverse_scaling(lr, power_t=0.5)
+    if name == "step":
+        return optim.step_decay(lr, step_size=steps_per_epoch * max(1, epochs // 4), gamma=0.5)
+    if name == "cosine":
+        return optim.cosine_decay(lr, total_steps=max(1, epochs * steps_per_epoch))
+    return optim.ReduceOnPlateau(lr, factor=0.2, patience=5)
+
+
+def check_output(output: str | None, prep: Preprocessor) -> tuple[str, int]:
+    """The output unit and the number K of output units for the task."""
+    if prep.task == "regression":
+        if output not in (None, "identity"):
+            raise UserError(f"--output {output} is for classification; regression uses --output identity.")
+        return "identity", 1
+    K = prep.n_outputs
+    if output in (None, "softmax"):
+        return "softmax", K
+    if output == "sigmoid":
+        if K != 2:
+            raise UserError(f"--output sigmoid needs two classes (one output unit); the target has {K}.")
+        return "sigmoid", 1
+    raise UserError(
+        "--output identity is for regression; classification uses softmax (or sigmoid for 2 classes)."
+    )
+
+
+# ------------------------------------------------------------------ training
+def check_options(opts: TrainOptions) -> tuple[list[int], str | list[str]]:
+    """Check the options that do not depend on the data; return the hidden sizes and activations."""
+    hidden = parse_sizes(opts.hidden, "--hidden", allow_empty=True)
+    activation = parse_activations(opts.activation, len(hidden))
+    parse_batch_size(opts.batch_size, opts.solver, 1)
+    if not (opts.lr > 0 and math.isfinite(opts.lr)):
+        raise UserError(f"--lr must be a positive number; got {opts.lr}.")
+    if opts.l2 is not None and opts.alpha is not None:
+        raise UserError("Give either --l2 (the lecture's lambda) or --alpha (scikit-learn's), not both.")
+    for value, option in ((opts.l2, "--l2"), (opts.alpha, "--alpha")):
+        if value is not None and not (value >= 0 and math.isfinite(value)):
+            raise UserError(f"{option} must be a non-negative number; got {value}.")
+    if opts.epochs < 1:
+        raise UserError(f"--epochs must be at least 1; got {opts.epochs}.")
+    if opts.patience < 1:
+        raise UserError(f"--patience must be at least 1; got {opts.patience}.")
+    if not 0 <= opts.validation < 1:
+        raise UserError(f"--validation must be a fraction in [0, 1); got {opts.validation}.")
+    return hidden, activation
+
+
+def split_rows(
+    frame: pd.DataFrame, target: str, task: str, fraction: float, rng: np.random.Generator
+) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """Training and validation rows; per class for classification, keeping one of each class for training."""
+    n = len(frame)
+    if fraction == 0 or round(fraction * n) == 0:
+        return frame, None
+    if task == "classification":
+        codes, _ = pd.factorize(frame[target])
+        parts = []
+        for code in np.unique(codes):
+            members = rng.permutation(np.flatnonzero(codes == code))
+            parts.append(members[: min(round(fraction * members.size), members.size - 1)])
+        val = np.sort(np.concatenate(parts))
+    else:
+        val = np.sort(rng.permutation(n)[: round(fraction * n)])
+    if val.size == 0 or val.size == n:
+        return frame, None
+    keep = np.ones(n, dtype=bool)
+    keep[val] = False
+    return frame.iloc[np.flatnonzero(keep)], frame.iloc[val]
+
+
+def _scores(model: TrainedModel, frame: pd.DataFrame) -> dict[str, Any]:
+    prep = model.preprocessor
+    assert prep is not None
+    F = model.network.predict(prep.transform(frame))
+    if prep.classes is None:
+        return regression_metrics(prep.target_values(frame), prep.decode(F))
+    return classification_metrics(prep.target_indices(frame), prep.probabilities(F), prep.classes)
+
+
+def run_train(opts: TrainOptions, console: Console) -> TrainedModel:
+    """Read the data, fit the preprocessing and the network, save the model (and the report)."""
+    started = time.perf_counter()
+    hidden, activation = check_options(opts)
+    frame = read_table(opts.data)
+    if opts.target not in frame.columns:
+        raise no_column(opts.target, opts.data, frame)
+    dropped = [c.strip() for c in opts.drop.split(",") if c.strip()]
+    unknown = [c for c in dropped if c not in frame.columns or c == opts.target]
+    if unknown:
+        raise UserError(f"--drop names {unknown}, which are not feature columns of '{opts.data}'.")
+    frame = frame.drop(columns=dropped)
+    if opts.task is None:
+        task, reason = detect_task(frame[opts.target])
+        console.print(f"Task: [bold]{task}[/bold], since {escape(reason)}; --task chooses another.")
+    else:
+        task = opts.task
+        console.print(f"Task: [bold]{task}[/bold] (as given).")
+    rng = np.random.default_rng(opts.seed)
+    train_frame, val_frame = split_rows(frame, opts.target, task, opts.validation, rng)
+    prep = Preprocessor.fit(train_frame, opts.target, task=task, missing=opts.missing)
+    console.print(f"Preprocessing: {escape(prep.summary())}.")
+    if prep.classes is not None:
+        console.print(f"Classes: {escape(', '.join(str(c) for c in prep.classes))}.")
+
+    output, K = check_output(opts.output, prep)
+    sizes = [prep.n_features, *hidden, K]
+    net = Network(sizes, activation, output, init=opts.init, random_state=opts.seed, dtype=opts.dtype)
+    X, Y = prep.transform(train_frame), prep.encode_target(train_frame, K)
+    validation = None
+    if val_frame is not None:
+        validation = (prep.transform(val_frame), prep.encode_target(val_frame, K))
+    n = X.shape[0]
+    batch_size = parse_batch_size(opts.batch_size, opts.solver, n)
+    l2 = opts.alpha / batch_size if opts.alpha is not None else (opts.l2 or 0.0)
+    steps_per_epoch = math.ceil(n / batch_size)
+    learning_rate = make_schedule(opts.schedule, opts.lr, opts.epochs, steps_per_epoch)
+    callbacks: list[Callback] = []
+    if opts.checkpoint is not None:
+        opts.checkpoint.parent.mkdir(parents=True, exist_ok=True)
+        callbacks.append(Checkpointer(opts.checkpoint, every=1))
+
+    console.print(
+        f"Network {sizes} ({escape(str(activation))} hidden, {output} output), {opts.solver} with "
+        f"learning rate {opts.lr:g} ({opts.schedule}), batch size {batch_size}, lambda {l2:g}; "
+        f"{n} training and {0 if val_frame is None else len(val_frame)} validation rows."
+    )
+    history = fit(
+        net,
+        X,
+        Y,
+        optimizer=opts.solver,
+        learning_rate=learning_rate,
+        l2=l2,
+        epochs=opts.epochs,
+        batch_size=batch_size,
+        random_state=rng,
+        validation_data=validation,
+        early_stopping=opts.early_stopping,
+        n_iter_no_change=opts.patience,
+        callbacks=callbacks,
+        verbose=not opts.quiet,
+    )
+    if history.stop_reason == "interrupted":
+        console.print(
+            f"[yellow]Interrupted after {history.epochs} epochs; saving the weights so far.[/yellow]"
+        )
+    training = {key: str(value) if isinstance(value, Path) else value for key, value in asdict(opts).items()}
+    training.update(l2_used=l2, batch_size_used=batch_size, sizes=sizes, output_used=output, task_used=task)
+    model = TrainedModel(net, prep, history, training)
+    save_model(model, opts.out)
+
+    summary = f"loss {history.loss[-1]:.4f}"
+    if history.val_loss:
+        summary += f", validation loss {history.val_loss[-1]:.4f}"
+    scores = _scores(model, train_frame if val_frame is None else val_frame)
+    which = "training" if val_frame is None else "validation"
+    if prep.classes is None:
+        summary += f", {which} R^2 {scores['r2']:.3f}"
+    else:
+        summary += f", {which} accuracy {scores['accuracy']:.3f}"
+    elapsed = time.perf_counter() - started
+    console.print(
+        f"Trained {history.epochs} epochs ({history.stop_reason}) in {elapsed:.1f} s: {summary}.\n"
+        f"Saved the model to [bold]{escape(str(opts.out))}[/bold]."
+    )
+    if opts.report is not None:
+        from deltaprop.report import training_report
+
+        path = training_report(model, train_frame, val_frame, opts.data).write(opts.report / "report.html")
+        console.print(f"Report: [bold]{escape(str(path))}[/bold]")
+    return model
+
+
+# ------------------------------------------------------ predict and evaluate
+def run_predict(
+    model_path: Path, data: Path, out: Path | None, proba: bool, keep_input: bool, console: Console
+) -> pd.DataFrame:
+    """Predictions for every row of ``data``, written to ``out`` (CSV on standard output without)."""
+    model = load_model(model_path)
+    prep = model.require_preprocessor(model_path)
+    if proba and prep.classes is None:
+        raise UserError("--proba is for classification models; this model does regression.")
+    frame = read_table(data)
+    F = model.network.predict(prep.transform(frame))
+    result = pd.DataFrame({f"predicted_{prep.target}": prep.decode(F)}, index=frame.index)
+    if proba:
+        assert prep.classes is not None
+        P = prep.probabilities(F)
+        for k, label in enumerate(prep.classes):
+            result[f"proba_{label}"] = P[:, k]
+    if keep_input:
+        result = pd.concat([frame, result], axis=1)
+    if out is None:
+        console.file.write(result.to_csv(index=False))
+    else:
+        write_table(result, out)
+        console.print(f"Wrote {len(result)} predictions to [bold]{escape(str(out))}[/bold].")
+    return result
+
+
+def run_evaluate(
+    model_path: Path, data: Path, target: str | None, json_path: Path | None, console: Console
+) -> dict[str, Any]:
+    """Metrics of the model on ``data`` as a table (and a JSON file)."""
+    model = load_model(model_path)
+    prep = model.require_preprocessor(model_path)
+    frame = read_table(data)
+    if target is not None and target != prep.target:
+        if target not in frame.columns:
+            raise no_column(target, data, frame)
+        frame = frame.drop(columns=[prep.target], errors="ignore").rename(columns={target: prep.target})
+    if prep.target not in frame.columns:
+        raise UserError(
+            f"The model's target column {prep.target!r} is not in '{data}'; name the column holding "
+            f"the true values with --target (its columns are {list(frame.columns)})."
+        )
+    metrics = _scores(model, frame)
+    table = Table(title=f"{prep.task.capitalize()} metrics on {escape(str(data))} ({len(frame)} rows)")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for key, value in metrics.items():
+        if isinstance(value, float):
+            table.add_row(METRIC_NAMES.get(key, key), f"{value:.4f}")
+    console.print(table)
+    if "per_class" in metrics:
+        per_class = Table(title="Per class")
+        for column in ("class", "precision", "recall", "f1", "support"):
+            per_class.add_column(column, justify="left" if column == "class" else "right")
+        for row in metrics["per_class"]:
+            cells = [escape(str(row["class"]))]
+            cells += [f"{row[c]:.4f}" for c in ("precision", "recall", "f1")] + [str(row["support"])]
+            per_class.add_row(*cells)
+        console.print(per_class)
+    if json_path is not None:
+        document = {"model": str(model_path), "data": str(data), "n_samples": len(frame), "task": prep.task}
+        document.update(metrics)
+        json_path.parent.mkdir(parents=True, exist_ok=True)
+        json_path.write_text(json.dumps(document, indent=2) + "\n")
+        console.print(f"Wrote the metrics to [bold]{escape(str(json_path))}[/bold].")
+    return metrics

@@ -1,0 +1,439 @@
+"""The ``deltaprop`` command line: train, predict, evaluate, inspect, and a demo.
+
+    deltaprop train DATA --target COL --out MODEL    learn a network from a CSV or Parquet file
+    deltaprop predict MODEL DATA --out FILE          labels (--proba: probabilities) or numbers
+    deltaprop evaluate MODEL DATA                    a table of metrics (--json FILE saves them)
+    deltaprop gradcheck                              backpropagation against finite differences
+    deltaprop explain                                one backprop step, every quantity by name
+    deltaprop plot KIND                              a figure as PNG
+    deltaprop datasets [NAME --out FILE]             the data sets that ship, or one as a file
+    deltaprop demo                                   a tour, written as one HTML report
+
+A user error (a missing file, an unknown column, a bad option value, a diverging
+training, a model file of another format version ...) ends with a one-line message on
+standard error and exit code 1; a usage error (an unknown option, a missing argument)
+with typer's message and exit code 2.  ``deltaprop --debug COMMAND`` shows the traceback.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+import warnings
+from collections.abc import Callable
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.text import Text
+
+from deltaprop.modelfile import ModelFileError
+from deltaprop.train import DivergenceError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+app = typer.Typer(
+    name="deltaprop",
+    help="Feedforward networks trained by gradient descent with explicit backpropagation.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_show_locals=False,
+)
+_state = {"debug": False}
+DEMO_FOLDER = Path("demo-report")
+
+
+class Task(str, Enum):
+    classification = "classification"
+    regression = "regression"
+
+
+class Output(str, Enum):
+    softmax = "softmax"
+    sigmoid = "sigmoid"
+    identity = "identity"
+
+
+class Solver(str, Enum):
+    gd = "gd"
+    sgd = "sgd"
+    momentum = "momentum"
+    nesterov = "nesterov"
+    adam = "adam"
+    adamw = "adamw"
+
+
+class Schedule(str, Enum):
+    constant = "constant"
+    invscaling = "invscaling"
+    step = "step"
+    cosine = "cosine"
+    plateau = "plateau"
+
+
+class DType(str, Enum):
+    float32 = "float32"
+    float64 = "float64"
+
+
+class Missing(str, Enum):
+    refuse = "refuse"
+    impute = "impute"
+
+
+class Init(str, Enum):
+    glorot = "glorot"
+    he = "he"
+    sklearn = "sklearn"
+
+
+class TraceFormat(str, Enum):
+    text = "text"
+    markdown = "markdown"
+    latex = "latex"
+
+
+class PlotKind(str, Enum):
+    activations = "activations"
+    loss = "loss"
+    gradient_norms = "gradient-norms"
+    network = "network"
+    decision_regions = "decision-regions"
+    neuron_maps = "neuron-maps"
+    confusion_matrix = "confusion-matrix"
+    predicted_vs_true = "predicted-vs-true"
+
+
+# ---------------------------------------------------------------- errors
+def _one_line(error: BaseException) -> str:
+    text = " ".join(str(error).split())
+    return text or type(error).__name__
+
+
+def _show_warning(message: Any, category: Any, *args: Any, **kwargs: Any) -> None:
+    Console(stderr=True).print(Text(f"Warning: {_one_line(message)}", style="yellow"), soft_wrap=True)
+
+
+def _command(fn: F) -> F:
+    """Run a command: user errors become one red line on standard error and exit code 1."""
+
+    @functools.wraps(fn)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        from deltaprop._cli_data import UserError
+        from deltaprop.preprocessing import UnseenCategoryWarning
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("always", UnseenCategoryWarning)
+            warnings.showwarning = _show_warning
+            try:
+                return fn(*args, **kwargs)
+            except (
+                UserError,
+                ModelFileError,
+                DivergenceError,
+                ValueError,
+                TypeError,
+                OSError,
+                ImportError,
+            ) as error:
+                if _state["debug"]:
+                    raise
+                Console(stderr=True).print(
+                    Text(f"Error: {_one_line(error)}", style="bold red"), soft_wrap=True
+                )
+                raise typer.Exit(1) from None
+
+    return run  # type: ignore[return-value]
+
+
+def _version(value: bool) -> None:
+    if value:
+        from deltaprop import __version__
+
+        typer.echo(f"deltaprop {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    debug: Annotated[bool, typer.Option("--debug", help="Show the full traceback of an error.")] = False,
+    version: Annotated[
+        bool, typer.Option("--version", help="Print the version and exit.", callback=_version, is_eager=True)
+    ] = False,
+) -> None:
+    """Feedforward networks trained by gradient descent with explicit backpropagation, in NumPy."""
+    _state["debug"] = debug
+
+
+# ---------------------------------------------------------------- train
+@app.command()
+@_command
+def train(
+    data: Annotated[Path, typer.Argument(help="Training data: a .csv or .parquet file.", show_default=False)],
+    target: Annotated[str, typer.Option("--target", "-t", help="The column to predict.", show_default=False)],
+    out: Annotated[
+        Path, typer.Option("--out", "-o", help="The model file to write (.npz).", show_default=False)
+    ],
+    task: Annotated[
+        Task | None,
+        typer.Option(help="Default: detected from the target (text or few integers: classification)."),
+    ] = None,
+    hidden: Annotated[
+        str, typer.Option(help="Hidden layer widths M_1,...,M_(D-1), e.g. 64,32; 'none' for none.")
+    ] = "32",
+    activation: Annotated[
+        str, typer.Option(help="The hidden layers' sigma: one name, or one per layer (relu,tanh).")
+    ] = "relu",
+    output: Annotated[
+        Output | None, typer.Option(help="Default: softmax for classification, identity for regression.")
+    ] = None,
+    init: Annotated[Init, typer.Option(help="Initial weights.")] = Init.glorot,
+    solver: Annotated[
+        Solver, typer.Option(help="gd is the lecture's step; sgd is Nesterov momentum 0.9.")
+    ] = Solver.adam,
+    lr: Annotated[float, typer.Option("--lr", help="The learning rate eta.")] = 0.01,
+    schedule: Annotated[
+        Schedule,
+        typer.Option(
+            help="eta over time: constant; invscaling eta/sqrt(t+1); step halves it every quarter of the "
+            "epochs; cosine decays to 0; plateau divides by 5 after 5 epochs without improvement."
+        ),
+    ] = Schedule.constant,
+    epochs: Annotated[int, typer.Option(help="Passes over the training rows.")] = 100,
+    batch_size: Annotated[
+        str,
+        typer.Option(help="Rows per step: an integer, 'full', or 'auto' (full for gd, else min(200, n))."),
+    ] = "auto",
+    l2: Annotated[
+        float | None,
+        typer.Option("--l2", help="The lecture's lambda: penalty lambda/2 ||w||^2 on the weights."),
+    ] = None,
+    alpha: Annotated[
+        float | None,
+        typer.Option(help="scikit-learn's L2 strength instead of --l2: lambda = alpha / batch size."),
+    ] = None,
+    validation: Annotated[float, typer.Option(help="Share of rows held out for validation (0: none).")] = 0.1,
+    early_stopping: Annotated[
+        bool, typer.Option("--early-stopping", help="Stop when the validation loss stops improving.")
+    ] = False,
+    patience: Annotated[int, typer.Option(help="Epochs without improvement before early stopping.")] = 10,
+    seed: Annotated[int, typer.Option(help="Seeds the weights, the split and the shuffling.")] = 0,
+    dtype: Annotated[DType, typer.Option(help="Floating-point precision of the network.")] = DType.float64,
+    missing: Annotated[
+        Missing, typer.Option(help="Missing values: refuse (name them), or impute median / most frequent.")
+    ] = Missing.refuse,
+    drop: Annotated[str, typer.Option(help="Columns to leave out, comma-separated (e.g. an id).")] = "",
+    report: Annotated[
+        Path | None,
+        typer.Option(help="Also write an HTML report (curves, metrics, figures) into this folder."),
+    ] = None,
+    checkpoint: Annotated[
+        Path | None, typer.Option(help="Save the training state to this file after every epoch.")
+    ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+) -> None:
+    """Train a network on a CSV or Parquet file; the model file keeps the preprocessing learned."""
+    from deltaprop._cli_train import TrainOptions, run_train
+
+    options = TrainOptions(
+        data=data,
+        target=target,
+        out=out,
+        task=None if task is None else task.value,
+        hidden=hidden,
+        activation=activation,
+        output=None if output is None else output.value,
+        init=init.value,
+        solver=solver.value,
+        lr=lr,
+        schedule=schedule.value,
+        epochs=epochs,
+        batch_size=batch_size,
+        l2=l2,
+        alpha=alpha,
+        validation=validation,
+        early_stopping=early_stopping,
+        patience=patience,
+        seed=seed,
+        dtype=dtype.value,
+        missing=missing.value,
+        drop=drop,
+        report=report,
+        checkpoint=checkpoint,
+        quiet=quiet,
+    )
+    run_train(options, Console())
+
+
+# ------------------------------------------------------- predict, evaluate
+@app.command()
+@_command
+def predict(
+    model: Annotated[
+        Path, typer.Argument(help="A model file written by deltaprop train.", show_default=False)
+    ],
+    data: Annotated[Path, typer.Argument(help="Rows to predict: .csv or .parquet.", show_default=False)],
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", "-o", help="Output .csv or .parquet (default: CSV on standard output)."),
+    ] = None,
+    proba: Annotated[bool, typer.Option("--proba", help="Add a probability column per class.")] = False,
+    keep_input: Annotated[bool, typer.Option("--keep-input", help="Put the input columns first.")] = False,
+) -> None:
+    """Predict every row of DATA: a label (or a number) per row, and class probabilities with --proba."""
+    from deltaprop._cli_train import run_predict
+
+    run_predict(model, data, out, proba, keep_input, Console())
+
+
+@app.command()
+@_command
+def evaluate(
+    model: Annotated[
+        Path, typer.Argument(help="A model file written by deltaprop train.", show_default=False)
+    ],
+    data: Annotated[
+        Path, typer.Argument(help="Rows with true values: .csv or .parquet.", show_default=False)
+    ],
+    target: Annotated[
+        str | None,
+        typer.Option("--target", "-t", help="The column of true values (default: the model's target)."),
+    ] = None,
+    json_path: Annotated[
+        Path | None, typer.Option("--json", help="Also write the metrics to this JSON file.")
+    ] = None,
+) -> None:
+    """Print metrics: accuracy, log loss, per-class precision/recall/F1; or MSE, MAE, R^2."""
+    from deltaprop._cli_train import run_evaluate
+
+    run_evaluate(model, data, target, json_path, Console())
+
+
+# ---------------------------------------------------- gradcheck, explain
+_MODEL_HELP = "Use this model file's network instead of --sizes/--activation/--output."
+
+
+@app.command()
+@_command
+def gradcheck(
+    sizes: Annotated[str, typer.Option(help="Layer widths M_0,...,M_D.")] = "4,8,3",
+    activation: Annotated[str, typer.Option(help="Hidden activation(s).")] = "tanh",
+    output: Annotated[Output, typer.Option(help="Output unit with its loss.")] = Output.softmax,
+    samples: Annotated[int, typer.Option(help="Random samples in the batch.")] = 5,
+    seed: Annotated[int, typer.Option(help="Seeds the network and the samples.")] = 0,
+    l2: Annotated[float, typer.Option("--l2", help="The lecture's lambda.")] = 0.0,
+    model: Annotated[Path | None, typer.Option(help=_MODEL_HELP)] = None,
+    tol: Annotated[float, typer.Option(help="Exit with 1 if a relative error is above this.")] = 1e-7,
+) -> None:
+    """Compare backpropagation's gradient with finite differences, layer by layer."""
+    from deltaprop._cli_tools import run_gradcheck
+
+    report = run_gradcheck(model, sizes, activation, output.value, samples, seed, l2, Console())
+    if report.max_rel_error > tol:
+        from deltaprop._cli_data import UserError
+
+        raise UserError(f"The largest relative error {report.max_rel_error:.3e} is above --tol {tol:g}.")
+    Console().print(f"[green]All relative errors are below {tol:g}: backpropagation is right.[/green]")
+
+
+@app.command()
+@_command
+def explain(
+    sizes: Annotated[str, typer.Option(help="Layer widths M_0,...,M_D.")] = "2,3,2",
+    activation: Annotated[str, typer.Option(help="Hidden activation(s).")] = "tanh",
+    output: Annotated[Output, typer.Option(help="Output unit with its loss.")] = Output.softmax,
+    seed: Annotated[int, typer.Option(help="Seeds the network and the random sample.")] = 0,
+    model: Annotated[Path | None, typer.Option(help=_MODEL_HELP)] = None,
+    data: Annotated[Path | None, typer.Option(help="Trace rows of this file (needs --model).")] = None,
+    row: Annotated[int, typer.Option(help="The first row of DATA traced (0-based).")] = 0,
+    samples: Annotated[
+        int, typer.Option(help="Samples in the batch (1: the lecture's per-sample view).")
+    ] = 1,
+    lr: Annotated[float, typer.Option("--lr", help="eta of the gradient step shown at the end.")] = 0.1,
+    l2: Annotated[float, typer.Option("--l2", help="The lecture's lambda.")] = 0.0,
+    form: Annotated[TraceFormat, typer.Option("--format", help="How to print the trace.")] = TraceFormat.text,
+    digits: Annotated[int, typer.Option(help="Decimals shown.")] = 4,
+    document: Annotated[
+        bool, typer.Option("--document", help="With --format latex: a whole .tex file.")
+    ] = False,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Write to this file instead.")] = None,
+) -> None:
+    """Trace one gradient step: every quantity of the lecture with its equation and shape."""
+    from deltaprop._cli_tools import run_explain
+
+    text = run_explain(
+        model, data, sizes, activation, output.value, seed, row, samples, lr, l2, form.value, digits, document
+    )
+    if out is None:
+        sys.stdout.write(text)
+    else:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(text)
+        Console().print(f"Wrote the trace to {out}.")
+
+
+# ----------------------------------------------------- plot, datasets, demo
+@app.command()
+@_command
+def plot(
+    kind: Annotated[PlotKind, typer.Argument(help="The figure to draw.", show_default=False)],
+    model: Annotated[Path | None, typer.Option(help="A model file (all kinds but activations).")] = None,
+    data: Annotated[
+        Path | None, typer.Option(help="Rows to draw (decision-regions, confusion-matrix, ...).")
+    ] = None,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="The PNG file (default: KIND.png).")] = None,
+    activations: Annotated[
+        str, typer.Option(help="For activations: the names to draw.")
+    ] = "sigmoid,tanh,relu",
+    layer: Annotated[int, typer.Option(help="For neuron-maps: the layer h whose units are drawn.")] = 1,
+    dpi: Annotated[int, typer.Option(help="Resolution of the PNG.")] = 150,
+) -> None:
+    """Draw a figure of a model (or the activations) as a PNG file."""
+    from deltaprop._cli_tools import run_plot
+
+    path = run_plot(kind.value, model, data, out, activations, layer, dpi)
+    Console().print(f"Wrote {path}.")
+
+
+@app.command()
+@_command
+def datasets(
+    name: Annotated[
+        str | None, typer.Argument(help="A data set to write as a file.", show_default=False)
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="The .csv or .parquet file (default: NAME.csv).")
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the generated data sets.")] = 0,
+) -> None:
+    """List the data sets that ship with deltaprop, or write one as a CSV or Parquet file."""
+    from deltaprop._cli_tools import export_dataset, list_datasets
+
+    if name is None:
+        list_datasets(Console())
+    else:
+        export_dataset(name, out, seed, Console())
+
+
+@app.command()
+@_command
+def demo(
+    out: Annotated[Path, typer.Option("--out", "-o", help="The folder of the report.")] = DEMO_FOLDER,
+    quick: Annotated[bool, typer.Option("--quick", help="Fewer epochs: a few seconds.")] = False,
+    png: Annotated[bool, typer.Option("--png", help="Also write every figure as a PNG file.")] = False,
+    seed: Annotated[int, typer.Option(help="Seeds data, weights and shuffling.")] = 0,
+) -> None:
+    """Run a short tour (moons, digits, diabetes, a backprop trace) and write one HTML report."""
+    from deltaprop._cli_demo import run_demo
+
+    console = Console()
+    path = run_demo(out, quick=quick, seed=seed, png=png, log=lambda line: console.print(escape(line)))
+    console.print(f"Report: [bold]{escape(str(path.resolve()))}[/bold]", soft_wrap=True)
+
+
+def main() -> None:
+    """The console script's entry point."""
+    app()
