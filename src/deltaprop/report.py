@@ -293,7 +293,7 @@ def _metric_rows(metrics: dict[str, Any], keys: Sequence[str]) -> list[Any]:
 
 
 def training_report(
-    model: TrainedModel, train_frame: pd.DataFrame, val_frame: pd.DataFrame | None, source: Path
+    model: TrainedModel, train_frame: pd.DataFrame, val_frame: pd.DataFrame | None, source: str | Path
 ) -> Report:
     """The report of ``deltaprop train --report``: settings, loss curves, metrics, figures.
 
@@ -313,6 +313,7 @@ def training_report(
     if prep is None:
         raise ValueError("A training report needs the model's preprocessing.")
     net, history, options = model.network, model.history, model.training
+    source = Path(source)
     report = Report(f"Training report: {source.name}", f"target {prep.target!r}, task {prep.task}")
     report.section("Settings")
     settings = [
