@@ -109,5 +109,10 @@ ATTRIBUTES = """
 """
 
 
-def with_docs(summary: str, extra_parameters: str, attributes: str, rest: str) -> str:
-    return summary + PARAMETERS.rstrip() + extra_parameters + ATTRIBUTES.rstrip() + attributes + rest
+def with_docs(summary: str, extra_parameters: str, attributes: str, examples: str) -> str:
+    """A class docstring: the summary, the shared and the class's own parameters and attributes, examples."""
+    own_attributes = "\n" + attributes.strip("\n") if attributes.strip() else ""
+    return (
+        f"{summary.rstrip()}\n{PARAMETERS.rstrip()}\n{extra_parameters.strip(chr(10))}\n"
+        f"{ATTRIBUTES.rstrip()}{own_attributes}\n{examples.rstrip()}\n    "
+    )
