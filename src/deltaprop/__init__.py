@@ -46,6 +46,8 @@ __all__ = [
     "GradientTransformation",
     "Grads",
     "History",
+    "MLPClassifier",
+    "MLPRegressor",
     "ModelFile",
     "ModelFileError",
     "Network",
