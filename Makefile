@@ -12,8 +12,8 @@ $(BIN)/python:
 venv: $(BIN)/python
 
 demo: venv
-	$(BIN)/pip install --quiet -e ".[sklearn]"
-	$(BIN)/python examples/lecture_batch_gd.py
+	$(BIN)/pip install --quiet -e ".[cli]"
+	$(BIN)/deltaprop demo
 
 test: venv
 	$(BIN)/pip install --quiet -e ".[test]"
