@@ -1,6 +1,6 @@
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from deltaprop import Network, check_gradients
@@ -30,7 +30,7 @@ def test_every_activation_output_and_depth(activation, output, depth):
     assert report.max_rel_error < 1e-7, str(report)
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.filter_too_much])
 @given(
     widths=st.lists(st.integers(1, 6), min_size=2, max_size=5),
     n=st.integers(1, 8),
@@ -46,11 +46,13 @@ def test_random_shapes(widths, n, activation, output, l2, seed):
     # Drawn biases keep pre-activations off the ReLU kink even where a unit is dead.
     net = Network(widths, activation=activation, output=output, init="sklearn", random_state=seed)
     X = rng.normal(size=(n, widths[0]))
+    if activation in ("relu", "leaky_relu"):
+        # Central differences are meaningless across a kink: skip draws that put a
+        # hidden pre-activation within reach of the stencil (2 eps = 2e-4) of 0.
+        hidden = net.forward(X).a[:-1]
+        assume(all(np.abs(a).min() > 1e-3 for a in hidden))
     report = check_gradients(net, X, _targets(output, rng, n, widths[-1]), l2=l2)
-    # ReLU-like kinks can sit within eps of a pre-activation by chance; a tiny
-    # relative error there is a property of the finite difference, not of backward.
-    limit = 1e-5 if activation in ("relu", "leaky_relu") else 1e-7
-    assert report.max_rel_error < limit, str(report)
+    assert report.max_rel_error < 1e-7, str(report)
 
 
 def test_float32_network_is_checked_in_float64():
