@@ -593,3 +593,56 @@ def test_reduce_on_plateau_an_improvement_of_exactly_tol_counts():
     assert schedule.lr == 1.0 and schedule.bad_epochs == 0
     schedule.observe(0.5 + 2.0**-20)
     assert schedule.lr == 0.2 and schedule.best == 0.5 + 2.0**-20
+
+
+# ---------------------------------------------------------- in-place fast path
+IN_PLACE = {
+    "gd": lambda: gd(step_decay(0.1, 2, 0.5)),
+    "momentum": lambda: momentum(0.1, beta=0.8),
+    "nesterov": lambda: momentum(cosine_decay(0.1, 5), beta=0.9, nesterov=True),
+    "sgd": lambda: by_name("sgd", 0.05),
+    "adam": lambda: adam(0.01, b1=0.8, b2=0.99),
+    "adamw": lambda: adamw(inverse_scaling(0.01), weight_decay=0.1),
+}
+
+
+def _flat(tree):
+    """All weights as one vector and all biases as another: the layout the Trainer uses."""
+    return Params([np.concatenate([w.ravel() for w in tree.W])], [np.concatenate(tree.b)])
+
+
+@pytest.mark.parametrize("name", list(IN_PLACE))
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("layout", [lambda tree: tree, _flat])
+def test_apply_in_place_is_update_then_apply_bit_for_bit(name, dtype, layout):
+    opt = IN_PLACE[name]()
+    pure_params = _params(0, dtype=dtype)
+    pure_state = opt.init(pure_params)
+    params = layout(_params(0, dtype=dtype))
+    state = opt.init(params)
+    for seed in range(1, 6):
+        grads = _params(seed, dtype=dtype)
+        updates, pure_state = opt.update(grads, pure_state, pure_params)
+        pure_params = apply_updates(pure_params, updates)
+        state = opt.apply_in_place(layout(grads), state, params)
+        assert state.step == pure_state.step == seed
+    _assert_params_equal(params, layout(pure_params))
+    for got, want in zip(state[1:], pure_state[1:], strict=True):  # velocity, or m and v
+        _assert_params_equal(got, layout(want))
+    assert all(leaf.dtype == dtype for leaf in _leaves(params))
+
+
+def test_apply_in_place_writes_into_the_given_arrays():
+    opt = momentum(0.1)
+    params = _params(0)
+    state = opt.init(params)
+    W, velocity = params.W[0], state.velocity.W[0]
+    new_state = opt.apply_in_place(_params(1), state, params)
+    assert new_state.velocity.W[0] is velocity and params.W[0] is W
+    np.testing.assert_array_equal(velocity, -0.1 * _params(1).W[0])
+
+
+def test_clip_and_chain_have_no_in_place_path():
+    assert clip_by_global_norm(1.0).apply_in_place is None
+    assert chain(gd(0.1)).apply_in_place is None
+    assert GradientTransformation(gd(0.1).init, gd(0.1).update).apply_in_place is None

@@ -361,3 +361,81 @@ def test_history_records_validation_score_for_regression():
     )
     assert history.val_score[-1] > 0.99  # R^2
     assert isinstance(history, History)
+
+
+# ------------------------------------------------------------- the fast path
+from deltaprop.network import Params  # noqa: E402
+from deltaprop.optim import GradientTransformation, by_name  # noqa: E402
+
+
+@pytest.mark.parametrize("name", ["gd", "sgd", "momentum", "adam", "adamw"])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_in_place_training_equals_the_pure_update_bit_for_bit(name, dtype):
+    X, labels = _blobs(n=90)
+    Y = np.eye(3)[labels]
+    weights = np.random.default_rng(1).uniform(0.5, 1.5, 90)
+    nets, histories = [], []
+    for in_place in (True, False):
+        opt = by_name(name, 0.05)
+        if not in_place:
+            opt = GradientTransformation(opt.init, opt.update)
+        net = Network([4, 8, 6, 3], activation="relu", random_state=0, dtype=dtype)
+        histories.append(
+            fit(
+                net,
+                X,
+                Y,
+                optimizer=opt,
+                l2=1e-3,
+                epochs=4,
+                batch_size=16,
+                sample_weight=weights,
+                validation_fraction=0.2,
+                random_state=2,
+            )
+        )
+        nets.append(net)
+    for p, q in zip(nets[0].W + nets[0].b, nets[1].W + nets[1].b, strict=True):
+        np.testing.assert_array_equal(p, q)
+    for field in ("loss", "grad_norms", "val_loss", "val_score"):  # lr is NaN for a custom optimiser
+        assert getattr(histories[0], field) == getattr(histories[1], field)
+
+
+def test_trainer_state_is_the_optimiser_structure_and_can_be_replaced():
+    X, labels = _blobs(n=40)
+    Y = np.eye(3)[labels]
+    net = Network([4, 6, 3], random_state=0)
+    twin = net.copy()
+    trainer = Trainer(net, optimizer="momentum", learning_rate=0.05)
+    reference = Trainer(twin, optimizer=GradientTransformation(*trainer.optimizer[:2]))
+    for start in range(0, 20, 10):
+        trainer.step(X[start : start + 10], Y[start : start + 10])
+        reference.step(X[start : start + 10], Y[start : start + 10])
+    state = trainer.state
+    assert state.step == 2
+    assert [v.shape for v in state.velocity.W] == [w.shape for w in net.W]
+    for got, want in zip(state.velocity.W, reference.state.velocity.W, strict=True):
+        np.testing.assert_array_equal(got, want)
+    # Replacing the state and the parameters from outside (as a checkpoint does) is picked up.
+    trainer.state = reference.state._replace(
+        velocity=Params(*([v.copy() for v in part] for part in reference.state.velocity))
+    )
+    net.params = Params([w.copy() for w in twin.W], [v.copy() for v in twin.b])
+    for start in range(20, 40, 10):
+        trainer.step(X[start : start + 10], Y[start : start + 10])
+        reference.step(X[start : start + 10], Y[start : start + 10])
+    for p, q in zip(net.W + net.b, twin.W + twin.b, strict=True):
+        np.testing.assert_array_equal(p, q)
+
+
+def test_trainer_grows_its_workspace_for_a_larger_batch():
+    X, labels = _blobs(n=40)
+    Y = np.eye(3)[labels]
+    net = Network([4, 6, 3], random_state=0)
+    trainer = Trainer(net, optimizer="adam", learning_rate=0.01)
+    trainer.step(X[:5], Y[:5])
+    trainer.step(X[5:30], Y[5:30])
+    trainer.step(X[30:], Y[30:])
+    assert trainer.workspace is not None and trainer.workspace.rows_allocated == 25
+    assert trainer.workspace.flat_params is not None
+    assert np.shares_memory(net.W[0], trainer.workspace.flat_params.W[0])

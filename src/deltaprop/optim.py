@@ -12,6 +12,11 @@ number of updates already applied, and a learning rate is either a number or a
 schedule ``eta(step)``.  The lecture's step is :func:`gd`; :func:`momentum` and
 :func:`adam` reproduce scikit-learn's SGDOptimizer and AdamOptimizer to the last
 bit.  Scalars are Python floats, so float32 parameters stay float32.
+
+The training loop takes a faster road to the same numbers: where a transformation
+has ``apply_in_place``, :class:`deltaprop.train.Trainer` calls it instead of
+``update`` + ``apply_updates``, and the parameters and the state's arrays are
+updated in place -- the same operations in the same order, so bit for bit the same.
 """
 
 from __future__ import annotations
@@ -36,10 +41,18 @@ State = Any
 
 
 class GradientTransformation(NamedTuple):
-    """An optimiser: ``init(params) -> state`` and ``update(grads, state, params) -> (updates, state)``."""
+    """An optimiser: ``init(params) -> state`` and ``update(grads, state, params) -> (updates, state)``.
+
+    ``apply_in_place(grads, state, params) -> state`` is optional: the same step done
+    in place.  It adds the updates to ``params``, writes the new moments into the
+    arrays of ``state`` and returns the state with its step advanced -- bit for bit
+    what ``update`` followed by :func:`apply_updates` gives.  It works leaf by leaf, so
+    it accepts any arrays of matching shapes, e.g. all parameters as one flat vector.
+    """
 
     init: Callable[[Params], State]
     update: Callable[[Grads, State, Params], tuple[Params, State]]
+    apply_in_place: Callable[[Grads, State, Params], State] | None = None
 
 
 class StepState(NamedTuple):
@@ -77,6 +90,10 @@ def _map(fn: Callable[..., NDArray[Any]], *trees: Params) -> Params:
 
 def _zeros_like(params: Params) -> Params:
     return _map(np.zeros_like, params)
+
+
+def _leaves(tree: Params) -> list[NDArray[Any]]:
+    return [*tree.W, *tree.b]
 
 
 def apply_updates(params: Params, updates: Params) -> Params:
@@ -156,7 +173,13 @@ def gd(learning_rate: LearningRate) -> GradientTransformation:
         lr = get_lr(learning_rate, state.step)
         return _map(lambda g: -lr * g, grads), StepState(state.step + 1)
 
-    return GradientTransformation(init, update)
+    def apply_in_place(grads: Grads, state: StepState, params: Params) -> StepState:
+        lr = get_lr(learning_rate, state.step)
+        for p, g in zip(_leaves(params), _leaves(grads), strict=True):
+            p += np.multiply(g, -lr)
+        return StepState(state.step + 1)
+
+    return GradientTransformation(init, update, apply_in_place)
 
 
 def momentum(
@@ -201,7 +224,21 @@ def momentum(
         updates = _map(lambda v, g: beta * v - lr * g, velocity, grads) if nesterov else velocity
         return updates, MomentumState(state.step + 1, velocity)
 
-    return GradientTransformation(init, update)
+    def apply_in_place(grads: Grads, state: MomentumState, params: Params) -> MomentumState:
+        lr = get_lr(learning_rate, state.step)
+        for p, g, v in zip(_leaves(params), _leaves(grads), _leaves(state.velocity), strict=True):
+            step = np.multiply(g, lr)
+            v *= beta
+            v -= step  # v_{t+1} = beta v_t - eta g
+            if nesterov:
+                u = np.multiply(v, beta)
+                u -= step  # u = beta v_{t+1} - eta g
+                p += u
+            else:
+                p += v
+        return MomentumState(state.step + 1, state.velocity)
+
+    return GradientTransformation(init, update, apply_in_place)
 
 
 def adam(
@@ -246,7 +283,42 @@ def adam(
         updates = _map(lambda m_t, v_t: -alpha * m_t / (np.sqrt(v_t) + eps), m, v)
         return updates, AdamState(t, m, v)
 
-    return GradientTransformation(init, update)
+    def apply_in_place(grads: Grads, state: AdamState, params: Params) -> AdamState:
+        return _adam_in_place(grads, state, params, get_lr(learning_rate, state.step), b1, b2, eps, None)
+
+    return GradientTransformation(init, update, apply_in_place)
+
+
+def _adam_in_place(
+    grads: Grads,
+    state: AdamState,
+    params: Params,
+    lr: float,
+    b1: float,
+    b2: float,
+    eps: float,
+    decay: float | None,
+) -> AdamState:
+    """adam's (decay None) and adamw's step in place: the operations of their ``update``, in order."""
+    t = state.step + 1
+    alpha = lr * math.sqrt(1.0 - b2**t) / (1.0 - b1**t)
+    n_weights = len(params.W)
+    leaves = zip(_leaves(params), _leaves(grads), _leaves(state.m), _leaves(state.v), strict=True)
+    for i, (p, g, m, v) in enumerate(leaves):
+        m *= b1
+        m += np.multiply(g, 1.0 - b1)  # m_t = b1 m_{t-1} + (1 - b1) g
+        g2 = np.multiply(g, g)
+        g2 *= 1.0 - b2
+        v *= b2
+        v += g2  # v_t = b2 v_{t-1} + (1 - b2) g^2
+        denominator = np.sqrt(v)
+        denominator += eps
+        u = np.multiply(m, -alpha)
+        u /= denominator  # u_t = -alpha_t m_t / (sqrt(v_t) + eps)
+        if decay is not None and i < n_weights:
+            u -= np.multiply(p, decay)  # adamw: - eta weight_decay W, weights only
+        p += u
+    return AdamState(t, state.m, state.v)
 
 
 def adamw(
@@ -280,6 +352,7 @@ def adamw(
     (array([[-0.2]]), array([-0.1]))
     """
     base = adam(learning_rate, b1, b2, eps)
+    b1, b2, eps = float(b1), float(b2), float(eps)  # as validated by adam
     weight_decay = float(check_scalar(weight_decay, "weight_decay", low=0.0))
 
     def update(grads: Grads, state: AdamState, params: Params | None = None) -> tuple[Params, AdamState]:
@@ -292,7 +365,11 @@ def adamw(
         W = [u - decay * w for u, w in zip(updates.W, params.W, strict=True)]
         return Params(W, updates.b), new_state
 
-    return GradientTransformation(base.init, update)
+    def apply_in_place(grads: Grads, state: AdamState, params: Params) -> AdamState:
+        lr = get_lr(learning_rate, state.step)
+        return _adam_in_place(grads, state, params, lr, b1, b2, eps, lr * weight_decay)
+
+    return GradientTransformation(base.init, update, apply_in_place)
 
 
 def clip_by_global_norm(max_norm: float) -> GradientTransformation:

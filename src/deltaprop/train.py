@@ -17,6 +17,7 @@ time, for training on a stream of batches.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,11 +26,12 @@ import numpy as np
 from numpy.typing import NDArray
 
 from deltaprop._checks import RandomState, as_generator, check_matrix, check_scalar
-from deltaprop.network import Array, Grads, Network, Params
+from deltaprop.network import Array, Grads, Network, Params, Workspace
 from deltaprop.optim import (
     GradientTransformation,
     LearningRate,
     ReduceOnPlateau,
+    State,
     apply_updates,
     by_name,
     get_lr,
@@ -202,11 +204,30 @@ def score(output: str, F: Array, Y: Array) -> float:
     return float(np.mean(1.0 - ratio))
 
 
+def _map_params(state: State, fn: Callable[[Params], Params]) -> State:
+    """``state`` with ``fn`` applied to every Params in it (NamedTuples and tuples are walked)."""
+    if isinstance(state, Params):
+        return fn(state)
+    if isinstance(state, tuple) and hasattr(state, "_fields"):
+        return type(state)(*(_map_params(node, fn) for node in state))
+    if isinstance(state, tuple):
+        return tuple(_map_params(node, fn) for node in state)
+    return state
+
+
 class Trainer:
     """One network, one optimiser, and their state: the unit of incremental training.
 
     :func:`fit` drives a Trainer over epochs; call :meth:`step` yourself to train on a
     stream of batches (``partial_fit``-style, e.g. out of core).
+
+    A Trainer computes in a :class:`~deltaprop.network.Workspace` (arrays allocated
+    once), and with an optimiser that has ``apply_in_place`` (all the named ones) it
+    keeps the network's W and b and the optimiser state as views of flat vectors that
+    each step updates in place.  The numbers are bit for bit those of the pure
+    ``update`` + ``apply_updates``; what changes is that the arrays of ``net.W``,
+    ``net.b`` and ``state`` change under a reference kept across steps (copy them to
+    keep a snapshot).
 
     Parameters
     ----------
@@ -262,8 +283,22 @@ class Trainer:
                 "The 'optimizer' parameter must be a name or a GradientTransformation. "
                 f"Got {type(optimizer).__name__} instead."
             )
-        self.state = self.optimizer.init(net.params)
+        self._state: State = self.optimizer.init(net.params)
+        self._flat_state: State | None = None  # the state in the workspace's flat layout
+        self.workspace: Workspace | None = None
         self.steps = 0
+
+    @property
+    def state(self) -> State:
+        """The optimiser state, one array per W^(h) and b^(h), as ``optimizer.init`` makes it."""
+        if self._flat_state is not None and self.workspace is not None:
+            return _map_params(self._flat_state, self.workspace.unflatten)
+        return self._state
+
+    @state.setter
+    def state(self, state: State) -> None:
+        self._state = state
+        self._flat_state = None  # moved into flat vectors again at the next step
 
     @property
     def current_lr(self) -> float:
@@ -280,17 +315,39 @@ class Trainer:
         return loss
 
     def _step(self, X: Array, Y: Array, s: Array | None) -> tuple[float, Grads]:
-        """The hot path on validated arrays: forward, loss, backward, update."""
+        """The hot path on validated arrays: forward, loss, backward, update.
+
+        The returned gradients live in the workspace until the next step.
+        """
         net = self.net
-        cache = net._forward(X)
+        workspace = self._workspace(X.shape[0])
+        cache = net._forward(X, workspace)
         loss = net.cache_loss(cache, Y, self.l2, s)
-        if not np.isfinite(loss):
+        if not math.isfinite(loss):
             raise DivergenceError(_divergence_message(self.steps, loss))
-        grads = net._backward(cache, Y, self.l2, s)
-        updates, self.state = self.optimizer.update(grads, self.state, net.params)
-        net.params = apply_updates(net.params, updates)
+        grads = net._backward(cache, Y, self.l2, s, workspace)
+        apply_in_place = self.optimizer.apply_in_place
+        if apply_in_place is None:
+            updates, self._state = self.optimizer.update(grads, self._state, net.params)
+            net.params = apply_updates(net.params, updates)
+        else:
+            assert workspace.flat_params is not None
+            self._flat_state = apply_in_place(workspace.flat_grads, self._flat_state, workspace.flat_params)
         self.steps += 1
         return loss, grads
+
+    def _workspace(self, rows: int) -> Workspace:
+        """The workspace for a batch of ``rows`` samples, with the network and state moved in if needed."""
+        workspace = self.workspace
+        if workspace is None:
+            workspace = self.workspace = Workspace(self.net, rows)
+        workspace.reserve(rows)
+        if self.optimizer.apply_in_place is not None:
+            if not workspace.is_bound(self.net):  # first step, or net.params was replaced
+                workspace.bind(self.net)
+            if self._flat_state is None:  # first step, or state was replaced
+                self._flat_state = _map_params(self._state, workspace.flatten)
+        return workspace
 
 
 def _split_validation(
@@ -506,8 +563,9 @@ def fit(
                         Xb, Yb = X[index], Y[index]  # views
                     else:
                         assert X_buffer is not None and Y_buffer is not None
-                        Xb = np.take(X, index, axis=0, out=X_buffer[: index.size])
-                        Yb = np.take(Y, index, axis=0, out=Y_buffer[: index.size])
+                        # mode="clip" (the indices are valid) lets take write straight into out
+                        Xb = np.take(X, index, axis=0, out=X_buffer[: index.size], mode="clip")
+                        Yb = np.take(Y, index, axis=0, out=Y_buffer[: index.size], mode="clip")
                     sb = None if s is None else s[index]
                     loss, grads = trainer._step(Xb, Yb, sb)
                     weight = Xb.shape[0] if sb is None else float(sb.sum())
