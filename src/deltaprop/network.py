@@ -493,7 +493,7 @@ class Network:
             dW[h - 1] = np.matmul(delta.T, z[h - 1], out=out.dW[h - 1])
             if l2:
                 dW[h - 1] += l2 * self.W[h - 1]  # + lambda W^(h): the penalty, weights only
-            db[h - 1] = np.sum(delta, axis=0, out=out.db[h - 1])
+            db[h - 1] = np.add.reduce(delta, axis=0, out=out.db[h - 1])  # sum_i delta^(h)_i
             if h > 1:
                 # delta^(h-1) = sigma'(a^(h-1)) o (W^(h))^T delta^(h)
                 back = np.matmul(delta, self.W[h - 1], out=out.back[h - 2])

@@ -572,7 +572,9 @@ def fit(
                     total_loss += loss * weight
                     seen += weight
                     norms += [np.sqrt(np.vdot(g, g)) for g in grads.W]
-                    if any(cb.on_batch_end(trainer.steps, loss, net) for cb in all_callbacks):
+                    if all_callbacks and any(
+                        cb.on_batch_end(trainer.steps, loss, net) for cb in all_callbacks
+                    ):
                         stop = True
                         break
                 history.loss.append(total_loss / seen)
