@@ -223,6 +223,7 @@ def sklearn_model(w: Workload, X: np.ndarray, y: np.ndarray) -> Any:
     )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
+        warnings.simplefilter("ignore", UserWarning)  # a full batch larger than the setup rows
         setup = np.arange(300)
         if w.task == "classification":  # every class, for the label encoding
             setup = np.union1d(setup, [np.flatnonzero(y == label)[0] for label in np.unique(y)])
@@ -553,7 +554,9 @@ def memory_table(memory: dict[str, float]) -> str:
 def report(runs: dict[str, Any]) -> str:
     m = runs["machine"]
     blas = "; ".join(
-        f"{b['internal_api']} {b['version']} kernel {b['architecture']} ({b['threading_layer']})"
+        f"{b['internal_api']} {b['version'] or ''} from {Path(b['filepath']).parent.parent.name}/"
+        f"{Path(b['filepath']).parent.name}"
+        + (f", kernel {b['architecture']}, {b['threading_layer']}" if b["architecture"] else "")
         for b in m["blas"]
     )
     header = [
