@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint venv clean
+.PHONY: demo test bench lint venv clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,10 @@ test: venv
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/pytest src tests
+
+bench: venv
+	$(BIN)/pip install --quiet -e ".[sklearn]" "torch==2.13.0"
+	$(BIN)/python benchmarks/bench_training.py --output docs/benchmarks.md
 
 lint: venv
 	$(BIN)/ruff check --fix .

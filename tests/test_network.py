@@ -250,3 +250,15 @@ def test_workspace_flat_layout_and_binding():
     np.testing.assert_array_equal(net.b[0], before.b[0])
     net.params = before.copy().params  # replaced: no longer bound
     assert not workspace.is_bound(net)
+
+
+def test_finite_check_survives_overflowing_sums():
+    from deltaprop._checks import check_finite
+
+    huge = np.full((4, 3), 1e308)  # finite entries whose sum overflows
+    check_finite(huge, "X")
+    huge[2, 1] = -np.inf
+    with pytest.raises(ValueError, match=r"X contains NaN or infinity \(first at index \[2, 1\]\)"):
+        check_finite(huge, "X")
+    with pytest.raises(ValueError, match="NaN"):
+        check_finite(np.array([[np.inf, -np.inf]]), "X")  # inf - inf: the sum is NaN

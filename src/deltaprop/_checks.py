@@ -69,6 +69,12 @@ def check_matrix(
 
 def check_finite(arr: NDArray[Any], name: str) -> None:
     """Raise a ValueError naming the first NaN or infinite entry of ``arr``."""
+    # A sum is NaN or infinite whenever an entry is, and costs no n-sized temporary;
+    # only then (or on overflow of a finite sum) is the entry looked for.
+    if arr.dtype.kind == "f":
+        with np.errstate(over="ignore", invalid="ignore"):
+            if np.isfinite(np.sum(arr, dtype=np.float64)):
+                return
     if not np.isfinite(arr).all():
         bad = np.argwhere(~np.isfinite(arr))[0]
         where = ", ".join(str(int(i)) for i in bad)
