@@ -259,6 +259,23 @@ def test_checkpoint_and_report(tmp_path, files):
     assert "Report:" in result.stdout
 
 
+def test_resume_from_checkpoint_equals_uninterrupted(tmp_path, files):
+    args = ("train", files / "moons.csv", "-t", "y", "--batch-size", 16, "--seed", 3, "-q")
+    _ok(cli(*args, "-o", tmp_path / "straight.npz", "--epochs", 6))
+    _ok(cli(*args, "-o", tmp_path / "half.npz", "--epochs", 3, "--checkpoint", tmp_path / "ck.npz"))
+    result = _ok(cli(*args, "-o", tmp_path / "resumed.npz", "--epochs", 6, "--resume", tmp_path / "ck.npz"))
+    assert "Resuming" in result.stdout and "3 to go" in result.stdout
+    straight, resumed = load_model(tmp_path / "straight.npz"), load_model(tmp_path / "resumed.npz")
+    assert resumed.history.epochs == 6
+    for p, q in zip(
+        straight.network.W + straight.network.b, resumed.network.W + resumed.network.b, strict=True
+    ):
+        np.testing.assert_array_equal(p, q)
+    other = cli(*args, "-o", tmp_path / "x.npz", "--hidden", "5", "--resume", tmp_path / "ck.npz")
+    assert other.exit_code == 1
+    assert "resume with the options of the interrupted run" in other.stderr
+
+
 # ------------------------------------------------------------ user errors
 def _broken_files(d):
     _write(_animals(), d / "data.csv")

@@ -27,10 +27,10 @@ from deltaprop._cli_data import (
     write_table,
 )
 from deltaprop.activations import activation_names
-from deltaprop.checkpoint import Checkpointer
+from deltaprop.checkpoint import Checkpointer, load_checkpoint
 from deltaprop.network import Network
 from deltaprop.preprocessing import Preprocessor, detect_task
-from deltaprop.train import Callback, fit
+from deltaprop.train import Callback, History, Trainer, fit
 
 METRIC_NAMES = {
     "accuracy": "accuracy",
@@ -73,6 +73,7 @@ class TrainOptions:
     drop: str = ""
     report: Path | None = None
     checkpoint: Path | None = None
+    resume: Path | None = None
     quiet: bool = False
 
 
@@ -257,6 +258,25 @@ def run_train(opts: TrainOptions, console: Console) -> TrainedModel:
     if opts.checkpoint is not None:
         opts.checkpoint.parent.mkdir(parents=True, exist_ok=True)
         callbacks.append(Checkpointer(opts.checkpoint, every=1))
+    optimizer: str | Trainer = opts.solver
+    history: History | None = None
+    epochs = opts.epochs
+    if opts.resume is not None:
+        # Same data, seed and options give the same preprocessing and split; the
+        # checkpoint brings the weights, the optimiser's state, the history and the RNG.
+        checkpoint = load_checkpoint(opts.resume)
+        if checkpoint.net.sizes != sizes:
+            raise UserError(
+                f"The checkpoint '{opts.resume}' holds a network {checkpoint.net.sizes}, but these data "
+                f"and options make {sizes}; resume with the options of the interrupted run."
+            )
+        net, optimizer, history = checkpoint.net, checkpoint.trainer, checkpoint.history
+        rng = checkpoint.rng or rng
+        epochs = max(opts.epochs - history.epochs, 0)
+        console.print(
+            f"Resuming from '{escape(str(opts.resume))}' after {history.epochs} epochs; "
+            f"{epochs} to go (--epochs counts them all)."
+        )
 
     console.print(
         f"Network {sizes} ({escape(str(activation))} hidden, {output} output), {opts.solver} with "
@@ -267,10 +287,11 @@ def run_train(opts: TrainOptions, console: Console) -> TrainedModel:
         net,
         X,
         Y,
-        optimizer=opts.solver,
+        optimizer=optimizer,
         learning_rate=learning_rate,
         l2=l2,
-        epochs=opts.epochs,
+        epochs=epochs,
+        history=history,
         batch_size=batch_size,
         random_state=rng,
         validation_data=validation,

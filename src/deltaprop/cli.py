@@ -233,6 +233,12 @@ def train(
     checkpoint: Annotated[
         Path | None, typer.Option(help="Save the training state to this file after every epoch.")
     ] = None,
+    resume: Annotated[
+        Path | None,
+        typer.Option(
+            help="Continue from a --checkpoint file: same data and options; --epochs counts all epochs."
+        ),
+    ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
     """Train a network on a CSV or Parquet file; the model file keeps the preprocessing learned."""
@@ -263,6 +269,7 @@ def train(
         drop=drop,
         report=report,
         checkpoint=checkpoint,
+        resume=resume,
         quiet=quiet,
     )
     run_train(options, Console())
