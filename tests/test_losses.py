@@ -85,3 +85,21 @@ def test_unknown_output_lists_names():
         assert name in str(info.value)
     with pytest.raises(TypeError):
         get_output(None)
+
+
+@pytest.mark.parametrize("shape", [(2000, 5), (3, 5), (500, 40), (64, 1)])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_short_row_reductions_match_numpys_axis_reductions(shape, dtype):
+    # Many short rows take the column-wise maximum and the sum by a product with ones;
+    # the results must be NumPy's, up to the order of the additions.
+    from deltaprop.losses import _logsumexp, _row_max, _row_sum
+
+    a = np.random.default_rng(1).normal(scale=30.0, size=shape).astype(dtype)
+    a[0, -1] = 1e4
+    np.testing.assert_array_equal(_row_max(a), a.max(axis=1))
+    rtol = 1e-6 if dtype == np.float32 else 1e-14
+    np.testing.assert_allclose(_row_sum(a), a.sum(axis=1), rtol=rtol, atol=rtol * np.abs(a).sum(axis=1).max())
+    m = a.max(axis=1, keepdims=True)
+    expected = (m + np.log(np.exp(a - m).sum(axis=1, keepdims=True)))[:, 0]
+    np.testing.assert_allclose(_logsumexp(a), expected, rtol=rtol)
+    assert _logsumexp(a).dtype == dtype
