@@ -316,8 +316,9 @@ def profile_step(w: Workload, X: np.ndarray, Y: np.ndarray, repeats: int = 200) 
     """Microseconds per training step in each part of deltaprop's hot path, on one batch.
 
     Calls the same internals that Trainer._step calls (forward, loss, backward, the
-    optimiser's in-place update), one part at a time, plus the batch gather and the
-    gradient norms that fit adds; "products" is the floor's share of one step.
+    optimiser's in-place update), one part at a time (forward and loss also together, as
+    the step runs them, where the output unit computes f and the loss in one go), plus
+    the batch gather and the gradient norms that fit adds; "products" is the floor's share of one step.
     """
     rows = w.n if w.batch_size is None else w.batch_size
     repeats = 10 if w.batch_size is None else repeats
@@ -344,6 +345,9 @@ def profile_step(w: Workload, X: np.ndarray, Y: np.ndarray, repeats: int = 200) 
         "forward (products included)": lambda: net._forward(Xb, workspace),
         "  of which the output unit f": lambda: output_f(cache.a[-1]),
         "loss (cache_loss)": lambda: net.cache_loss(cache, Yb, 0.0, None),
+        "forward and loss as the step runs them (f fused with the loss)": lambda: net._forward_loss(
+            Xb, Yb, 0.0, None, workspace
+        ),
         "backward (products included)": lambda: net._backward(cache, Yb, 0.0, None, workspace),
         "optimiser update (in place)": lambda: trainer.optimizer.apply_in_place(  # type: ignore[misc]
             workspace.flat_grads, trainer._flat_state, workspace.flat_params

@@ -103,3 +103,22 @@ def test_short_row_reductions_match_numpys_axis_reductions(shape, dtype):
     expected = (m + np.log(np.exp(a - m).sum(axis=1, keepdims=True)))[:, 0]
     np.testing.assert_allclose(_logsumexp(a), expected, rtol=rtol)
     assert _logsumexp(a).dtype == dtype
+
+
+@pytest.mark.parametrize("shape", [(2000, 5), (7, 3)])
+def test_fused_softmax_and_cross_entropy_equal_the_separate_ones_bit_for_bit(shape):
+    out = OUTPUTS["softmax"]
+    rng = np.random.default_rng(2)
+    a = rng.normal(scale=5.0, size=shape)
+    a[0, 0] = 1e4  # no overflow on the fused path either
+    Y = np.eye(shape[1])[rng.integers(0, shape[1], size=shape[0])]
+    assert out.f_and_per_sample is not None
+    f, per_sample = out.f_and_per_sample(a, Y)
+    np.testing.assert_array_equal(f, out.f(a))
+    np.testing.assert_array_equal(per_sample, out.per_sample(a, Y))
+    assert np.isfinite(per_sample).all()
+
+
+def test_outputs_without_a_fused_form_have_none():
+    assert OUTPUTS["identity"].f_and_per_sample is None
+    assert OUTPUTS["sigmoid"].f_and_per_sample is None

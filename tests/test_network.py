@@ -214,6 +214,11 @@ def test_workspace_gives_the_pure_results_bit_for_bit(activation, output, dtype)
         # every gradient lives in the one flat vector
         assert all(np.shares_memory(g, workspace.flat_grads.W[0]) for g in grads.W)
         assert all(np.shares_memory(g, workspace.flat_grads.b[0]) for g in grads.b)
+        # the hot path's forward pass with its loss (fused for softmax) is the same too
+        fused_cache, loss = net._forward_loss(X, Y, l2, s, workspace)
+        assert loss == net.loss(X, Y, l2=l2, sample_weight=s)
+        for got, want in zip(fused_cache.a + fused_cache.z, pure_cache.a + pure_cache.z, strict=True):
+            np.testing.assert_array_equal(got, want)
 
 
 def test_workspace_reuses_its_arrays_and_grows_on_demand():

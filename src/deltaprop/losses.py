@@ -51,12 +51,18 @@ class OutputLoss(NamedTuple):
     per_sample : callable
         ``per_sample(a, Y) -> l``, shape (n,): the loss of each sample from the
         logits a^(D) (stable for any a) and the targets Y.
+    f_and_per_sample : callable or None, default None
+        ``f_and_per_sample(a, Y) -> (f, l)``: both of the above from one computation,
+        where they share work (softmax and cross-entropy share the row maximum and the
+        sum of exponentials). The training loop uses it when given; it must return
+        what ``f`` and ``per_sample`` return.
     """
 
     name: str
     loss_name: str
     f: Callable[[Array], Array]
     per_sample: Callable[[Array, Array], Array]
+    f_and_per_sample: Callable[[Array, Array], tuple[Array, Array]] | None = None
 
 
 # NumPy reduces along axis=1 one row at a time (about 60 ns a row), which dominates the
@@ -97,6 +103,17 @@ def _cross_entropy(a: Array, Y: Array) -> Array:
     return _logsumexp(a) * _row_sum(Y) - _row_sum(Y * a)
 
 
+def _softmax_and_cross_entropy(a: Array, Y: Array) -> tuple[Array, Array]:
+    # With m = max_k a_k and s = sum_k e^{a_k - m}: softmax(a) = e^{a - m} / s and
+    # logsumexp(a) = m + log s, so f and the loss share m and s.
+    m = _row_max(a)
+    e = np.exp(a - m[:, None])
+    s = _row_sum(e)
+    per_sample = (m + np.log(s)) * _row_sum(Y) - _row_sum(Y * a)
+    e /= s[:, None]
+    return e, per_sample
+
+
 def _identity(a: Array) -> Array:
     return a
 
@@ -111,7 +128,9 @@ def _binary_cross_entropy(a: Array, Y: Array) -> Array:
     return (_softplus(a) - Y * a).sum(axis=1)
 
 
-softmax_cross_entropy = OutputLoss("softmax", "cross_entropy", _softmax, _cross_entropy)
+softmax_cross_entropy = OutputLoss(
+    "softmax", "cross_entropy", _softmax, _cross_entropy, _softmax_and_cross_entropy
+)
 identity_squared_error = OutputLoss("identity", "squared_error", _identity, _squared_error)
 sigmoid_binary_cross_entropy = OutputLoss("sigmoid", "binary_cross_entropy", _sigmoid, _binary_cross_entropy)
 
@@ -145,7 +164,11 @@ def output_delta(f: Array, Y: Array) -> Array:
 
 def mean_loss(output: OutputLoss, a: Array, Y: Array, sample_weight: Array | None = None) -> float:
     """L_S = (1/n) sum_i l_i, or the weighted mean sum_i s_i l_i / sum_i s_i."""
-    per_sample = output.per_sample(a, Y)
+    return weighted_mean(output.per_sample(a, Y), sample_weight)
+
+
+def weighted_mean(per_sample: Array, sample_weight: Array | None = None) -> float:
+    """(1/n) sum_i l_i, or sum_i s_i l_i / sum_i s_i, of per-sample losses l, shape (n,)."""
     if sample_weight is None:
         return float(per_sample.mean())
     return float(per_sample @ sample_weight / sample_weight.sum())

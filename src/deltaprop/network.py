@@ -45,7 +45,7 @@ from deltaprop._checks import (
     check_scalar,
 )
 from deltaprop.activations import Activation, activate, get_activation, times_derivative
-from deltaprop.losses import OutputLoss, get_output, mean_loss, output_delta
+from deltaprop.losses import OutputLoss, get_output, mean_loss, output_delta, weighted_mean
 
 Array = NDArray[np.floating]
 
@@ -427,8 +427,11 @@ class Network:
         """The forward pass: every a^(h) and z^(h) for a batch X of shape (n, M_0)."""
         return self._forward(self.check_X(X))
 
-    def _forward(self, X: Array, workspace: Workspace | None = None) -> Cache:
-        """The forward pass on a validated X; into ``workspace``'s arrays when one is given."""
+    def _forward(self, X: Array, workspace: Workspace | None = None, output: bool = True) -> Cache:
+        """The forward pass on a validated X; into ``workspace``'s arrays when one is given.
+
+        With ``output=False`` it stops at the logits a^(D): z^(D) = f(X) is left out.
+        """
         D = self.D
         out = _unbuffered(D) if workspace is None else workspace.rows(X.shape[0])
         a: list[Array] = []
@@ -440,7 +443,7 @@ class Network:
             a.append(a_h)
             if h < D:
                 z.append(activate(self.activations[h - 1], a_h, out.z[h - 1]))  # z^(h) = sigma(a^(h))
-            else:
+            elif output:
                 z.append(self.output.f(a_h))  # z^(D) = f(X)
         return Cache(a, z)
 
@@ -514,6 +517,23 @@ class Network:
     ) -> float:
         """The loss of a forward pass already computed (no validation)."""
         return mean_loss(self.output, cache.a[-1], Y, sample_weight) + self.penalty(l2)
+
+    def _forward_loss(
+        self, X: Array, Y: Array, l2: float, sample_weight: Array | None, workspace: Workspace | None = None
+    ) -> tuple[Cache, float]:
+        """The forward pass and its loss, as ``_forward`` and ``cache_loss`` give them.
+
+        Where the output unit has ``f_and_per_sample``, f(X) and the per-sample losses
+        come from one computation on the logits a^(D).
+        """
+        fused = self.output.f_and_per_sample
+        if fused is None:
+            cache = self._forward(X, workspace)
+            return cache, self.cache_loss(cache, Y, l2, sample_weight)
+        cache = self._forward(X, workspace, output=False)
+        f, per_sample = fused(cache.a[-1], Y)
+        cache.z.append(f)  # z^(D) = f(X)
+        return cache, weighted_mean(per_sample, sample_weight) + self.penalty(l2)
 
     def predict(self, X: Any) -> Array:
         """f(X) = sigma_out(a^(D)), shape (n, K)."""

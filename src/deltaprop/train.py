@@ -321,8 +321,7 @@ class Trainer:
         """
         net = self.net
         workspace = self._workspace(X.shape[0])
-        cache = net._forward(X, workspace)
-        loss = net.cache_loss(cache, Y, self.l2, s)
+        cache, loss = net._forward_loss(X, Y, self.l2, s, workspace)
         if not math.isfinite(loss):
             raise DivergenceError(_divergence_message(self.steps, loss))
         grads = net._backward(cache, Y, self.l2, s, workspace)
