@@ -11,6 +11,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPClassifier
 from sklearn.neural_network._stochastic_optimizers import AdamOptimizer, SGDOptimizer
 
+from deltaprop import optim
 from deltaprop.network import Params
 from deltaprop.optim import (
     AdamState,
@@ -630,6 +631,41 @@ def test_apply_in_place_is_update_then_apply_bit_for_bit(name, dtype, layout):
     for got, want in zip(state[1:], pure_state[1:], strict=True):  # velocity, or m and v
         _assert_params_equal(got, layout(want))
     assert all(leaf.dtype == dtype for leaf in _leaves(params))
+
+
+def _fortran(tree):
+    """Parameters stored column-major: not C-contiguous, so updated as whole arrays."""
+    return Params([np.asfortranarray(w) for w in tree.W], [v.copy() for v in tree.b])
+
+
+@pytest.mark.parametrize("name", list(IN_PLACE))
+@pytest.mark.parametrize("layout", [_flat, _fortran])
+def test_apply_in_place_block_by_block_is_the_same_step(name, layout, monkeypatch):
+    # Blocks of 5 elements: the 20 weights and 6 biases span several blocks, the last partial.
+    monkeypatch.setattr(optim, "BLOCK", 5)
+    opt = IN_PLACE[name]()
+    pure_params = _params(0)
+    pure_state = opt.init(pure_params)
+    params = layout(_params(0))
+    state = opt.init(params)
+    for seed in range(1, 4):
+        updates, pure_state = opt.update(_params(seed), pure_state, pure_params)
+        pure_params = apply_updates(pure_params, updates)
+        state = opt.apply_in_place(layout(_params(seed)), state, params)
+    _assert_params_equal(params, layout(pure_params))
+    for got, want in zip(state[1:], pure_state[1:], strict=True):
+        _assert_params_equal(got, layout(want))
+
+
+def test_blocks_are_aligned_views_covering_every_element(monkeypatch):
+    monkeypatch.setattr(optim, "BLOCK", 4)
+    a, b = np.arange(10.0), np.arange(10.0, 20.0)
+    blocks = list(optim._blocks(a, b))
+    assert [x.size for x, _ in blocks] == [4, 4, 2]
+    assert all(np.shares_memory(x, a) and np.shares_memory(y, b) for x, y in blocks)
+    np.testing.assert_array_equal(np.concatenate([y - x for x, y in blocks]), np.full(10, 10.0))
+    strided = np.zeros((3, 4))[:, ::2]
+    assert [x is strided for x, _ in optim._blocks(strided, strided)] == [True]  # whole, one block
 
 
 def test_apply_in_place_writes_into_the_given_arrays():
