@@ -18,19 +18,15 @@ from deltaprop.modelfile import ModelFile, ModelFileError, load, load_file, save
 from deltaprop.network import Cache, Grads, Network, Params
 from deltaprop.optim import (
     GradientTransformation,
-    ReduceOnPlateau,
     adam,
     adamw,
     apply_updates,
     chain,
     clip_by_global_norm,
-    constant,
-    cosine_decay,
     gd,
-    inverse_scaling,
     momentum,
-    step_decay,
 )
+from deltaprop.schedules import ReduceOnPlateau, constant, cosine_decay, inverse_scaling, step_decay
 from deltaprop.train import Callback, DivergenceError, History, Trainer, fit, gradient_descent
 
 __version__ = "0.1.0"

@@ -116,3 +116,17 @@ def as_generator(random_state: RandomState) -> np.random.Generator:
         "The 'random_state' parameter must be None, an int, a numpy Generator or a RandomState. "
         f"Got {random_state!r} instead."
     )
+
+
+def check_positive(value: Any, name: str) -> float:
+    """A real number > 0 as a float, else an error naming ``name``."""
+    return float(check_scalar(value, name, low=0.0, low_inclusive=False))
+
+
+def check_below_one(value: Any, name: str, *, low: float = 0.0, low_inclusive: bool = True) -> float:
+    """A real number in [low, 1) (or (low, 1)) as a float, else an error naming ``name``."""
+    check_scalar(value, name, low=low, low_inclusive=low_inclusive)
+    if value >= 1:
+        bracket = "[" if low_inclusive else "("
+        raise ValueError(f"The {name!r} parameter must be in {bracket}{low}, 1). Got {value!r} instead.")
+    return float(value)

@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from deltaprop import optim
+from deltaprop import schedules
 from deltaprop._cli_data import (
     TrainedModel,
     UserError,
@@ -132,17 +132,17 @@ def parse_batch_size(text: str, solver: str, n: int) -> int:
     raise UserError(f"--batch-size must be a positive integer, 'auto' or 'full'; got {text!r}.")
 
 
-def make_schedule(name: str, lr: float, epochs: int, steps_per_epoch: int) -> optim.LearningRate:
+def make_schedule(name: str, lr: float, epochs: int, steps_per_epoch: int) -> schedules.LearningRate:
     """The learning rate (a number or a schedule) that --schedule names."""
     if name == "constant":
         return lr
     if name == "invscaling":
-        return optim.inverse_scaling(lr, power_t=0.5)
+        return schedules.inverse_scaling(lr, power_t=0.5)
     if name == "step":
-        return optim.step_decay(lr, step_size=steps_per_epoch * max(1, epochs // 4), gamma=0.5)
+        return schedules.step_decay(lr, step_size=steps_per_epoch * max(1, epochs // 4), gamma=0.5)
     if name == "cosine":
-        return optim.cosine_decay(lr, total_steps=max(1, epochs * steps_per_epoch))
-    return optim.ReduceOnPlateau(lr, factor=0.2, patience=5)
+        return schedules.cosine_decay(lr, total_steps=max(1, epochs * steps_per_epoch))
+    return schedules.ReduceOnPlateau(lr, factor=0.2, patience=5)
 
 
 def check_output(output: str | None, prep: Preprocessor) -> tuple[str, int]:

@@ -1,4 +1,4 @@
-"""Optimisers as gradient transformations, and learning-rate schedules.
+"""Optimisers as gradient transformations.
 
 After optax, an optimiser is a pair of pure functions::
 
@@ -9,7 +9,8 @@ After optax, an optimiser is a pair of pure functions::
 Updates are *added* to the parameters, so a descent step is ``u = -eta g``.  The
 state is a NamedTuple of ints, floats and :class:`Params`; its ``step`` is the
 number of updates already applied, and a learning rate is either a number or a
-schedule ``eta(step)``.  The lecture's step is :func:`gd`; :func:`momentum` and
+schedule ``eta(step)`` (:mod:`deltaprop.schedules`, whose names are importable from
+here too).  The lecture's step is :func:`gd`; :func:`momentum` and
 :func:`adam` reproduce scikit-learn's SGDOptimizer and AdamOptimizer to the last
 bit.  Scalars are Python floats, so float32 parameters stay float32.
 
@@ -27,17 +28,54 @@ import inspect
 import math
 import numbers
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, fields
-from typing import Any, ClassVar, NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 from numpy.typing import NDArray
 
-from deltaprop._checks import check_scalar
+from deltaprop._checks import check_below_one, check_positive, check_scalar
+from deltaprop._optim_state import state_from_arrays, state_to_arrays
 from deltaprop.network import Grads, Params
+from deltaprop.schedules import (
+    LearningRate,
+    ReduceOnPlateau,
+    Schedule,
+    constant,
+    cosine_decay,
+    get_lr,
+    inverse_scaling,
+    step_decay,
+)
 
-Schedule = Callable[[int], float]
-LearningRate = float | Schedule
+# Schedules and the state format live in their own modules; their names are here too,
+# next to the optimisers that take them.
+__all__ = [
+    "AdamState",
+    "EmptyState",
+    "GradientTransformation",
+    "LearningRate",
+    "MomentumState",
+    "ReduceOnPlateau",
+    "Schedule",
+    "State",
+    "StepState",
+    "adam",
+    "adamw",
+    "apply_updates",
+    "by_name",
+    "chain",
+    "clip_by_global_norm",
+    "constant",
+    "cosine_decay",
+    "gd",
+    "get_lr",
+    "global_norm",
+    "inverse_scaling",
+    "momentum",
+    "state_from_arrays",
+    "state_to_arrays",
+    "step_decay",
+]
 # An optimiser's state: a NamedTuple of ints, floats and Params, or a tuple of them (chain).
 State = Any
 
@@ -135,15 +173,6 @@ def global_norm(tree: Params) -> float:
     return math.hypot(*(float(np.linalg.norm(leaf)) for leaf in [*tree.W, *tree.b]))
 
 
-def get_lr(learning_rate: LearningRate, step: int) -> float:
-    """The learning rate at ``step`` (updates already applied): the number, or ``schedule(step)``.
-
-    >>> get_lr(0.1, 7), get_lr(lambda step: 1.0 / (step + 1), 3)
-    (0.1, 0.25)
-    """
-    return float(learning_rate(step)) if callable(learning_rate) else float(learning_rate)
-
-
 # ------------------------------------------------------------------ validation
 def _check_learning_rate(learning_rate: Any, name: str = "learning_rate") -> LearningRate:
     if callable(learning_rate):
@@ -154,19 +183,6 @@ def _check_learning_rate(learning_rate: Any, name: str = "learning_rate") -> Lea
             f"step -> learning rate). Got {learning_rate!r} instead."
         )
     return float(check_scalar(learning_rate, name, low=0.0, low_inclusive=False))
-
-
-def _check_below_one(value: Any, name: str, *, low: float = 0.0, low_inclusive: bool = True) -> float:
-    """A real number in [low, 1) (or (low, 1)), else an error naming ``name``."""
-    check_scalar(value, name, low=low, low_inclusive=low_inclusive)
-    if value >= 1:
-        bracket = "[" if low_inclusive else "("
-        raise ValueError(f"The {name!r} parameter must be in {bracket}{low}, 1). Got {value!r} instead.")
-    return float(value)
-
-
-def _positive(value: Any, name: str) -> float:
-    return float(check_scalar(value, name, low=0.0, low_inclusive=False))
 
 
 # ------------------------------------------------------------------ optimisers
@@ -232,7 +248,7 @@ def momentum(
     (array([[-1.]]), array([[-1.5]]))
     """
     learning_rate = _check_learning_rate(learning_rate)
-    beta = _check_below_one(beta, "beta")
+    beta = check_below_one(beta, "beta")
     if not isinstance(nesterov, bool):
         raise TypeError(f"The 'nesterov' parameter must be a bool. Got {nesterov!r} instead.")
 
@@ -292,9 +308,9 @@ def adam(
     (array([[-0.1,  0.1]]), array([-0.099968]))
     """
     learning_rate = _check_learning_rate(learning_rate)
-    b1 = _check_below_one(b1, "b1")
-    b2 = _check_below_one(b2, "b2")
-    eps = _positive(eps, "eps")
+    b1 = check_below_one(b1, "b1")
+    b2 = check_below_one(b2, "b2")
+    eps = check_positive(eps, "eps")
 
     def init(params: Params) -> AdamState:
         return AdamState(step=0, m=_zeros_like(params), v=_zeros_like(params))
@@ -415,7 +431,7 @@ def clip_by_global_norm(max_norm: float) -> GradientTransformation:
     >>> clipped.W[0], clipped.b[0]
     (array([[0.6]]), array([0.8]))
     """
-    max_norm = _positive(max_norm, "max_norm")
+    max_norm = check_positive(max_norm, "max_norm")
 
     def init(params: Params) -> EmptyState:
         return EmptyState()
@@ -493,271 +509,3 @@ def by_name(name: str, learning_rate: LearningRate, **options: Any) -> GradientT
     if unknown:
         raise TypeError(f"The optimiser {name!r} does not take {unknown}; its options are {accepted}.")
     return factory(learning_rate, **{**defaults, **options})
-
-
-# ------------------------------------------------------------------ schedules
-class _ScheduleRepr:
-    """Shows a schedule as the call that builds it."""
-
-    _factory: ClassVar[str]
-
-    def __repr__(self) -> str:
-        args = ", ".join(f"{f.name}={getattr(self, f.name)!r}" for f in fields(self))  # type: ignore[arg-type]
-        return f"{self._factory}({args})"
-
-
-@dataclass(frozen=True, repr=False)
-class _Constant(_ScheduleRepr):
-    _factory: ClassVar[str] = "constant"
-    lr: float
-
-    def __call__(self, step: int) -> float:
-        return self.lr
-
-
-@dataclass(frozen=True, repr=False)
-class _InverseScaling(_ScheduleRepr):
-    _factory: ClassVar[str] = "inverse_scaling"
-    lr: float
-    power_t: float
-
-    def __call__(self, step: int) -> float:
-        return self.lr / (step + 1) ** self.power_t
-
-
-@dataclass(frozen=True, repr=False)
-class _StepDecay(_ScheduleRepr):
-    _factory: ClassVar[str] = "step_decay"
-    lr: float
-    step_size: int
-    gamma: float
-
-    def __call__(self, step: int) -> float:
-        return self.lr * self.gamma ** (step // self.step_size)
-
-
-@dataclass(frozen=True, repr=False)
-class _CosineDecay(_ScheduleRepr):
-    _factory: ClassVar[str] = "cosine_decay"
-    lr: float
-    total_steps: int
-    final_lr: float
-
-    def __call__(self, step: int) -> float:
-        progress = min(step, self.total_steps) / self.total_steps
-        return self.final_lr + 0.5 * (self.lr - self.final_lr) * (1.0 + math.cos(math.pi * progress))
-
-
-def constant(lr: float) -> Schedule:
-    """eta_t = lr.
-
-    >>> constant(0.1)(1000)
-    0.1
-    """
-    return _Constant(_positive(lr, "lr"))
-
-
-def inverse_scaling(lr: float, power_t: float = 0.5) -> Schedule:
-    """eta_t = lr / (t + 1)^power_t, t the number of updates applied.
-
-    scikit-learn's learning_rate="invscaling" uses the same formula with t the
-    number of *samples* seen, updated once per epoch; here t counts updates.
-
-    >>> inverse_scaling(1.0, power_t=0.5)(3)
-    0.5
-    """
-    return _InverseScaling(_positive(lr, "lr"), float(check_scalar(power_t, "power_t", low=0.0)))
-
-
-def step_decay(lr: float, step_size: int, gamma: float = 0.1) -> Schedule:
-    """eta_t = lr gamma^floor(t / step_size): multiplied by gamma every step_size updates.
-
-    >>> [step_decay(1.0, step_size=2, gamma=0.5)(t) for t in range(5)]
-    [1.0, 1.0, 0.5, 0.5, 0.25]
-    """
-    gamma = float(check_scalar(gamma, "gamma", low=0.0, low_inclusive=False))
-    if gamma > 1:
-        raise ValueError(f"The 'gamma' parameter must be in (0, 1]. Got {gamma!r} instead.")
-    return _StepDecay(
-        _positive(lr, "lr"), int(check_scalar(step_size, "step_size", low=1, integer=True)), gamma
-    )
-
-
-def cosine_decay(lr: float, total_steps: int, final_lr: float = 0.0) -> Schedule:
-    """eta_t = final_lr + (lr - final_lr) (1 + cos(pi min(t, T) / T)) / 2,  T = total_steps.
-
-    >>> s = cosine_decay(1.0, total_steps=4)
-    >>> [round(s(t), 6) for t in (0, 2, 4, 9)]
-    [1.0, 0.5, 0.0, 0.0]
-    """
-    lr = _positive(lr, "lr")
-    final_lr = float(check_scalar(final_lr, "final_lr", low=0.0))
-    if final_lr > lr:
-        raise ValueError(f"The 'final_lr' parameter must be <= lr = {lr}. Got {final_lr!r} instead.")
-    return _CosineDecay(lr, int(check_scalar(total_steps, "total_steps", low=1, integer=True)), final_lr)
-
-
-class ReduceOnPlateau:
-    """A learning rate divided by 1/factor when the loss stops improving.
-
-    The training loop calls :meth:`observe` once per epoch with the epoch's loss;
-    the optimiser calls the object with its step count and gets the current rate::
-
-        improved  = loss <= best - tol;      best = min(best, loss)
-        bad       = 0 if improved else bad + 1
-        if bad == patience:   lr = max(lr / (1 / factor), min_lr);  bad = 0
-
-    This is scikit-learn's learning_rate="adaptive" rule (``_update_no_improvement_count``
-    and ``SGDOptimizer.trigger_stopping``) with the same comparisons and the same
-    ``lr /= 5``.  Its documentation says "2 consecutive epochs", which is the default
-    ``patience=2``; its code reduces when the count *exceeds* ``n_iter_no_change``
-    (10), i.e. after 11 epochs: ``patience=n_iter_no_change + 1`` reproduces it exactly.
-    Two differences: scikit-learn stops training instead of reducing once lr <= 1e-6
-    (here the rate is floored at ``min_lr`` and stopping is the loop's business),
-    and a NaN loss counts as no improvement here, as an improvement there.  To
-    follow a score that should rise, observe ``-score``.
-
-    Attributes
-    ----------
-    lr : float
-        The current learning rate.
-    best : float
-        The lowest loss observed (inf before the first).
-    bad_epochs : int
-        Consecutive observations without an improvement of at least tol.
-
-    Examples
-    --------
-    >>> schedule = ReduceOnPlateau(0.1, factor=0.5, patience=2)
-    >>> for loss in [1.0, 0.5, 0.5, 0.5]:
-    ...     schedule.observe(loss)
-    >>> schedule(0)
-    0.05
-    """
-
-    def __init__(
-        self, lr: float, factor: float = 0.2, patience: int = 2, tol: float = 1e-4, min_lr: float = 0.0
-    ) -> None:
-        self.initial_lr = _positive(lr, "lr")
-        self.factor = _check_below_one(factor, "factor", low_inclusive=False)
-        self.patience = int(check_scalar(patience, "patience", low=1, integer=True))
-        self.tol = float(check_scalar(tol, "tol", low=0.0))
-        self.min_lr = float(check_scalar(min_lr, "min_lr", low=0.0))
-        if self.min_lr > self.initial_lr:
-            raise ValueError(f"The 'min_lr' parameter must be <= lr = {lr}. Got {min_lr!r} instead.")
-        self.lr = self.initial_lr
-        self.best = math.inf
-        self.bad_epochs = 0
-
-    def __call__(self, step: int) -> float:
-        return self.lr
-
-    def observe(self, loss: float) -> None:
-        """Record one epoch's loss; reduce the rate after ``patience`` epochs without improvement."""
-        loss = float(loss)
-        if loss <= self.best - self.tol:
-            self.bad_epochs = 0
-        else:
-            self.bad_epochs += 1
-        if loss < self.best:
-            self.best = loss
-        if self.bad_epochs >= self.patience:
-            # Divide by 1/factor, as scikit-learn's lr /= 5: 0.1 * 0.2 != 0.1 / 5 in floating point.
-            self.lr = max(self.lr / (1.0 / self.factor), self.min_lr)
-            self.bad_epochs = 0
-
-    def __repr__(self) -> str:
-        return (
-            f"ReduceOnPlateau(lr={self.initial_lr!r}, factor={self.factor!r}, patience={self.patience!r}, "
-            f"tol={self.tol!r}, min_lr={self.min_lr!r})"
-        )
-
-
-# ---------------------------------------------------------- checkpoint format
-def _join(key: str, part: str) -> str:
-    return f"{key}.{part}" if key else part
-
-
-def state_to_arrays(state: State, prefix: str = "") -> dict[str, NDArray[Any]]:
-    """A flat dict of arrays for a checkpoint: ``{"step": 0-d int, "velocity.W.0": ..., ...}``.
-
-    Keys are the NamedTuple field names and list/tuple positions joined by dots,
-    under ``prefix`` if given (``"optimizer"`` gives ``"optimizer.step"``); a
-    :func:`chain`'s states are numbered ``"0.…"``, ``"1.…"``.  ints and floats become
-    0-d int64 and float64 arrays.  The arrays are not copied.
-
-    >>> import numpy as np
-    >>> p = Params([np.zeros((2, 3))], [np.zeros(2)])
-    >>> {k: v.shape for k, v in state_to_arrays(momentum(0.1).init(p)).items()}
-    {'step': (), 'velocity.W.0': (2, 3), 'velocity.b.0': (2,)}
-    """
-    arrays: dict[str, NDArray[Any]] = {}
-
-    def flatten(node: Any, key: str) -> None:
-        if isinstance(node, tuple) and hasattr(node, "_fields"):
-            for name in node._fields:
-                flatten(getattr(node, name), _join(key, name))
-        elif isinstance(node, (tuple, list)):
-            for i, child in enumerate(node):
-                flatten(child, _join(key, str(i)))
-        elif isinstance(node, np.ndarray):
-            arrays[key] = node
-        elif isinstance(node, numbers.Integral) and not isinstance(node, bool):
-            arrays[key] = np.array(node, dtype=np.int64)
-        elif isinstance(node, numbers.Real) and not isinstance(node, bool):
-            arrays[key] = np.array(node, dtype=np.float64)
-        else:
-            raise TypeError(
-                f"The optimiser state holds a {type(node).__name__} at {key!r}; "
-                "expected arrays, ints or floats."
-            )
-
-    flatten(state, prefix)
-    return arrays
-
-
-def state_from_arrays(template: State, arrays: Any, prefix: str = "") -> State:
-    """Rebuild a state of ``template``'s structure from :func:`state_to_arrays`'s dict.
-
-    ``template`` is ``opt.init(params)`` for the same optimiser and network; every
-    array is copied and cast to the template's dtype.  ``arrays`` may be any
-    mapping, an ``np.load``-ed ``.npz`` file included.  Keys outside ``prefix``
-    are ignored; a missing key, a key of the wrong shape, or a key under ``prefix``
-    that the template does not have raises a ValueError naming it.
-
-    >>> import numpy as np
-    >>> p = Params([np.zeros((2, 3))], [np.zeros(2)])
-    >>> opt = adam()
-    >>> saved = state_to_arrays(opt.init(p)._replace(step=5))
-    >>> state_from_arrays(opt.init(p), saved).step
-    5
-    """
-    used: set[str] = set()
-
-    def build(node: Any, key: str) -> Any:
-        if isinstance(node, tuple) and hasattr(node, "_fields"):
-            return type(node)(*(build(getattr(node, name), _join(key, name)) for name in node._fields))
-        if isinstance(node, (tuple, list)):
-            return type(node)(build(child, _join(key, str(i))) for i, child in enumerate(node))
-        if key not in arrays:
-            raise ValueError(f"The optimiser state needs the array {key!r}, which is missing.")
-        used.add(key)
-        value = np.asarray(arrays[key])
-        expected = node.shape if isinstance(node, np.ndarray) else ()
-        if value.shape != expected:
-            raise ValueError(
-                f"The array {key!r} has shape {value.shape}; the optimiser state expects {expected}."
-            )
-        if isinstance(node, np.ndarray):
-            return np.array(value, dtype=node.dtype)
-        return int(value) if isinstance(node, numbers.Integral) else float(value)
-
-    state = build(template, prefix)
-    unexpected = sorted(
-        key
-        for key in arrays
-        if (not prefix or key == prefix or key.startswith(prefix + ".")) and key not in used
-    )
-    if unexpected:
-        raise ValueError(f"The arrays {unexpected} do not belong to this optimiser's state.")
-    return state

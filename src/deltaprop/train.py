@@ -27,15 +27,8 @@ from numpy.typing import NDArray
 
 from deltaprop._checks import RandomState, as_generator, check_matrix, check_scalar
 from deltaprop.network import Array, Grads, Network, Params, Workspace
-from deltaprop.optim import (
-    GradientTransformation,
-    LearningRate,
-    ReduceOnPlateau,
-    State,
-    apply_updates,
-    by_name,
-    get_lr,
-)
+from deltaprop.optim import GradientTransformation, State, apply_updates, by_name
+from deltaprop.schedules import LearningRate, ReduceOnPlateau, get_lr
 
 
 class DivergenceError(FloatingPointError):

@@ -1,0 +1,206 @@
+"""Learning-rate schedules: eta_t as a function of t, the number of updates applied.
+
+An optimiser of :mod:`deltaprop.optim` takes its learning rate as a number or as a
+schedule, any callable ``step -> float``; :func:`get_lr` reads either.  The
+schedules here print as the call that builds them, so a model file or a log can
+say which one trained a network.  :class:`ReduceOnPlateau` is the one with state:
+the training loop shows it each epoch's loss, as scikit-learn's "adaptive" rate.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, fields
+from typing import ClassVar
+
+from deltaprop._checks import check_below_one, check_positive, check_scalar
+
+Schedule = Callable[[int], float]
+LearningRate = float | Schedule
+
+
+def get_lr(learning_rate: LearningRate, step: int) -> float:
+    """The learning rate at ``step`` (updates already applied): the number, or ``schedule(step)``.
+
+    >>> get_lr(0.1, 7), get_lr(lambda step: 1.0 / (step + 1), 3)
+    (0.1, 0.25)
+    """
+    return float(learning_rate(step)) if callable(learning_rate) else float(learning_rate)
+
+
+class _ScheduleRepr:
+    """Shows a schedule as the call that builds it."""
+
+    _factory: ClassVar[str]
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{f.name}={getattr(self, f.name)!r}" for f in fields(self))  # type: ignore[arg-type]
+        return f"{self._factory}({args})"
+
+
+@dataclass(frozen=True, repr=False)
+class _Constant(_ScheduleRepr):
+    _factory: ClassVar[str] = "constant"
+    lr: float
+
+    def __call__(self, step: int) -> float:
+        return self.lr
+
+
+@dataclass(frozen=True, repr=False)
+class _InverseScaling(_ScheduleRepr):
+    _factory: ClassVar[str] = "inverse_scaling"
+    lr: float
+    power_t: float
+
+    def __call__(self, step: int) -> float:
+        return self.lr / (step + 1) ** self.power_t
+
+
+@dataclass(frozen=True, repr=False)
+class _StepDecay(_ScheduleRepr):
+    _factory: ClassVar[str] = "step_decay"
+    lr: float
+    step_size: int
+    gamma: float
+
+    def __call__(self, step: int) -> float:
+        return self.lr * self.gamma ** (step // self.step_size)
+
+
+@dataclass(frozen=True, repr=False)
+class _CosineDecay(_ScheduleRepr):
+    _factory: ClassVar[str] = "cosine_decay"
+    lr: float
+    total_steps: int
+    final_lr: float
+
+    def __call__(self, step: int) -> float:
+        progress = min(step, self.total_steps) / self.total_steps
+        return self.final_lr + 0.5 * (self.lr - self.final_lr) * (1.0 + math.cos(math.pi * progress))
+
+
+def constant(lr: float) -> Schedule:
+    """eta_t = lr.
+
+    >>> constant(0.1)(1000)
+    0.1
+    """
+    return _Constant(check_positive(lr, "lr"))
+
+
+def inverse_scaling(lr: float, power_t: float = 0.5) -> Schedule:
+    """eta_t = lr / (t + 1)^power_t, t the number of updates applied.
+
+    scikit-learn's learning_rate="invscaling" uses the same formula with t the
+    number of *samples* seen, updated once per epoch; here t counts updates.
+
+    >>> inverse_scaling(1.0, power_t=0.5)(3)
+    0.5
+    """
+    return _InverseScaling(check_positive(lr, "lr"), float(check_scalar(power_t, "power_t", low=0.0)))
+
+
+def step_decay(lr: float, step_size: int, gamma: float = 0.1) -> Schedule:
+    """eta_t = lr gamma^floor(t / step_size): multiplied by gamma every step_size updates.
+
+    >>> [step_decay(1.0, step_size=2, gamma=0.5)(t) for t in range(5)]
+    [1.0, 1.0, 0.5, 0.5, 0.25]
+    """
+    gamma = float(check_scalar(gamma, "gamma", low=0.0, low_inclusive=False))
+    if gamma > 1:
+        raise ValueError(f"The 'gamma' parameter must be in (0, 1]. Got {gamma!r} instead.")
+    return _StepDecay(
+        check_positive(lr, "lr"), int(check_scalar(step_size, "step_size", low=1, integer=True)), gamma
+    )
+
+
+def cosine_decay(lr: float, total_steps: int, final_lr: float = 0.0) -> Schedule:
+    """eta_t = final_lr + (lr - final_lr) (1 + cos(pi min(t, T) / T)) / 2,  T = total_steps.
+
+    >>> s = cosine_decay(1.0, total_steps=4)
+    >>> [round(s(t), 6) for t in (0, 2, 4, 9)]
+    [1.0, 0.5, 0.0, 0.0]
+    """
+    lr = check_positive(lr, "lr")
+    final_lr = float(check_scalar(final_lr, "final_lr", low=0.0))
+    if final_lr > lr:
+        raise ValueError(f"The 'final_lr' parameter must be <= lr = {lr}. Got {final_lr!r} instead.")
+    return _CosineDecay(lr, int(check_scalar(total_steps, "total_steps", low=1, integer=True)), final_lr)
+
+
+class ReduceOnPlateau:
+    """A learning rate divided by 1/factor when the loss stops improving.
+
+    The training loop calls :meth:`observe` once per epoch with the epoch's loss;
+    the optimiser calls the object with its step count and gets the current rate::
+
+        improved  = loss <= best - tol;      best = min(best, loss)
+        bad       = 0 if improved else bad + 1
+        if bad == patience:   lr = max(lr / (1 / factor), min_lr);  bad = 0
+
+    This is scikit-learn's learning_rate="adaptive" rule (``_update_no_improvement_count``
+    and ``SGDOptimizer.trigger_stopping``) with the same comparisons and the same
+    ``lr /= 5``.  Its documentation says "2 consecutive epochs", which is the default
+    ``patience=2``; its code reduces when the count *exceeds* ``n_iter_no_change``
+    (10), i.e. after 11 epochs: ``patience=n_iter_no_change + 1`` reproduces it exactly.
+    Two differences: scikit-learn stops training instead of reducing once lr <= 1e-6
+    (here the rate is floored at ``min_lr`` and stopping is the loop's business),
+    and a NaN loss counts as no improvement here, as an improvement there.  To
+    follow a score that should rise, observe ``-score``.
+
+    Attributes
+    ----------
+    lr : float
+        The current learning rate.
+    best : float
+        The lowest loss observed (inf before the first).
+    bad_epochs : int
+        Consecutive observations without an improvement of at least tol.
+
+    Examples
+    --------
+    >>> schedule = ReduceOnPlateau(0.1, factor=0.5, patience=2)
+    >>> for loss in [1.0, 0.5, 0.5, 0.5]:
+    ...     schedule.observe(loss)
+    >>> schedule(0)
+    0.05
+    """
+
+    def __init__(
+        self, lr: float, factor: float = 0.2, patience: int = 2, tol: float = 1e-4, min_lr: float = 0.0
+    ) -> None:
+        self.initial_lr = check_positive(lr, "lr")
+        self.factor = check_below_one(factor, "factor", low_inclusive=False)
+        self.patience = int(check_scalar(patience, "patience", low=1, integer=True))
+        self.tol = float(check_scalar(tol, "tol", low=0.0))
+        self.min_lr = float(check_scalar(min_lr, "min_lr", low=0.0))
+        if self.min_lr > self.initial_lr:
+            raise ValueError(f"The 'min_lr' parameter must be <= lr = {lr}. Got {min_lr!r} instead.")
+        self.lr = self.initial_lr
+        self.best = math.inf
+        self.bad_epochs = 0
+
+    def __call__(self, step: int) -> float:
+        return self.lr
+
+    def observe(self, loss: float) -> None:
+        """Record one epoch's loss; reduce the rate after ``patience`` epochs without improvement."""
+        loss = float(loss)
+        if loss <= self.best - self.tol:
+            self.bad_epochs = 0
+        else:
+            self.bad_epochs += 1
+        if loss < self.best:
+            self.best = loss
+        if self.bad_epochs >= self.patience:
+            # Divide by 1/factor, as scikit-learn's lr /= 5: 0.1 * 0.2 != 0.1 / 5 in floating point.
+            self.lr = max(self.lr / (1.0 / self.factor), self.min_lr)
+            self.bad_epochs = 0
+
+    def __repr__(self) -> str:
+        return (
+            f"ReduceOnPlateau(lr={self.initial_lr!r}, factor={self.factor!r}, patience={self.patience!r}, "
+            f"tol={self.tol!r}, min_lr={self.min_lr!r})"
+        )
