@@ -12,7 +12,7 @@ tanh' = 1 - z^2 need no second exponential.  A user-defined derivative may ignor
 ``z`` and compute from ``a`` alone.
 
 Two optional fields are the training loop's fast path (see
-:class:`deltaprop.network.Workspace`); each gives exactly what f and df give, only
+:class:`deltaprop.workspace.Workspace`); each gives exactly what f and df give, only
 without allocating::
 
     f_out(a, out)     -> out     f(a) written into a preallocated ``out``

@@ -26,7 +26,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from deltaprop._checks import RandomState, as_generator, check_matrix, check_scalar
-from deltaprop.network import Array, Grads, Network, Params, Workspace
+from deltaprop.network import Array, Grads, Network, Params
+from deltaprop.workspace import Workspace
 from deltaprop.optim import GradientTransformation, State, apply_updates, by_name
 from deltaprop.schedules import LearningRate, ReduceOnPlateau, get_lr
 
@@ -214,7 +215,7 @@ class Trainer:
     :func:`fit` drives a Trainer over epochs; call :meth:`step` yourself to train on a
     stream of batches (``partial_fit``-style, e.g. out of core).
 
-    A Trainer computes in a :class:`~deltaprop.network.Workspace` (arrays allocated
+    A Trainer computes in a :class:`~deltaprop.workspace.Workspace` (arrays allocated
     once), and with an optimiser that has ``apply_in_place`` (all the named ones) it
     keeps the network's W and b and the optimiser state as views of flat vectors that
     each step updates in place.  The numbers are bit for bit those of the pure
