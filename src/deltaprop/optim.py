@@ -27,7 +27,7 @@ from __future__ import annotations
 import inspect
 import math
 import numbers
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -142,18 +142,18 @@ def _leaves(tree: Params) -> list[NDArray[Any]]:
 BLOCK = 1 << 15
 
 
-def _blocks(*leaves: NDArray[Any]) -> Iterator[tuple[NDArray[Any], ...]]:
+def _blocks(*leaves: NDArray[Any]) -> Sequence[tuple[NDArray[Any], ...]]:
     """Aligned 1-D views of equal-shaped arrays, ``BLOCK`` elements at a time.
 
     Element-wise operations give the same numbers block by block as on the whole
-    arrays.  Arrays that are not all C-contiguous come back whole, as one block.
+    arrays.  Arrays of at most ``BLOCK`` elements, or not all C-contiguous, come back
+    whole, as one block.
     """
-    if not all(leaf.flags.c_contiguous for leaf in leaves):
-        yield leaves
-        return
+    size = leaves[0].size
+    if size <= BLOCK or not all(leaf.flags.c_contiguous for leaf in leaves):
+        return (leaves,)
     flat = [leaf.reshape(-1) for leaf in leaves]  # views, as the arrays are contiguous
-    for start in range(0, flat[0].size, BLOCK):
-        yield tuple(x[start : start + BLOCK] for x in flat)
+    return [tuple(x[start : start + BLOCK] for x in flat) for start in range(0, size, BLOCK)]
 
 
 def apply_updates(params: Params, updates: Params) -> Params:
