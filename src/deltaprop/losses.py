@@ -170,5 +170,6 @@ def mean_loss(output: OutputLoss, a: Array, Y: Array, sample_weight: Array | Non
 def weighted_mean(per_sample: Array, sample_weight: Array | None = None) -> float:
     """(1/n) sum_i l_i, or sum_i s_i l_i / sum_i s_i, of per-sample losses l, shape (n,)."""
     if sample_weight is None:
-        return float(per_sample.mean())
+        # The sum over samples divided by n: what per_sample.mean() gives, without its overhead.
+        return float(np.add.reduce(per_sample)) / per_sample.shape[0]
     return float(per_sample @ sample_weight / sample_weight.sum())
