@@ -26,7 +26,6 @@ a model file (:mod:`deltaprop.modelfile`): JSON metadata plus two float64 arrays
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,103 +33,40 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-MISSING = ("refuse", "impute")
-TASKS = ("classification", "regression")
-METADATA_KEY = "preprocessing"
-VERSION = 1
-_SHOWN = 5  # rows or values named in a message
+from deltaprop._preprocessing_columns import (
+    _SHOWN,
+    MISSING,
+    TASKS,
+    MissingValuesError,
+    Scalar,
+    UnseenCategoryWarning,
+    _check_columns,
+    _check_frame,
+    _check_missing,
+    _column_statistics,
+    _is_categorical,
+    _is_numeric,
+    _listing,
+    _numeric_block,
+    _one_hot,
+    _rows,
+    _sorted,
+    _value,
+    detect_task,
+)
+from deltaprop._preprocessing_storage import METADATA_KEY, VERSION, _stored_fields
 
-Scalar = str | int | float | bool
-
-
-class MissingValuesError(ValueError):
-    """The data has missing values where the preprocessing cannot fill them."""
-
-
-class UnseenCategoryWarning(UserWarning):
-    """A categorical column holds a value not seen at training; it is encoded as all zeros."""
-
-
-def _value(v: Any) -> Scalar:
-    """A table cell as a JSON-storable category or class: bool, int, float or str."""
-    if isinstance(v, (bool, np.bool_)):
-        return bool(v)
-    if isinstance(v, (int, np.integer)):
-        return int(v)
-    if isinstance(v, (float, np.floating)):
-        return float(v)
-    return v if isinstance(v, str) else str(v)
-
-
-def _sorted(values: Any) -> list[Scalar]:
-    """Distinct values, sorted within each type (mixed columns stay sortable)."""
-    return sorted({_value(v) for v in values}, key=lambda v: (type(v).__name__, v))
-
-
-def _rows(index: pd.Index) -> str:
-    shown = ", ".join(repr(i) if isinstance(i, str) else str(i) for i in index[:_SHOWN])
-    more = f" and {len(index) - _SHOWN} more" if len(index) > _SHOWN else ""
-    return f"[{shown}{more}]"
-
-
-def _is_numeric(series: pd.Series) -> bool:
-    dtype = series.dtype
-    return (
-        pd.api.types.is_numeric_dtype(dtype)
-        and not pd.api.types.is_bool_dtype(dtype)
-        and not pd.api.types.is_complex_dtype(dtype)
-    )
-
-
-def _is_categorical(series: pd.Series) -> bool:
-    dtype = series.dtype
-    return (
-        pd.api.types.is_bool_dtype(dtype)
-        or pd.api.types.is_object_dtype(dtype)
-        or pd.api.types.is_string_dtype(dtype)
-        or isinstance(dtype, pd.CategoricalDtype)
-    )
-
-
-def _check_frame(frame: Any, name: str = "frame") -> pd.DataFrame:
-    if not isinstance(frame, pd.DataFrame):
-        raise TypeError(
-            f"The {name!r} parameter must be a pandas DataFrame. Got {type(frame).__name__} instead."
-        )
-    return frame
-
-
-def _listing(names: list[Any], limit: int = 20) -> str:
-    shown = [str(n) for n in names[:limit]]
-    return str(shown)[:-1] + (f", ... ({len(names) - limit} more)]" if len(names) > limit else "]")
-
-
-def detect_task(y: pd.Series, max_classes: int = 20) -> tuple[str, str]:
-    """Classification or regression from a target column, and why.
-
-    Non-numeric targets (text, category, bool) and integer targets with at most
-    ``max_classes`` distinct values are classification; other numbers are regression.
-
-    Examples
-    --------
-    >>> detect_task(pd.Series([0, 1, 2, 1], name="digit"))
-    ('classification', "the target 'digit' holds 3 distinct integers (at most 20)")
-    >>> detect_task(pd.Series([0.5, 1.25], name="price"))[0]
-    'regression'
-    """
-    name = y.name
-    if not _is_numeric(y):
-        k = y.dropna().nunique()
-        return "classification", f"the target {name!r} is not numeric ({k} distinct values)"
-    k = int(y.nunique())
-    if pd.api.types.is_integer_dtype(y.dtype):
-        if k <= max_classes:
-            return (
-                "classification",
-                f"the target {name!r} holds {k} distinct integers (at most {max_classes})",
-            )
-        return "regression", f"the target {name!r} holds {k} distinct integers (more than {max_classes})"
-    return "regression", f"the target {name!r} holds real numbers"
+__all__ = [
+    "METADATA_KEY",
+    "MISSING",
+    "TASKS",
+    "VERSION",
+    "MissingValuesError",
+    "Preprocessor",
+    "Scalar",
+    "UnseenCategoryWarning",
+    "detect_task",
+]
 
 
 @dataclass(eq=False)
@@ -258,32 +194,9 @@ class Preprocessor:
                     "convert it to numbers or text, or drop it."
                 )
         prep = cls(target, task, missing, columns, numeric, np.zeros(len(numeric)), np.ones(len(numeric)))
-        prep._check_missing(frame)
-        for c in columns:
-            values = frame[c].dropna()
-            if c in numeric:
-                numbers = values.to_numpy(dtype=np.float64)
-                if not np.isfinite(numbers).all():
-                    raise ValueError(f"The column {c!r} has infinite values; replace them.")
-                if missing == "impute":
-                    if numbers.size == 0:
-                        raise ValueError(f"The column {c!r} has no values at all; drop it.")
-                    prep.fill[c] = float(np.median(numbers))
-            else:
-                cats = _sorted(values)
-                if len(cats) > max_categories:
-                    raise ValueError(
-                        f"The categorical column {c!r} has {len(cats)} distinct values (more than "
-                        f"{max_categories}); it looks like an identifier: drop it, or encode it as numbers."
-                    )
-                if not cats:
-                    raise ValueError(f"The column {c!r} has no values at all; drop it.")
-                prep.categories[c] = cats
-                if missing == "impute":
-                    counts = pd.Series([_value(v) for v in values]).value_counts()
-                    top = counts[counts == counts.max()].index
-                    prep.fill[c] = _sorted(top)[0]
-        X_numeric = prep._numeric_block(frame, standardise=False)
+        _check_missing(frame, columns, missing)
+        prep.categories, prep.fill = _column_statistics(frame, columns, numeric, missing, max_categories)
+        X_numeric = _numeric_block(frame, numeric, prep.fill)
         if numeric:
             prep.mean = X_numeric.mean(axis=0)
             std = X_numeric.std(axis=0)
@@ -343,53 +256,6 @@ class Preprocessor:
             parts.append("missing values imputed")
         return ", ".join(parts) + f"; {len(self.columns)} columns -> {self.n_features} inputs"
 
-    def _check_columns(self, frame: pd.DataFrame, columns: list[str]) -> None:
-        absent = [c for c in columns if c not in frame.columns]
-        if absent:
-            raise ValueError(
-                f"The data lacks the column(s) {absent} that the model was trained on; "
-                f"its columns are {_listing(list(frame.columns))}."
-            )
-
-    def _check_missing(self, frame: pd.DataFrame) -> None:
-        gaps = frame[self.columns].isna()
-        if self.missing == "impute" or not gaps.any().any():
-            return
-        per_column = gaps.sum()
-        named = ", ".join(f"{c!r} ({int(k)})" for c, k in per_column[per_column > 0].items())
-        rows = frame.index[gaps.any(axis=1).to_numpy()]
-        raise MissingValuesError(
-            f"Missing values in the column(s) {named}, in rows {_rows(rows)}; fill or remove them, or "
-            "impute them with missing='impute' (--missing impute on the command line): the training "
-            "median of a numeric column, the most frequent value of a categorical one."
-        )
-
-    def _filled(self, frame: pd.DataFrame, c: str) -> pd.Series:
-        column = frame[c]
-        if c in self.fill and column.isna().any():
-            column = column.astype(object).where(column.notna(), self.fill[c])
-        return column
-
-    def _numeric_block(self, frame: pd.DataFrame, standardise: bool = True) -> NDArray[np.float64]:
-        block = np.empty((len(frame), len(self.numeric)))
-        for j, c in enumerate(self.numeric):
-            column = self._filled(frame, c)
-            numbers = pd.to_numeric(column, errors="coerce")
-            bad = frame.index[(numbers.isna() & column.notna()).to_numpy()]
-            if len(bad):
-                raise ValueError(
-                    f"The column {c!r} was numeric at training but holds {column.loc[bad[0]]!r} "
-                    f"in rows {_rows(bad)}."
-                )
-            block[:, j] = numbers.to_numpy(dtype=np.float64)
-        if not np.isfinite(block).all():
-            j = int(np.flatnonzero(~np.isfinite(block).all(axis=0))[0])
-            raise ValueError(f"The column {self.numeric[j]!r} has infinite values; replace them.")
-        if standardise:
-            block -= self.mean
-            block /= self.scale
-        return block
-
     def transform(self, frame: pd.DataFrame) -> NDArray[np.float64]:
         """The network's input X (n, d) for the feature columns of ``frame``.
 
@@ -405,27 +271,15 @@ class Preprocessor:
             For missing values when the preprocessing was fitted with missing="refuse".
         """
         frame = _check_frame(frame)
-        self._check_columns(frame, self.columns)
-        self._check_missing(frame)
-        blocks = [self._numeric_block(frame)]
+        _check_columns(frame, self.columns)
+        _check_missing(frame, self.columns, self.missing)
+        numbers = _numeric_block(frame, self.numeric, self.fill)
+        numbers -= self.mean
+        numbers /= self.scale
+        blocks = [numbers]
         for c in self.columns:
-            if c in self.numeric:
-                continue
-            index = {cat: k for k, cat in enumerate(self.categories[c])}
-            values = self._filled(frame, c)
-            codes = np.fromiter((index.get(_value(v), -1) for v in values), dtype=np.intp, count=len(frame))
-            one_hot = np.zeros((len(frame), len(index)))
-            seen = codes >= 0
-            one_hot[np.flatnonzero(seen), codes[seen]] = 1.0
-            if not seen.all():
-                unseen = _sorted(values[~seen])
-                warnings.warn(
-                    f"The column {c!r} has {int((~seen).sum())} value(s) not seen at training "
-                    f"{unseen[:_SHOWN]}, encoded as all zeros; known are {_listing(self.categories[c])}.",
-                    UnseenCategoryWarning,
-                    stacklevel=2,
-                )
-            blocks.append(one_hot)
+            if c not in self.numeric:
+                blocks.append(_one_hot(frame, c, self.categories[c], self.fill))
         return np.hstack(blocks)
 
     def target_indices(self, frame: pd.DataFrame) -> NDArray[np.intp]:
@@ -451,7 +305,7 @@ class Preprocessor:
 
     def _target_column(self, frame: pd.DataFrame) -> pd.Series:
         frame = _check_frame(frame)
-        self._check_columns(frame, [self.target])
+        _check_columns(frame, [self.target])
         y = frame[self.target]
         absent = y.index[y.isna().to_numpy()]
         if len(absent):
@@ -530,40 +384,4 @@ class Preprocessor:
         ValueError
             If the metadata is not a stored preprocessing of this version.
         """
-        if not isinstance(metadata, dict) or metadata.get("version") != VERSION:
-            version = metadata.get("version") if isinstance(metadata, dict) else None
-            raise ValueError(
-                f"The stored preprocessing has version {version!r}; this deltaprop reads {VERSION}."
-            )
-        try:
-            prep = cls(
-                target=str(metadata["target"]),
-                task=str(metadata["task"]),
-                missing=str(metadata["missing"]),
-                columns=[str(c) for c in metadata["columns"]],
-                numeric=[str(c) for c in metadata["numeric"]],
-                mean=np.asarray(arrays[f"{METADATA_KEY}.mean"], dtype=np.float64),
-                scale=np.asarray(arrays[f"{METADATA_KEY}.scale"], dtype=np.float64),
-                categories={str(c): list(v) for c, v in metadata["categories"].items()},
-                fill=dict(metadata["fill"]),
-                classes=None if metadata["classes"] is None else list(metadata["classes"]),
-                target_mean=metadata["target_mean"],
-                target_scale=metadata["target_scale"],
-            )
-        except (KeyError, TypeError, AttributeError) as error:
-            raise ValueError(
-                f"The stored preprocessing is incomplete: {error!r} is missing or invalid."
-            ) from None
-        consistent = (
-            prep.task in TASKS
-            and prep.missing in MISSING
-            and set(prep.numeric) <= set(prep.columns)
-            and set(prep.categories) == set(prep.columns) - set(prep.numeric)
-            and prep.mean.shape == prep.scale.shape == (len(prep.numeric),)
-            and (prep.classes is None) == (prep.task == "regression")
-        )
-        if not consistent:
-            raise ValueError(
-                "The stored preprocessing is inconsistent: its columns, statistics or task disagree."
-            )
-        return prep
+        return cls(**_stored_fields(metadata, arrays))
