@@ -29,17 +29,11 @@ so a crash leaves either the previous file or the new one, never half of one.
 
 from __future__ import annotations
 
-import errno
 import hashlib
 import json
 import math
-import os
 import re
-import secrets
-import struct
-import zipfile
-import zlib
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, BinaryIO, NamedTuple
 
@@ -47,48 +41,35 @@ import numpy as np
 from numpy.typing import NDArray
 
 from deltaprop._checks import check_finite
+from deltaprop._modelfile_atomic import PathLike, as_path, atomic_write
+from deltaprop._modelfile_read import (
+    FORMAT,
+    FORMAT_VERSION,
+    METADATA,
+    ModelFileError,
+    fail,
+    read_entries,
+    read_header,
+)
 from deltaprop.activations import ACTIVATIONS
 from deltaprop.losses import OUTPUTS
 from deltaprop.network import Network
 
-FORMAT = "deltaprop-model"
-FORMAT_VERSION = 1
+__all__ = [
+    "EXTRA_PREFIX",
+    "FORMAT",
+    "FORMAT_VERSION",
+    "METADATA",
+    "ModelFile",
+    "ModelFileError",
+    "atomic_write",
+    "load",
+    "load_file",
+    "save",
+]
 
 EXTRA_PREFIX = "extra/"
-METADATA = "metadata"
 _EXTRA_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-]*\Z")
-_ZIP_MAGIC = b"PK\x03\x04"
-_MAX_METADATA_BYTES = 16 * 2**20
-_HEADER_KEYS = (
-    "format",
-    "format_version",
-    "deltaprop_version",
-    "sizes",
-    "activations",
-    "output",
-    "dtype",
-    "arrays",
-    "user",
-    "sha256",
-)
-# Everything a damaged zip can make zipfile / NumPy raise while reading it.
-_READ_ERRORS = (
-    zipfile.BadZipFile,
-    zlib.error,
-    struct.error,
-    EOFError,
-    OSError,
-    ValueError,
-    KeyError,
-    NotImplementedError,  # an unknown compression method
-    RuntimeError,  # an entry marked as encrypted
-)
-
-PathLike = str | os.PathLike[str]
-
-
-class ModelFileError(ValueError):
-    """A file that is not a valid deltaprop model file; the message names the file and the problem."""
 
 
 class ModelFile(NamedTuple):
@@ -97,96 +78,6 @@ class ModelFile(NamedTuple):
     network: Network
     metadata: dict[str, Any]
     arrays: dict[str, NDArray[Any]]
-
-
-# ------------------------------------------------------------------ writing
-def _as_path(path: Any) -> Path:
-    if not isinstance(path, (str, os.PathLike)):
-        raise TypeError(
-            f"The 'path' parameter must be a str or a pathlib.Path. Got {type(path).__name__} instead."
-        )
-    return Path(path)
-
-
-def atomic_write(path: PathLike, write: Callable[[BinaryIO], None]) -> Path:
-    """Write a file so that it is replaced whole or not at all.
-
-    ``write(f)`` fills a temporary file in the same directory as ``path``; the file
-    is flushed, fsync'ed and renamed over ``path`` with ``os.replace`` (atomic on
-    POSIX and Windows).  If anything fails or is interrupted, the temporary file is
-    removed and a previous file at ``path`` is left untouched.
-
-    Parameters
-    ----------
-    path : str or pathlib.Path
-        The file to write.  Its directory must exist; none is created.
-    write : callable
-        ``write(f)`` writes the contents to the binary file object ``f``.
-
-    Returns
-    -------
-    pathlib.Path
-        ``path``.
-
-    Raises
-    ------
-    FileNotFoundError
-        If the directory of ``path`` does not exist.
-    IsADirectoryError
-        If ``path`` is a directory.
-
-    Examples
-    --------
-    >>> import tempfile
-    >>> from pathlib import Path
-    >>> with tempfile.TemporaryDirectory() as tmp:
-    ...     target = atomic_write(Path(tmp) / "notes.txt", lambda f: f.write(b"hello"))
-    ...     target.read_bytes()
-    b'hello'
-    """
-    path = _as_path(path)
-    directory = path.parent
-    if not directory.is_dir():
-        raise FileNotFoundError(
-            errno.ENOENT,
-            f"Cannot write {str(path)!r}: the directory {str(directory)!r} does not exist; "
-            "create it first (nothing creates directories for you)",
-        )
-    if path.is_dir():
-        raise IsADirectoryError(errno.EISDIR, f"Cannot write {str(path)!r}: it is a directory")
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
-    while True:
-        temp = directory / f".{path.name}.{secrets.token_hex(6)}.tmp"
-        try:
-            fd = os.open(temp, flags, 0o666)  # the umask applies, as for any new file
-            break
-        except FileExistsError:
-            continue
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        temp.unlink(missing_ok=True)
-        raise
-    _fsync_directory(directory)
-    return path
-
-
-def _fsync_directory(directory: Path) -> None:
-    """Make the rename itself durable where the platform allows it (POSIX)."""
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def _check_json(value: Any, where: str) -> None:
@@ -335,7 +226,7 @@ def save(
     """
     if not isinstance(net, Network):
         raise TypeError(f"The 'net' parameter must be a Network. Got {type(net).__name__} instead.")
-    path = _as_path(path)
+    path = as_path(path)
     activations, output = _layer_names(net)
     user = {} if metadata is None else metadata
     if not isinstance(user, dict):
@@ -372,123 +263,6 @@ def save(
         np.savez(f, allow_pickle=False, **entries)
 
     return atomic_write(path, write)
-
-
-# ------------------------------------------------------------------ reading
-def _fail(path: Path, problem: str) -> ModelFileError:
-    return ModelFileError(f"Cannot load the model file {str(path)!r}: {problem}")
-
-
-def _check_npy_headers(zf: zipfile.ZipFile, path: Path) -> None:
-    """Refuse object arrays and entries whose header claims more data than they hold."""
-    for info in zf.infolist():
-        name = info.filename.removesuffix(".npy")
-        with zf.open(info) as f:
-            try:
-                version = np.lib.format.read_magic(f)
-                if version == (1, 0):
-                    shape, _, dtype = np.lib.format.read_array_header_1_0(f)
-                elif version == (2, 0):
-                    shape, _, dtype = np.lib.format.read_array_header_2_0(f)
-                else:
-                    raise ValueError(f"unsupported .npy format version {version}")
-            except ValueError as exc:
-                raise _fail(path, f"entry {name!r} is not a valid .npy array ({exc}).") from exc
-            offset = f.tell()
-        if dtype.hasobject:
-            raise _fail(
-                path,
-                f"entry {name!r} is an array of Python objects (stored as a pickle); model files hold "
-                "numeric arrays only and are never unpickled.",
-            )
-        if math.prod(shape) * dtype.itemsize != info.file_size - offset:
-            raise _fail(path, f"entry {name!r} holds fewer or more bytes than its shape {shape} needs.")
-
-
-def _read_entries(path: Path) -> dict[str, NDArray[Any]]:
-    """Every entry of the .npz at ``path``, checked for zip damage and pickles first."""
-    try:
-        with path.open("rb") as f:
-            magic = f.read(len(_ZIP_MAGIC))
-    except FileNotFoundError:
-        raise _fail(path, "there is no such file.") from None
-    except OSError as exc:
-        raise _fail(path, f"it cannot be read ({exc.strerror or exc}).") from exc
-    if magic != _ZIP_MAGIC:
-        raise _fail(path, "it is not a NumPy .npz (zip) archive, so it is not a deltaprop model file.")
-    try:
-        with zipfile.ZipFile(path) as zf:
-            bad = zf.testzip()
-            if bad is not None:
-                raise _fail(
-                    path, f"the entry {bad!r} is corrupted (its CRC-32 check or its zip header failed)."
-                )
-            names = [info.filename for info in zf.infolist()]
-            for name in names:
-                if not name.endswith(".npy"):
-                    raise _fail(path, f"it contains {name!r}, which is not a .npy array.")
-            _check_npy_headers(zf, path)
-        with np.load(path, allow_pickle=False) as npz:
-            if not isinstance(npz, np.lib.npyio.NpzFile):
-                raise _fail(path, "it is not a NumPy .npz archive.")
-            return {name: npz[name] for name in npz.files}
-    except ModelFileError:
-        raise
-    except _READ_ERRORS as exc:
-        raise _fail(
-            path, f"it is truncated or corrupted, not a readable zip archive ({type(exc).__name__}: {exc})."
-        ) from exc
-
-
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"the metadata JSON contains {name}, which is not valid JSON")
-
-
-def _read_header(path: Path, entries: Mapping[str, NDArray[Any]]) -> dict[str, Any]:
-    if METADATA not in entries:
-        raise _fail(path, f"the entry {METADATA!r} is missing, so it is not a deltaprop model file.")
-    raw = entries[METADATA]
-    if raw.dtype != np.uint8 or raw.ndim != 1 or raw.size > _MAX_METADATA_BYTES:
-        raise _fail(path, f"the entry {METADATA!r} must be a 1-D uint8 array of UTF-8 JSON bytes.")
-    try:
-        header = json.loads(raw.tobytes().decode("utf-8"), parse_constant=_reject_constant)
-    except ValueError as exc:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
-        raise _fail(path, f"the entry {METADATA!r} is not UTF-8 JSON ({exc}).") from exc
-    if not isinstance(header, dict):
-        raise _fail(path, f"the entry {METADATA!r} must hold a JSON object.")
-    if header.get("format") != FORMAT:
-        raise _fail(path, f"its format is {header.get('format')!r}, not {FORMAT!r}.")
-    version = header.get("format_version")
-    if isinstance(version, bool) or not isinstance(version, int):
-        raise _fail(path, f"its format_version is {version!r}, not an integer.")
-    if version != FORMAT_VERSION:
-        written_by = header.get("deltaprop_version", "unknown")
-        advice = "upgrade deltaprop" if version > FORMAT_VERSION else "save it again with that deltaprop"
-        raise _fail(
-            path,
-            f"it was written by deltaprop {written_by} with format version {version}; this deltaprop "
-            f"reads version {FORMAT_VERSION} ({advice}).",
-        )
-    missing = [key for key in _HEADER_KEYS if key not in header]
-    if missing:
-        raise _fail(path, f"its metadata lacks the keys {missing}.")
-    sizes, acts, arrays = header["sizes"], header["activations"], header["arrays"]
-    if (
-        not isinstance(sizes, list)
-        or len(sizes) < 2
-        or not all(isinstance(m, int) and not isinstance(m, bool) and m >= 1 for m in sizes)
-    ):
-        raise _fail(path, f"its sizes {sizes!r} are not a list of at least two positive integers.")
-    if not isinstance(acts, list) or not all(isinstance(a, str) for a in acts):
-        raise _fail(path, f"its activations {acts!r} are not a list of names.")
-    if not isinstance(arrays, list) or not all(isinstance(a, str) for a in arrays):
-        raise _fail(path, f"its list of extra arrays {arrays!r} is not a list of names.")
-    for key in ("output", "dtype", "sha256", "deltaprop_version"):
-        if not isinstance(header[key], str):
-            raise _fail(path, f"its {key} {header[key]!r} is not a string.")
-    if not isinstance(header["user"], dict):
-        raise _fail(path, "its user metadata is not a JSON object.")
-    return header
 
 
 def load_file(path: PathLike) -> ModelFile:
@@ -530,9 +304,9 @@ def load_file(path: PathLike) -> ModelFile:
     >>> model.arrays["classes"]
     array([3, 5, 7])
     """
-    path = _as_path(path)
-    entries = _read_entries(path)
-    header = _read_header(path, entries)
+    path = as_path(path)
+    entries = read_entries(path)
+    header = read_header(path, entries)
     D = len(header["sizes"]) - 1
     expected = {
         METADATA,
@@ -542,51 +316,51 @@ def load_file(path: PathLike) -> ModelFile:
     }
     missing, unexpected = sorted(expected - entries.keys()), sorted(entries.keys() - expected)
     if missing:
-        raise _fail(path, f"the entries {missing} are missing.")
+        raise fail(path, f"the entries {missing} are missing.")
     if unexpected:
-        raise _fail(path, f"it has the unexpected entries {unexpected}.")
+        raise fail(path, f"it has the unexpected entries {unexpected}.")
     arrays = {name: arr for name, arr in entries.items() if name != METADATA}
     if _digest(arrays, header) != header["sha256"]:
-        raise _fail(
+        raise fail(
             path,
             "its SHA-256 digest does not match its contents: the file was modified or corrupted.",
         )
 
     dtype = header["dtype"]
     if dtype not in ("float32", "float64"):
-        raise _fail(path, f"its dtype {dtype!r} is not 'float32' or 'float64'.")
+        raise fail(path, f"its dtype {dtype!r} is not 'float32' or 'float64'.")
     sizes = header["sizes"]
     W, b = [], []
     for h in range(1, D + 1):
         w, v = entries[f"W{h}"], entries[f"b{h}"]
         if w.shape != (sizes[h], sizes[h - 1]) or v.shape != (sizes[h],):
-            raise _fail(
+            raise fail(
                 path,
                 f"W{h} has shape {w.shape} and b{h} shape {v.shape}, but sizes {sizes} require "
                 f"{(sizes[h], sizes[h - 1])} and {(sizes[h],)}.",
             )
         if w.dtype != np.dtype(dtype) or v.dtype != np.dtype(dtype):
-            raise _fail(path, f"W{h} and b{h} have dtypes {w.dtype} and {v.dtype}, not {dtype}.")
+            raise fail(path, f"W{h} and b{h} have dtypes {w.dtype} and {v.dtype}, not {dtype}.")
         W.append(w)
         b.append(v)
     acts, output = header["activations"], header["output"]
     if len(acts) != D - 1:
-        raise _fail(path, f"it lists {len(acts)} activations for {D - 1} hidden layers.")
+        raise fail(path, f"it lists {len(acts)} activations for {D - 1} hidden layers.")
     for name in acts:
         if name not in ACTIVATIONS:
-            raise _fail(path, f"its activation {name!r} is unknown; known are {sorted(ACTIVATIONS)}.")
+            raise fail(path, f"its activation {name!r} is unknown; known are {sorted(ACTIVATIONS)}.")
     if output not in OUTPUTS:
-        raise _fail(path, f"its output {output!r} is unknown; known are {sorted(OUTPUTS)}.")
+        raise fail(path, f"its output {output!r} is unknown; known are {sorted(OUTPUTS)}.")
     extras = {}
     for name in header["arrays"]:
         arr = entries[EXTRA_PREFIX + name]
         if arr.dtype.kind not in "biufc":
-            raise _fail(path, f"the extra array {name!r} has dtype {arr.dtype}, not a numeric one.")
+            raise fail(path, f"the extra array {name!r} has dtype {arr.dtype}, not a numeric one.")
         extras[name] = arr
     try:
         net = Network.from_weights(W, b, [ACTIVATIONS[a] for a in acts], OUTPUTS[output], dtype=dtype)
     except ValueError as exc:  # NaN or infinite parameters
-        raise _fail(path, str(exc)) from exc
+        raise fail(path, str(exc)) from exc
     return ModelFile(net, header["user"], extras)
 
 
