@@ -36,7 +36,9 @@ def test_every_activation_output_and_depth(activation, output, depth):
     n=st.integers(1, 8),
     activation=st.sampled_from(sorted(ACTIVATIONS)),
     output=st.sampled_from(sorted(OUTPUTS)),
-    l2=st.floats(0, 1),
+    # No penalty, or one that is not vanishingly small: with lambda ~ 1e-11 the gradient of a
+    # dead unit's weights is lambda W ~ 1e-11, below what differences of the loss resolve.
+    l2=st.one_of(st.just(0.0), st.floats(1e-3, 1)),
     seed=st.integers(0, 2**16),
 )
 def test_random_shapes(widths, n, activation, output, l2, seed):

@@ -10,6 +10,10 @@ moderate eps keeps both truncation and rounding error near 1e-12.
 
 The numerical gradient g_num is compared with ``net.backward``'s g by the relative
 error ||g - g_num|| / max(||g|| + ||g_num||, tiny), per layer and per parameter kind.
+Differences of the loss resolve a derivative only to about 1e-16 |L| / eps (1e-12 for
+eps = 1e-4 and a loss near 1): a gradient whose norm is not far above that -- the
+weights of a dead ReLU unit under a penalty of lambda = 1e-11, say -- shows a large
+relative error that says nothing about backpropagation.
 """
 
 from __future__ import annotations
