@@ -122,3 +122,11 @@ def test_fused_softmax_and_cross_entropy_equal_the_separate_ones_bit_for_bit(sha
 def test_outputs_without_a_fused_form_have_none():
     assert OUTPUTS["identity"].f_and_per_sample is None
     assert OUTPUTS["sigmoid"].f_and_per_sample is None
+
+
+def test_builtin_output_name_tells_registry_units_from_user_defined_ones():
+    from deltaprop.losses import OUTPUTS, OutputLoss, builtin_output_name
+
+    assert [builtin_output_name(o) for o in OUTPUTS.values()] == list(OUTPUTS)
+    own = OutputLoss("softmax", "cross_entropy", lambda a: a, lambda a, Y: (a - Y).sum(axis=1))
+    assert builtin_output_name(own) is None  # a built-in name is not enough

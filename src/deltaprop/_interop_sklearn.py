@@ -13,7 +13,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import DTypeLike, NDArray
 
-from deltaprop._interop_checks import builtin_activation, builtin_output, check_network, unsupported
+from deltaprop._interop_checks import check_network, unsupported
+from deltaprop.activations import builtin_name
+from deltaprop.losses import builtin_output_name
 from deltaprop.network import Network
 
 if TYPE_CHECKING:
@@ -120,7 +122,7 @@ def _sklearn_hidden_activation(net: Network) -> str:
     """scikit-learn's name for the one activation every hidden layer of ``net`` uses."""
     names = []
     for h, act in enumerate(net.activations, start=1):
-        name = builtin_activation(act)
+        name = builtin_name(act)
         if name not in SKLEARN_ACTIVATIONS:
             raise unsupported(h, act, "scikit-learn's MLP", list(SKLEARN_ACTIVATIONS))
         names.append(name)
@@ -207,7 +209,7 @@ def to_sklearn(net: Network, classes: Any = None) -> MLPClassifier | MLPRegresso
 
     net = check_network(net)
     activation = _sklearn_hidden_activation(net)
-    output = builtin_output(net.output)
+    output = builtin_output_name(net.output)
     if output is None:
         raise ValueError(
             f"The network's output unit is the user-defined {net.output.name!r}; scikit-learn's MLP has "

@@ -16,9 +16,9 @@ import numpy as np
 from numpy.typing import DTypeLike, NDArray
 
 from deltaprop._checks import check_finite
-from deltaprop._interop_checks import builtin_activation, builtin_output, check_network, unsupported
-from deltaprop.activations import LEAKY_RELU_SLOPE, Activation
-from deltaprop.losses import OutputLoss
+from deltaprop._interop_checks import check_network, unsupported
+from deltaprop.activations import LEAKY_RELU_SLOPE, Activation, builtin_name
+from deltaprop.losses import OutputLoss, builtin_output_name
 from deltaprop.network import Array, Network
 
 if TYPE_CHECKING:
@@ -224,7 +224,7 @@ def _torch_activation(nn: Any, h: int, act: Activation) -> Any:
         "softplus": lambda: nn.Softplus(beta=1.0, threshold=40.0),
         "gelu": lambda: nn.GELU(approximate="tanh"),
     }
-    name = builtin_activation(act)
+    name = builtin_name(act)
     if name not in modules:
         raise unsupported(h, act, "PyTorch", list(modules))
     return modules[name]()
@@ -281,7 +281,7 @@ def to_torch_module(net: Network, *, include_output: bool = True) -> torch.nn.Se
     hidden = [_torch_activation(nn, h, act) for h, act in enumerate(net.activations, start=1)]
     final: list[torch.nn.Module] = []
     if include_output:
-        output = builtin_output(net.output)
+        output = builtin_output_name(net.output)
         if output is None:
             raise ValueError(f"The output layer uses the user-defined output unit {net.output.name!r}.")
         if output == "softmax":

@@ -227,6 +227,15 @@ def times_derivative(act: Activation, a: Array, z: Array, g: Array) -> Array:
     return g
 
 
+def builtin_name(act: Activation) -> str | None:
+    """The registry name of a built-in activation, or None for a user-defined one.
+
+    >>> builtin_name(relu), builtin_name(Activation("square", lambda a: a * a, lambda a, z: 2 * a))
+    ('relu', None)
+    """
+    return act.name if ACTIVATIONS.get(act.name) == act else None
+
+
 def activation_names() -> list[str]:
     """Every name :func:`get_activation` accepts, aliases included, sorted."""
     return sorted([*ACTIVATIONS, *ALIASES])

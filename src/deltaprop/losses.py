@@ -145,6 +145,11 @@ def output_names() -> list[str]:
     return sorted([*OUTPUTS, *ALIASES])
 
 
+def builtin_output_name(output: OutputLoss) -> str | None:
+    """The registry name of a built-in output unit, or None for a user-defined one."""
+    return output.name if OUTPUTS.get(output.name) == output else None
+
+
 def get_output(output: str | OutputLoss) -> OutputLoss:
     """Look an output unit up by name, or pass an :class:`OutputLoss` through."""
     if isinstance(output, OutputLoss):

@@ -51,8 +51,8 @@ from deltaprop._modelfile_read import (
     read_entries,
     read_header,
 )
-from deltaprop.activations import ACTIVATIONS
-from deltaprop.losses import OUTPUTS
+from deltaprop.activations import ACTIVATIONS, builtin_name
+from deltaprop.losses import OUTPUTS, builtin_output_name
 from deltaprop.network import Network
 
 __all__ = [
@@ -158,14 +158,14 @@ def _layer_names(net: Network) -> tuple[list[str], str]:
     """The registry names of the hidden activations and the output, or a ValueError."""
     names = []
     for h, act in enumerate(net.activations, start=1):
-        if ACTIVATIONS.get(act.name) != act:
+        if builtin_name(act) is None:
             raise ValueError(
                 f"Hidden layer {h} uses the user-defined activation {act.name!r}, which a model file "
                 f"cannot store (it would have to store code). Use one of {sorted(ACTIVATIONS)}, or save "
                 "net.W and net.b yourself."
             )
         names.append(act.name)
-    if OUTPUTS.get(net.output.name) != net.output:
+    if builtin_output_name(net.output) is None:
         raise ValueError(
             f"The network's output {net.output.name!r} is user-defined and a model file cannot store it. "
             f"Use one of {sorted(OUTPUTS)}."
