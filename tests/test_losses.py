@@ -1,7 +1,15 @@
 import numpy as np
 import pytest
 
-from deltaprop.losses import OUTPUTS, get_output, mean_loss, output_delta, output_names
+from deltaprop.losses import (
+    OUTPUTS,
+    OutputLoss,
+    builtin_output_name,
+    get_output,
+    mean_loss,
+    output_delta,
+    output_names,
+)
 
 
 def _softmax_ce_reference(a, Y):
@@ -125,8 +133,6 @@ def test_outputs_without_a_fused_form_have_none():
 
 
 def test_builtin_output_name_tells_registry_units_from_user_defined_ones():
-    from deltaprop.losses import OUTPUTS, OutputLoss, builtin_output_name
-
     assert [builtin_output_name(o) for o in OUTPUTS.values()] == list(OUTPUTS)
     own = OutputLoss("softmax", "cross_entropy", lambda a: a, lambda a, Y: (a - Y).sum(axis=1))
     assert builtin_output_name(own) is None  # a built-in name is not enough
