@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 
 import numpy as np
 
+from deltaprop._report_trace import trace_html
 from deltaprop.modelfile import atomic_write
 
 if TYPE_CHECKING:
@@ -29,9 +30,10 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
     from deltaprop._cli_data import TrainedModel
-    from deltaprop.explain import Trace
     from deltaprop.network import Network
     from deltaprop.preprocessing import Preprocessor
+
+__all__ = ["Report", "decision_regions", "figure_png", "trace_html", "training_report"]
 
 _NAME = re.compile(r"[a-z0-9][a-z0-9\-]*\Z")
 
@@ -245,46 +247,6 @@ class Report:
             path.write_bytes(png)
             paths.append(path)
         return paths
-
-
-def _as_column_matrix(value: np.ndarray) -> np.ndarray:
-    """A scalar as 1x1, a vector (a bias) as the slides' column, a matrix as it is."""
-    if value.ndim == 0:
-        return value.reshape(1, 1)
-    return value[:, None] if value.ndim == 1 else value
-
-
-def _matrix_text(matrix: np.ndarray, digits: int) -> str:
-    cells = [[f"{x:.{digits}f}" for x in row] for row in matrix]
-    widths = [max(len(row[j]) for row in cells) for j in range(len(cells[0]))]
-    lines = ("  ".join(c.rjust(w) for c, w in zip(row, widths, strict=True)) for row in cells)
-    return "\n".join(f"[ {line} ]" for line in lines)
-
-
-def trace_html(trace: Trace, digits: int = 4) -> str:
-    """A backpropagation trace as HTML: one table per stage with quantity, equation, shape and value."""
-    samples = "1 sample" if trace.n_samples == 1 else f"a batch of n = {trace.n_samples} samples"
-    header = f"{trace.network}, {samples}, learning rate η = {trace.lr:g}, λ = {trace.l2:g}."
-    parts = [f"<p>{html.escape(header)}</p>"]
-    stage = None
-    for q in trace:
-        if q.stage != stage:
-            if stage is not None:
-                parts.append("</table>")
-            stage = q.stage
-            parts.append(
-                f'<table class="trace"><caption>{html.escape(stage.capitalize())}</caption>'
-                "<tr><th>quantity</th><th>equation (lecture)</th><th>shape</th><th>value</th></tr>"
-            )
-        matrix = _as_column_matrix(np.asarray(q.value, dtype=np.float64))
-        parts.append(
-            f"<tr><td><code>{html.escape(q.name)}</code></td><td><code>{html.escape(q.equation)}</code></td>"
-            f"<td>{matrix.shape[0]}x{matrix.shape[1]}</td>"
-            f"<td><pre>{html.escape(_matrix_text(matrix, digits))}</pre></td></tr>"
-        )
-    if stage is not None:
-        parts.append("</table>")
-    return "\n".join(parts)
 
 
 # ------------------------------------------------------------ training report
