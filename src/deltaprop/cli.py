@@ -17,23 +17,16 @@ with typer's message and exit code 2.  ``deltaprop --debug COMMAND`` shows the t
 
 from __future__ import annotations
 
-import functools
 import sys
-import warnings
-from collections.abc import Callable
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.text import Text
 
-from deltaprop.modelfile import ModelFileError
-from deltaprop.train import DivergenceError
-
-F = TypeVar("F", bound=Callable[..., Any])
+from deltaprop._cli_errors import one_line_errors, set_debug
 
 app = typer.Typer(
     name="deltaprop",
@@ -42,7 +35,6 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_show_locals=False,
 )
-_state = {"debug": False}
 DEMO_FOLDER = Path("demo-report")
 
 
@@ -107,48 +99,6 @@ class PlotKind(str, Enum):
     predicted_vs_true = "predicted-vs-true"
 
 
-# ---------------------------------------------------------------- errors
-def _one_line(error: BaseException) -> str:
-    text = " ".join(str(error).split())
-    return text or type(error).__name__
-
-
-def _show_warning(message: Any, category: Any, *args: Any, **kwargs: Any) -> None:
-    Console(stderr=True).print(Text(f"Warning: {_one_line(message)}", style="yellow"), soft_wrap=True)
-
-
-def _command(fn: F) -> F:
-    """Run a command: user errors become one red line on standard error and exit code 1."""
-
-    @functools.wraps(fn)
-    def run(*args: Any, **kwargs: Any) -> Any:
-        from deltaprop._cli_data import UserError
-        from deltaprop.preprocessing import UnseenCategoryWarning
-
-        with warnings.catch_warnings():
-            warnings.simplefilter("always", UnseenCategoryWarning)
-            warnings.showwarning = _show_warning
-            try:
-                return fn(*args, **kwargs)
-            except (
-                UserError,
-                ModelFileError,
-                DivergenceError,
-                ValueError,
-                TypeError,
-                OSError,
-                ImportError,
-            ) as error:
-                if _state["debug"]:
-                    raise
-                Console(stderr=True).print(
-                    Text(f"Error: {_one_line(error)}", style="bold red"), soft_wrap=True
-                )
-                raise typer.Exit(1) from None
-
-    return run  # type: ignore[return-value]
-
-
 def _version(value: bool) -> None:
     if value:
         from deltaprop import __version__
@@ -165,12 +115,12 @@ def _main(
     ] = False,
 ) -> None:
     """Feedforward networks trained by gradient descent with explicit backpropagation, in NumPy."""
-    _state["debug"] = debug
+    set_debug(debug)
 
 
 # ---------------------------------------------------------------- train
 @app.command()
-@_command
+@one_line_errors
 def train(
     data: Annotated[Path, typer.Argument(help="Training data: a .csv or .parquet file.", show_default=False)],
     target: Annotated[str, typer.Option("--target", "-t", help="The column to predict.", show_default=False)],
@@ -277,7 +227,7 @@ def train(
 
 # ------------------------------------------------------- predict, evaluate
 @app.command()
-@_command
+@one_line_errors
 def predict(
     model: Annotated[
         Path, typer.Argument(help="A model file written by deltaprop train.", show_default=False)
@@ -297,7 +247,7 @@ def predict(
 
 
 @app.command()
-@_command
+@one_line_errors
 def evaluate(
     model: Annotated[
         Path, typer.Argument(help="A model file written by deltaprop train.", show_default=False)
@@ -324,7 +274,7 @@ _MODEL_HELP = "Use this model file's network instead of --sizes/--activation/--o
 
 
 @app.command()
-@_command
+@one_line_errors
 def gradcheck(
     sizes: Annotated[str, typer.Option(help="Layer widths M_0,...,M_D.")] = "4,8,3",
     activation: Annotated[str, typer.Option(help="Hidden activation(s).")] = "tanh",
@@ -347,7 +297,7 @@ def gradcheck(
 
 
 @app.command()
-@_command
+@one_line_errors
 def explain(
     sizes: Annotated[str, typer.Option(help="Layer widths M_0,...,M_D.")] = "2,3,2",
     activation: Annotated[str, typer.Option(help="Hidden activation(s).")] = "tanh",
@@ -384,7 +334,7 @@ def explain(
 
 # ----------------------------------------------------- plot, datasets, demo
 @app.command()
-@_command
+@one_line_errors
 def plot(
     kind: Annotated[PlotKind, typer.Argument(help="The figure to draw.", show_default=False)],
     model: Annotated[Path | None, typer.Option(help="A model file (all kinds but activations).")] = None,
@@ -406,7 +356,7 @@ def plot(
 
 
 @app.command()
-@_command
+@one_line_errors
 def datasets(
     name: Annotated[
         str | None, typer.Argument(help="A data set to write as a file.", show_default=False)
@@ -426,7 +376,7 @@ def datasets(
 
 
 @app.command()
-@_command
+@one_line_errors
 def demo(
     out: Annotated[Path, typer.Option("--out", "-o", help="The folder of the report.")] = DEMO_FOLDER,
     quick: Annotated[bool, typer.Option("--quick", help="Fewer epochs: a few seconds.")] = False,
