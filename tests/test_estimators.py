@@ -451,8 +451,13 @@ def test_partial_fit_rules():
     clf = MLPClassifier((4,))
     with pytest.raises(ValueError, match="classes must be passed on the first call to partial_fit"):
         clf.partial_fit(X, labels)
+    with pytest.raises(ValueError, match=r"'classes' parameter must list at least 2 classes. Got \[1\]"):
+        clf.partial_fit(X, labels, classes=[1])
     clf.partial_fit(X[labels < 2], labels[labels < 2], classes=[0, 1, 2])  # not every class needed
     assert clf.classes_.tolist() == [0, 1, 2] and clf.n_outputs_ == 3
+    clf.partial_fit(X, labels, classes=[2, 1, 0])  # the same classes, in any order
+    with pytest.raises(ValueError, match=r"`classes=\[0, 1\]` is not the same as on the last call"):
+        clf.partial_fit(X, labels, classes=[0, 1])
     with pytest.raises(ValueError, match=r"`y` has classes not in `self.classes_`.*not seen before: \['5'\]"):
         clf.partial_fit(X, np.where(labels == 2, 5, labels))
     with pytest.raises(ValueError, match="X has 4 features, but MLPClassifier is expecting 5 features"):
@@ -541,6 +546,14 @@ def test_from_network_predicts_and_trains_on():
     assert binary.out_activation_ == "softmax" and binary.coefs_[0].shape == (5, 2)
     with pytest.raises(ValueError, match="must be sorted"):
         MLPClassifier.from_network(net, classes=["c", "b", "a"])
+    with pytest.raises(ValueError, match=r"must list 3 distinct labels .*Got \['a', 'a', 'b'\]"):
+        MLPClassifier.from_network(net, classes=["a", "a", "b"])
+    multilabel = Network([5, 3], output="sigmoid", random_state=0)
+    assert MLPClassifier.from_network(multilabel).classes_.tolist() == [0, 1, 2]
+    with pytest.raises(ValueError, match=r"multi-label network \(3 sigmoid units\) names its labels 0..2"):
+        MLPClassifier.from_network(multilabel, classes=[0, 1, 2])
+    with pytest.raises(ValueError, match=r"needs a softmax output with at least 2 units .* has 1 'softmax'"):
+        MLPClassifier.from_network(Network([5, 1], output="softmax", random_state=0))
     with pytest.raises(ValueError, match="regressor needs an identity output"):
         MLPRegressor.from_network(net)
     with pytest.raises(TypeError, match="come from the network"):
@@ -581,11 +594,13 @@ def test_bad_data(cls):
 
 
 def test_one_class_and_regression_targets_are_refused_by_the_classifier():
-    X, _ = _data()
+    X, labels = _data()
     with pytest.raises(ValueError, match="at least 2 classes; y holds one class only: \\['spam'\\]"):
         MLPClassifier().fit(X, ["spam"] * 60)
     with pytest.raises(ValueError, match="Unknown label type: continuous"):
         MLPClassifier().fit(X, X[:, 0])
+    with pytest.raises(ValueError, match="indicator matrix; got a 2-D y of type 'multiclass-multioutput'"):
+        MLPClassifier().fit(X, np.column_stack([labels, labels]))
 
 
 @pytest.mark.parametrize(

@@ -26,13 +26,12 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 
 from deltaprop._checks import as_generator
 from deltaprop._estimator_interop import FITTED, InteropMixin
-from deltaprop._estimator_solvers import EpochRate, EpochRules, fit_lbfgs
+from deltaprop._estimator_solvers import STOCHASTIC_SOLVERS, EpochRate, EpochRules, fit_lbfgs
 from deltaprop.activations import Activation, activation_names
 from deltaprop.network import Array, Cache, Network
 from deltaprop.optim import state_from_arrays, state_to_arrays
 from deltaprop.train import Callback, DivergenceError, History, Trainer, _FunctionCallback, fit
 
-STOCHASTIC_SOLVERS = ("gd", "sgd", "adam")
 # scikit-learn's name of each output unit -> deltaprop's.
 OUTPUTS = {"softmax": "softmax", "logistic": "sigmoid", "identity": "identity"}
 

@@ -1,9 +1,10 @@
 """What the scikit-learn estimators add around deltaprop's training: scikit-learn's epoch rules and L-BFGS.
 
 The estimators train their :class:`~deltaprop.network.Network` with
-:func:`deltaprop.train.fit` (solvers "gd", "sgd", "adam") and with
-:func:`fit_lbfgs` here (solver "lbfgs").  scikit-learn's MLP decides three things
-at the end of every epoch, in this order, and :class:`EpochRules` repeats them:
+:func:`deltaprop.train.fit` (solvers "gd", "sgd", "adam": ``STOCHASTIC_SOLVERS``, the
+ones with ``partial_fit``) and with :func:`fit_lbfgs` here (solver "lbfgs").
+scikit-learn's MLP decides three things at the end of every epoch, in this order, and
+:class:`EpochRules` repeats them:
 
     1. count an epoch without improvement:
          training loss  L_t > best_loss - tol                    (early_stopping=False)
@@ -29,9 +30,21 @@ from numpy.typing import NDArray
 from deltaprop.network import Array, Network, Params
 from deltaprop.train import Callback, DivergenceError, History, Trainer, _progress
 
+# The solvers that train by deltaprop.train.fit, epoch by epoch (partial_fit: one epoch more).
+STOCHASTIC_SOLVERS = ("gd", "sgd", "adam")
 # scikit-learn stops an adaptive learning rate instead of dividing it below this.
 MIN_ADAPTIVE_LR = 1e-6
 ADAPTIVE_DIVISOR = 5.0
+
+
+def has_partial_fit(estimator: Any) -> bool:
+    """partial_fit is there for the solvers of STOCHASTIC_SOLVERS (the check of ``available_if``)."""
+    if estimator.solver not in STOCHASTIC_SOLVERS:
+        raise AttributeError(
+            f"partial_fit is only available for the solvers {list(STOCHASTIC_SOLVERS)}; "
+            f"{estimator.solver!r} is not one of them."
+        )
+    return True
 
 
 class EpochRate:

@@ -30,25 +30,25 @@ from sklearn.base import ClassifierMixin, RegressorMixin, TransformerMixin
 from sklearn.metrics import accuracy_score, r2_score
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.metaestimators import available_if
-from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import column_or_1d
 
-from deltaprop._estimator_base import STOCHASTIC_SOLVERS, BaseMLP
+from deltaprop._estimator_base import BaseMLP
 from deltaprop._estimator_docs import with_docs
-from deltaprop._estimator_labels import class_weights, classes_of, encode, shown
+from deltaprop._estimator_labels import (
+    classes_of,
+    encode,
+    fitted_classes,
+    label_targets,
+    network_classes,
+    one_hot,
+    partial_fit_classes,
+    sample_class_weights,
+)
+from deltaprop._estimator_solvers import has_partial_fit
 from deltaprop.activations import _softplus
 from deltaprop.network import Array, Network
 
 __all__ = ["MLPClassifier", "MLPRegressor"]
-
-
-def _has_partial_fit(estimator: BaseMLP) -> bool:
-    if estimator.solver not in STOCHASTIC_SOLVERS:
-        raise AttributeError(
-            f"partial_fit is only available for the solvers {list(STOCHASTIC_SOLVERS)}; "
-            f"{estimator.solver!r} is not one of them."
-        )
-    return True
 
 
 # ------------------------------------------------------------------ classifier
@@ -159,7 +159,7 @@ class MLPClassifier(ClassifierMixin, TransformerMixin, BaseMLP):
         self._validate_params()
         return self._fit(X, y, sample_weight, incremental=False)
 
-    @available_if(_has_partial_fit)
+    @available_if(has_partial_fit)
     def partial_fit(self, X: Any, y: Any, sample_weight: Any = None, classes: Any = None) -> MLPClassifier:
         """One epoch over (X, y), continuing the weights and the optimiser's state.
 
@@ -167,85 +167,32 @@ class MLPClassifier(ClassifierMixin, TransformerMixin, BaseMLP):
         unless y is a multi-label indicator matrix; later labels must be among them.
         """
         self._validate_params()
-        if not hasattr(self, "classes_") and classes is not None:
-            self.classes_ = classes_of(classes)
-            if len(self.classes_) < 2:
-                raise ValueError(
-                    f"The 'classes' parameter must list at least 2 classes. Got {shown(classes)}."
-                )
-        elif not hasattr(self, "classes_") and np.ndim(y) != 2:
-            raise ValueError("classes must be passed on the first call to partial_fit.")
-        elif classes is not None and set(np.asarray(classes).tolist()) != set(self.classes_.tolist()):
-            raise ValueError(
-                f"`classes={shown(classes)}` is not the same as on the last call to partial_fit, "
-                f"was: {shown(self.classes_)}."
-            )
+        first_classes = partial_fit_classes(classes, getattr(self, "classes_", None), y)
+        if first_classes is not None:
+            self.classes_ = first_classes
         return self._fit(X, y, sample_weight, incremental=True)
 
     def _validate_input(
         self, X: Any, y: Any, sample_weight: Any, incremental: bool, first_pass: bool
     ) -> tuple[Array, Array, Array | None, str]:
         X, y, s = self._validate_X_y(X, y, sample_weight, first_pass)
-        if y.ndim == 2 and y.shape[1] == 1:
-            y = column_or_1d(y, warn=True)
+        y = label_targets(y, self.class_weight)
         multilabel = y.ndim == 2
-        if multilabel and type_of_target(y) != "multilabel-indicator":
-            raise ValueError(
-                "MLPClassifier takes y as 1-D class labels or, for multi-label classification, a 0/1 "
-                f"indicator matrix; got a 2-D y of type {type_of_target(y)!r}."
-            )
-        if multilabel and self.class_weight is not None:
-            raise ValueError("class_weight is not supported for multi-label y; use sample_weight.")
         classes = np.arange(y.shape[1]) if multilabel else classes_of(y)
-        continuing = not first_pass and hasattr(self, "classes_")
-        if incremental and hasattr(self, "classes_"):
-            _, unseen = encode(classes, self.classes_)
-            if unseen:
-                raise ValueError(
-                    f"`y` has classes not in `self.classes_`. `self.classes_` has {shown(self.classes_)}. "
-                    f"'y' has {shown(classes)}; not seen before: {unseen}."
-                )
-        elif continuing:
-            if set(classes.tolist()) != set(self.classes_.tolist()):
-                raise ValueError(
-                    "warm_start can only be used where `y` has the same classes as in the previous call "
-                    f"to fit. Previously got {shown(self.classes_)}, `y` has {shown(classes)}."
-                )
-        elif len(classes) < 2 and not multilabel:
-            raise ValueError(
-                "MLPClassifier needs samples of at least 2 classes; y holds one class only: "
-                f"{shown(classes)}."
-            )
-        else:
-            self.classes_ = classes
+        continued = getattr(self, "classes_", None) if incremental or not first_pass else None
+        self.classes_ = fitted_classes(classes, continued, incremental, multilabel)
         if multilabel:
             return X, np.asarray(y, dtype=X.dtype), s, "logistic"
         index, _ = encode(y, self.classes_)
-        K = len(self.classes_)
         # Continue in the output layout there is (a 2-unit softmax from from_network stays one).
         softmax = (
             self.out_activation_ == "softmax"
             if hasattr(self, "out_activation_") and not first_pass
-            else K > 2
+            else len(self.classes_) > 2
         )
-        if softmax:
-            Y = np.eye(K, dtype=X.dtype)[index]
-        else:
-            Y = (index == 1).astype(X.dtype)[:, None]
-        return X, Y, self._with_class_weight(index, s, incremental), "softmax" if softmax else "logistic"
-
-    def _with_class_weight(self, index: Any, s: Array | None, incremental: bool) -> Array | None:
-        """sample_weight times the weight of each sample's class."""
-        if self.class_weight is None:
-            return s
-        if isinstance(self.class_weight, str) and incremental:
-            raise ValueError(
-                "class_weight='balanced' is not supported for partial_fit: one batch does not show the "
-                "classes' frequencies. Pass compute_class_weight('balanced', classes=classes, y=y) of "
-                "sklearn.utils.class_weight, computed on all the data, as a dict."
-            )
-        per_sample = class_weights(self.class_weight, self.classes_, index)[index]
-        return per_sample.astype(np.float64 if s is None else s.dtype) if s is None else s * per_sample
+        Y = one_hot(index, len(self.classes_), softmax, X.dtype)
+        s = sample_class_weights(self.class_weight, self.classes_, index, s, incremental)
+        return X, Y, s, "softmax" if softmax else "logistic"
 
     def _stratify(self, Y: Array) -> Array | None:
         if self.out_activation_ == "softmax":
@@ -303,33 +250,8 @@ class MLPClassifier(ClassifierMixin, TransformerMixin, BaseMLP):
         return None if self.out_activation_ == "logistic" and self.n_outputs_ > 1 else self.classes_
 
     def _adopt_outputs(self, net: Network, classes: Any) -> None:
-        output, K = net.output.name, net.sizes[-1]
-        if output not in ("softmax", "sigmoid") or (output == "softmax" and K < 2):
-            raise ValueError(
-                f"A classifier needs a softmax output with at least 2 units or sigmoid units; the network "
-                f"has {K} {output!r} unit(s)."
-            )
-        n_classes = 2 if output == "sigmoid" and K == 1 else K
-        if classes is None:
-            classes = np.arange(n_classes)
-        elif output == "sigmoid" and K > 1:
-            raise ValueError(
-                f"A multi-label network ({K} sigmoid units) names its labels 0..{K - 1}; pass classes=None."
-            )
-        classes = np.asarray(classes)
-        if classes.shape != (n_classes,) or len(classes_of(classes)) != n_classes:
-            raise ValueError(
-                f"The 'classes' parameter must list {n_classes} distinct labels for this network. "
-                f"Got {shown(classes)}."
-            )
-        order = classes_of(classes)
-        if not np.array_equal(order.astype(object), classes.astype(object)):
-            raise ValueError(
-                f"The 'classes' parameter must be sorted, as classes_ is; got {shown(classes)}. Order the "
-                "output units as the sorted labels."
-            )
-        self.classes_ = order
-        self.out_activation_ = "softmax" if output == "softmax" else "logistic"
+        self.classes_ = network_classes(net.output.name, net.sizes[-1], classes)
+        self.out_activation_ = "softmax" if net.output.name == "softmax" else "logistic"
 
 
 # ------------------------------------------------------------------- regressor
@@ -436,7 +358,7 @@ class MLPRegressor(RegressorMixin, TransformerMixin, BaseMLP):
         self._validate_params()
         return self._fit(X, y, sample_weight, incremental=False)
 
-    @available_if(_has_partial_fit)
+    @available_if(has_partial_fit)
     def partial_fit(self, X: Any, y: Any, sample_weight: Any = None) -> MLPRegressor:
         """One epoch over (X, y), continuing the weights and the optimiser's state."""
         self._validate_params()
