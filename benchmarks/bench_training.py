@@ -57,6 +57,7 @@ from typing import Any  # noqa: E402
 
 import numpy as np  # noqa: E402
 import sklearn  # noqa: E402
+from lean_step import lean_step  # noqa: E402  (benchmarks/ is the script's directory)
 from sklearn.datasets import load_digits  # noqa: E402
 from sklearn.exceptions import ConvergenceWarning  # noqa: E402
 from sklearn.neural_network import MLPClassifier, MLPRegressor  # noqa: E402
@@ -356,6 +357,9 @@ def profile_step(w: Workload, X: np.ndarray, Y: np.ndarray, repeats: int = 200) 
         ),
         "gradient norms for History": lambda: [np.sqrt(np.vdot(g, g)) for g in grads.W],
         "whole step (Trainer._step)": lambda: trainer._step(Xb, Yb, None),
+        "the same step as straight-line NumPy (lean_step.py)": lean_step(
+            w.sizes, net.output.name, w.learning_rate, Xb, Yb, start_params=(net.W, net.b)
+        ),
     }
     if w.batch_size is None:
         del parts["gather the batch (not for a full batch)"]
