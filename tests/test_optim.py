@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.neural_network._stochastic_optimizers import AdamOptimizer, SGDOptimizer
 
-from deltaprop import optim, schedules
+from deltaprop import _optim_base, optim, schedules
 from deltaprop.network import Params
 from deltaprop.optim import (
     AdamState,
@@ -528,7 +528,7 @@ def _fortran(tree):
 @pytest.mark.parametrize("layout", [_flat, _fortran])
 def test_apply_in_place_block_by_block_is_the_same_step(name, layout, monkeypatch):
     # Blocks of 5 elements: the 20 weights and 6 biases span several blocks, the last partial.
-    monkeypatch.setattr(optim, "BLOCK", 5)
+    monkeypatch.setattr(_optim_base, "BLOCK", 5)
     opt = IN_PLACE[name]()
     pure_params = _params(0)
     pure_state = opt.init(pure_params)
@@ -544,14 +544,14 @@ def test_apply_in_place_block_by_block_is_the_same_step(name, layout, monkeypatc
 
 
 def test_blocks_are_aligned_views_covering_every_element(monkeypatch):
-    monkeypatch.setattr(optim, "BLOCK", 4)
+    monkeypatch.setattr(_optim_base, "BLOCK", 4)
     a, b = np.arange(10.0), np.arange(10.0, 20.0)
-    blocks = list(optim._blocks(a, b))
+    blocks = list(_optim_base._blocks(a, b))
     assert [x.size for x, _ in blocks] == [4, 4, 2]
     assert all(np.shares_memory(x, a) and np.shares_memory(y, b) for x, y in blocks)
     np.testing.assert_array_equal(np.concatenate([y - x for x, y in blocks]), np.full(10, 10.0))
     strided = np.zeros((3, 4))[:, ::2]
-    assert [x is strided for x, _ in optim._blocks(strided, strided)] == [True]  # whole, one block
+    assert [x is strided for x, _ in _optim_base._blocks(strided, strided)] == [True]  # whole, one block
 
 
 def test_apply_in_place_writes_into_the_given_arrays():
