@@ -111,6 +111,11 @@ def test_short_row_reductions_match_numpys_axis_reductions(shape, dtype):
     expected = (m + np.log(np.exp(a - m).sum(axis=1, keepdims=True)))[:, 0]
     np.testing.assert_allclose(_logsumexp(a), expected, rtol=rtol)
     assert _logsumexp(a).dtype == dtype
+    # the vectors of ones are made once per width and dtype, and cannot be changed
+    from deltaprop.losses import _ONES
+
+    ones = _ONES[(shape[1], np.dtype(dtype))]
+    assert not ones.flags.writeable and ones.dtype == dtype and (ones == 1).all()
 
 
 @pytest.mark.parametrize("shape", [(2000, 5), (7, 3)])

@@ -82,9 +82,19 @@ def _row_max(a: Array) -> Array:
     return m
 
 
+# Vectors of ones for _row_sum, made once per width and dtype (read-only).
+_ONES: dict[tuple[int, np.dtype[np.floating]], Array] = {}
+
+
 def _row_sum(a: Array) -> Array:
     """sum_k a_ik, shape (n,)."""
-    return a @ np.ones(a.shape[1], dtype=a.dtype)
+    key = (a.shape[1], a.dtype)
+    ones = _ONES.get(key)
+    if ones is None:
+        ones = np.ones(a.shape[1], dtype=a.dtype)
+        ones.flags.writeable = False
+        _ONES[key] = ones
+    return a @ ones
 
 
 def _logsumexp(a: Array) -> Array:
