@@ -12,22 +12,13 @@ from rich.markup import escape
 from rich.table import Table
 
 from deltaprop import datasets
+from deltaprop._cli_choices import PlotKind
 from deltaprop._cli_data import TrainedModel, UserError, load_model, read_table, write_table
 from deltaprop._cli_train import parse_activations, parse_sizes
 from deltaprop.gradcheck import GradientReport, check_gradients
 from deltaprop.network import Array, Network
 
-PLOT_KINDS = (
-    "activations",
-    "loss",
-    "gradient-norms",
-    "network",
-    "decision-regions",
-    "neuron-maps",
-    "confusion-matrix",
-    "predicted-vs-true",
-)
-TRACE_FORMATS = ("text", "markdown", "latex")
+PLOT_KINDS = tuple(kind.value for kind in PlotKind)
 
 
 def network_from_options(sizes: str, activation: str, output: str, seed: int) -> Network:

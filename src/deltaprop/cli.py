@@ -18,7 +18,6 @@ with typer's message and exit code 2.  ``deltaprop --debug COMMAND`` shows the t
 from __future__ import annotations
 
 import sys
-from enum import Enum
 from pathlib import Path
 from typing import Annotated
 
@@ -26,6 +25,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from deltaprop._cli_choices import DType, Init, Missing, Output, PlotKind, Schedule, Solver, Task, TraceFormat
 from deltaprop._cli_errors import one_line_errors, set_debug
 
 app = typer.Typer(
@@ -36,67 +36,6 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,
 )
 DEMO_FOLDER = Path("demo-report")
-
-
-class Task(str, Enum):
-    classification = "classification"
-    regression = "regression"
-
-
-class Output(str, Enum):
-    softmax = "softmax"
-    sigmoid = "sigmoid"
-    identity = "identity"
-
-
-class Solver(str, Enum):
-    gd = "gd"
-    sgd = "sgd"
-    momentum = "momentum"
-    nesterov = "nesterov"
-    adam = "adam"
-    adamw = "adamw"
-
-
-class Schedule(str, Enum):
-    constant = "constant"
-    invscaling = "invscaling"
-    step = "step"
-    cosine = "cosine"
-    plateau = "plateau"
-
-
-class DType(str, Enum):
-    float32 = "float32"
-    float64 = "float64"
-
-
-class Missing(str, Enum):
-    refuse = "refuse"
-    impute = "impute"
-
-
-class Init(str, Enum):
-    glorot = "glorot"
-    he = "he"
-    sklearn = "sklearn"
-
-
-class TraceFormat(str, Enum):
-    text = "text"
-    markdown = "markdown"
-    latex = "latex"
-
-
-class PlotKind(str, Enum):
-    activations = "activations"
-    loss = "loss"
-    gradient_norms = "gradient-norms"
-    network = "network"
-    decision_regions = "decision-regions"
-    neuron_maps = "neuron-maps"
-    confusion_matrix = "confusion-matrix"
-    predicted_vs_true = "predicted-vs-true"
 
 
 def _version(value: bool) -> None:
