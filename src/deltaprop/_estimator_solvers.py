@@ -27,8 +27,9 @@ import numpy as np
 import scipy.optimize
 from numpy.typing import NDArray
 
+from deltaprop._train_batches import progress_bar
 from deltaprop.network import Array, Network, Params
-from deltaprop.train import Callback, DivergenceError, History, Trainer, _progress
+from deltaprop.train import Callback, DivergenceError, History, Trainer
 
 # The solvers that train by deltaprop.train.fit, epoch by epoch (partial_fit: one epoch more).
 STOCHASTIC_SOLVERS = ("gd", "sgd", "adam")
@@ -193,7 +194,7 @@ def fit_lbfgs(
         grads = net._backward(cache, Y, l2, sample_weight)
         return loss, _pack(grads.W, grads.b)
 
-    progress = _progress(verbose, max_iter)
+    progress = progress_bar(verbose, max_iter)
     task = progress.add_task("lbfgs", total=max_iter, metrics="") if progress else None
 
     def after_iteration(intermediate_result: scipy.optimize.OptimizeResult) -> None:

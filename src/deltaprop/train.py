@@ -25,6 +25,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from deltaprop._checks import RandomState, as_generator, check_matrix, check_scalar
+from deltaprop._train_batches import epoch_batches, progress_bar, split_validation
 from deltaprop._trainer import DivergenceError, Trainer, _divergence_message
 from deltaprop.network import Array, Network, Params
 from deltaprop.optim import GradientTransformation
@@ -188,54 +189,6 @@ def score(output: str, F: Array, Y: Array) -> float:
     return float(np.mean(1.0 - ratio))
 
 
-def _split_validation(
-    n: int, Y: Array, fraction: float, stratify: bool, rng: np.random.Generator
-) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
-    """Indices (train, validation); stratified by class when asked."""
-    if stratify:
-        labels = Y.argmax(axis=1)
-        val_parts = []
-        for label in np.unique(labels):
-            members = rng.permutation(np.flatnonzero(labels == label))
-            val_parts.append(members[: round(fraction * members.size)])
-        val = np.sort(np.concatenate(val_parts))
-    else:
-        val = np.sort(rng.permutation(n)[: round(fraction * n)])
-    if val.size == 0 or val.size == n:
-        raise ValueError(
-            f"validation_fraction={fraction} leaves {val.size} of {n} samples for validation; "
-            "both parts need at least one sample."
-        )
-    train = np.setdiff1d(np.arange(n), val, assume_unique=True)
-    return train, val
-
-
-def _batches(
-    n: int, batch_size: int, shuffle: bool, rng: np.random.Generator
-) -> list[NDArray[np.intp] | slice]:
-    """One epoch's batches: index arrays from a permutation, or contiguous slices."""
-    if shuffle:
-        order = rng.permutation(n)
-        return [order[i : i + batch_size] for i in range(0, n, batch_size)]
-    return [slice(i, min(i + batch_size, n)) for i in range(0, n, batch_size)]
-
-
-def _progress(verbose: bool, epochs: int) -> Any:
-    if not verbose:
-        return None
-    try:
-        from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
-    except ImportError:  # pragma: no cover - rich is in the "progress" extra
-        raise ImportError("verbose=True needs rich: pip install 'deltaprop[progress]'") from None
-    return Progress(
-        TextColumn("epoch {task.completed}/{task.total}"),
-        BarColumn(),
-        TextColumn("{task.fields[metrics]}"),
-        TimeRemainingColumn(),
-        transient=False,
-    )
-
-
 def fit(
     net: Network,
     X: Any,
@@ -353,7 +306,7 @@ def fit(
         check_scalar(validation_fraction, "validation_fraction", low=0.0, low_inclusive=False)
         if validation_fraction >= 1:
             raise ValueError(f"The 'validation_fraction' parameter must be < 1. Got {validation_fraction}.")
-        train, val = _split_validation(X.shape[0], Y, validation_fraction, net.output.name == "softmax", rng)
+        train, val = split_validation(X.shape[0], Y, validation_fraction, net.output.name == "softmax", rng)
         X_val, Y_val = X[val], Y[val]
         X, Y = X[train], Y[train]
         s = None if s is None else s[train]
@@ -385,7 +338,7 @@ def fit(
     Y_buffer = None if X_buffer is None else np.empty((batch_size, Y.shape[1]), net.dtype)
     for cb in all_callbacks:
         cb.on_train_begin(trainer, rng)
-    progress = _progress(verbose, epochs)
+    progress = progress_bar(verbose, epochs)
     task = progress.add_task("train", total=epochs, metrics="") if progress else None
     if progress:
         progress.start()
@@ -394,7 +347,7 @@ def fit(
             for epoch in range(history.epochs, history.epochs + epochs):
                 total_loss = seen = 0.0
                 norms = np.zeros(net.D)
-                batches = [slice(0, n)] if full_batch else _batches(n, batch_size, shuffle, rng)
+                batches = [slice(0, n)] if full_batch else epoch_batches(n, batch_size, shuffle, rng)
                 stop = False
                 for index in batches:
                     if isinstance(index, slice):
