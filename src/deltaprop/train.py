@@ -355,8 +355,8 @@ def fit(
                     else:
                         assert X_buffer is not None and Y_buffer is not None
                         # mode="clip" (the indices are valid) lets take write straight into out
-                        Xb = np.take(X, index, axis=0, out=X_buffer[: index.size], mode="clip")
-                        Yb = np.take(Y, index, axis=0, out=Y_buffer[: index.size], mode="clip")
+                        Xb = X.take(index, axis=0, out=X_buffer[: index.size], mode="clip")
+                        Yb = Y.take(index, axis=0, out=Y_buffer[: index.size], mode="clip")
                     sb = None if s is None else s[index]
                     loss, grads = trainer._step(Xb, Yb, sb)
                     weight = Xb.shape[0] if sb is None else float(sb.sum())
