@@ -31,17 +31,17 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from deltaprop import optim
+from deltaprop import optim, schedules
 from deltaprop._checks import check_scalar
 from deltaprop.modelfile import ModelFileError, load_file, save
 from deltaprop.network import Network
 from deltaprop.train import Callback, History, Trainer
 
 _SCHEDULES = {
-    "constant": optim.constant,
-    "inverse_scaling": optim.inverse_scaling,
-    "step_decay": optim.step_decay,
-    "cosine_decay": optim.cosine_decay,
+    "constant": schedules.constant,
+    "inverse_scaling": schedules.inverse_scaling,
+    "step_decay": schedules.step_decay,
+    "cosine_decay": schedules.cosine_decay,
 }
 _HISTORY_LISTS = ("loss", "val_loss", "val_score", "lr", "grad_norms")
 
@@ -50,7 +50,7 @@ def _schedule_to_json(learning_rate: Any) -> dict[str, Any] | None:
     """A JSON description of a learning rate, or None for a user's own callable."""
     if isinstance(learning_rate, (int, float)):
         return {"kind": "number", "value": float(learning_rate)}
-    if isinstance(learning_rate, optim.ReduceOnPlateau):
+    if isinstance(learning_rate, schedules.ReduceOnPlateau):
         state = {k: getattr(learning_rate, k) for k in ("factor", "patience", "tol", "min_lr", "lr")}
         best = learning_rate.best
         return {
@@ -66,12 +66,12 @@ def _schedule_to_json(learning_rate: Any) -> dict[str, Any] | None:
     return None
 
 
-def _schedule_from_json(spec: dict[str, Any]) -> optim.LearningRate:
+def _schedule_from_json(spec: dict[str, Any]) -> schedules.LearningRate:
     kind = spec.pop("kind")
     if kind == "number":
         return float(spec["value"])
     if kind == "reduce_on_plateau":
-        schedule = optim.ReduceOnPlateau(
+        schedule = schedules.ReduceOnPlateau(
             spec["initial_lr"], spec["factor"], spec["patience"], spec["tol"], spec["min_lr"]
         )
         schedule.lr = spec["lr"]
@@ -94,7 +94,7 @@ def save_checkpoint(
     if schedule is None:
         raise ValueError(
             f"The learning rate {trainer.learning_rate!r} is a function of your own and cannot be "
-            "stored; use a number or a schedule of deltaprop.optim."
+            "stored; use a number or a schedule of deltaprop.schedules."
         )
     metadata = {
         "checkpoint": {

@@ -2,9 +2,10 @@
 
 An optimiser of :mod:`deltaprop.optim` takes its learning rate as a number or as a
 schedule, any callable ``step -> float``; :func:`get_lr` reads either.  The
-schedules here print as the call that builds them, so a model file or a log can
-say which one trained a network.  :class:`ReduceOnPlateau` is the one with state:
-the training loop shows it each epoch's loss, as scikit-learn's "adaptive" rate.
+schedules here are small records: they print as the call that builds them, and a
+checkpoint (:mod:`deltaprop.checkpoint`) stores them by name and fields, which a
+function of your own cannot be.  :class:`ReduceOnPlateau` is the one with state: the
+training loop shows it each epoch's loss, as scikit-learn's "adaptive" rate.
 """
 
 from __future__ import annotations
