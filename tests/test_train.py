@@ -439,3 +439,12 @@ def test_trainer_grows_its_workspace_for_a_larger_batch():
     assert trainer.workspace is not None and trainer.workspace.rows_allocated == 25
     assert trainer.workspace.flat_params is not None
     assert np.shares_memory(net.W[0], trainer.workspace.flat_params.W[0])
+
+
+def test_validation_loss_includes_the_same_penalty_as_the_training_loss():
+    X, labels = _blobs(n=60)
+    Y = np.eye(3)[labels]
+    net = Network([4, 5, 3], random_state=0)
+    history = fit(net, X[:40], Y[:40], l2=0.1, epochs=3, validation_data=(X[40:], Y[40:]), random_state=0)
+    assert history.val_loss[-1] == pytest.approx(net.loss(X[40:], Y[40:], l2=0.1), rel=1e-12)
+    assert history.val_loss[-1] > net.loss(X[40:], Y[40:])  # the penalty is in it

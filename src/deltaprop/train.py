@@ -121,7 +121,8 @@ class History:
         Training loss L_S + lambda/2 ||w||^2, the (weighted) mean of the epoch's batch losses.
     val_loss, val_score : list of float
         Validation loss and score (accuracy for softmax/sigmoid outputs, R^2 for identity);
-        empty without validation data.
+        empty without validation data.  The validation loss includes the same penalty
+        lambda/2 ||w||^2 as the training loss, so that the two curves compare.
     lr : list of float
         Learning rate at the epoch's last step (NaN for a custom optimiser).
     grad_norms : list of list of float
