@@ -57,7 +57,7 @@ from typing import Any  # noqa: E402
 
 import numpy as np  # noqa: E402
 import sklearn  # noqa: E402
-from lean_step import lean_step  # noqa: E402  (benchmarks/ is the script's directory)
+from lean_step import lean_step, per_call_us  # noqa: E402  (benchmarks/ is the script's directory)
 from sklearn.datasets import load_digits  # noqa: E402
 from sklearn.exceptions import ConvergenceWarning  # noqa: E402
 from sklearn.neural_network import MLPClassifier, MLPRegressor  # noqa: E402
@@ -366,13 +366,7 @@ def profile_step(w: Workload, X: np.ndarray, Y: np.ndarray, repeats: int = 200) 
     timings = {}
     for name, part in parts.items():
         part()
-        samples = []
-        for _ in range(5):
-            start = time.perf_counter()
-            for _ in range(repeats):
-                part()
-            samples.append((time.perf_counter() - start) / repeats * 1e6)
-        timings[name] = statistics.median(samples)
+        timings[name] = per_call_us(part, repeats)
     return timings
 
 

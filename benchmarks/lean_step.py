@@ -20,14 +20,8 @@ from collections.abc import Callable
 
 import numpy as np
 
-BLOCK = 1 << 15  # elements per block of the update, as deltaprop.optim.BLOCK
-
-
-def _product(A: np.ndarray, B: np.ndarray, out: np.ndarray) -> None:
-    if A.shape[1] == 1:  # an outer product: one multiplication per entry
-        np.multiply(A, B, out=out)
-    else:
-        np.matmul(A, B, out=out)
+from deltaprop.network import _matmul  # np.matmul, or a multiplication for an outer product
+from deltaprop.optim import BLOCK  # elements per block of the update
 
 
 def lean_step(
@@ -75,7 +69,7 @@ def lean_step(
 
     def step() -> float:
         for h in range(D):
-            _product(z[h], W[h].T, a[h])
+            _matmul(z[h], W[h].T, a[h])
             a[h] += b[h]
             if h < D - 1:
                 np.maximum(a[h], 0, out=z[h + 1])
@@ -96,10 +90,10 @@ def lean_step(
             loss = 0.5 * float(np.vdot(delta, delta)) / n
         delta *= 1.0 / n
         for h in reversed(range(D)):
-            _product(delta.T, z[h], dW[h])
+            _matmul(delta.T, z[h], dW[h])
             np.add.reduce(delta, axis=0, out=db[h])
             if h:
-                _product(delta, W[h], back[h - 1])
+                _matmul(delta, W[h], back[h - 1])
                 back[h - 1] *= a[h - 1] > 0
                 delta = back[h - 1]
         for lo, hi in blocks:  # Nesterov: v <- beta v - lr g; w <- w + beta v - lr g
@@ -115,7 +109,7 @@ def lean_step(
     return step
 
 
-def _per_step(step: Callable[[], object], repeats: int) -> float:
+def per_call_us(step: Callable[[], object], repeats: int) -> float:
     """Median over 5 samples of the µs per call of ``step``."""
     samples = []
     for _ in range(5):
@@ -150,8 +144,8 @@ def compare(keys: list[str], rounds: int = 3) -> None:
             lean()
             for _ in range(rounds):
                 print(
-                    f"{key}: Trainer._step {_per_step(ours, repeats):,.1f} µs, "
-                    f"lean step {_per_step(lean, repeats):,.1f} µs"
+                    f"{key}: Trainer._step {per_call_us(ours, repeats):,.1f} µs, "
+                    f"lean step {per_call_us(lean, repeats):,.1f} µs"
                 )
 
 
