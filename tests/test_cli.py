@@ -9,11 +9,11 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from deltaprop import modelfile
-from deltaprop._cli_data import UserError, load_model
-from deltaprop._cli_demo import DEMO_FIGURES
 from deltaprop.checkpoint import load_checkpoint
+from deltaprop.cli._data import UserError, load_model
+from deltaprop.cli._demo import DEMO_FIGURES
 from deltaprop.explain import trace
+from deltaprop.modelfile import _format as modelfile
 from deltaprop.modelfile import save
 from deltaprop.network import Network
 

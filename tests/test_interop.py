@@ -367,9 +367,9 @@ def test_to_torch_module_without_torch_says_what_to_install(monkeypatch):
 
 
 def test_the_module_does_not_import_torch():
-    import deltaprop._interop_sklearn as sklearn_half
-    import deltaprop._interop_torch as torch_half
     import deltaprop.interop as interop
+    import deltaprop.interop._sklearn as sklearn_half
+    import deltaprop.interop._torch as torch_half
 
     for module in (interop, torch_half, sklearn_half):
         assert "torch" not in vars(module)

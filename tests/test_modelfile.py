@@ -12,7 +12,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import deltaprop
-from deltaprop import modelfile
 from deltaprop.activations import ACTIVATIONS, Activation
 from deltaprop.losses import OUTPUTS, OutputLoss
 from deltaprop.modelfile import (
@@ -24,6 +23,7 @@ from deltaprop.modelfile import (
     load_file,
     save,
 )
+from deltaprop.modelfile import _format as modelfile
 from deltaprop.network import Network
 
 

@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.neural_network._stochastic_optimizers import AdamOptimizer, SGDOptimizer
 
-from deltaprop import _optim_base, optim, schedules
+from deltaprop import optim, schedules
 from deltaprop.network import Params
 from deltaprop.optim import (
     AdamState,
@@ -31,6 +31,7 @@ from deltaprop.optim import (
     state_to_arrays,
     step_decay,
 )
+from deltaprop.optim import _base as _optim_base
 
 SIZES = [3, 4, 2]
 

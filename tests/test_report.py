@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 from matplotlib.figure import Figure
 
-from deltaprop._cli_data import TrainedModel
+from deltaprop.cli._data import TrainedModel
 from deltaprop.explain import trace
 from deltaprop.network import Network
 from deltaprop.preprocessing import Preprocessor

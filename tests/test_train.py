@@ -256,7 +256,7 @@ def test_validation_split_is_stratified():
     Y = np.eye(3)[labels]
     history = fit(Network([4, 3], random_state=0), X, Y, epochs=2, validation_fraction=0.2, random_state=0)
     assert len(history.val_loss) == 2 and len(history.val_score) == 2
-    from deltaprop._train_batches import split_validation
+    from deltaprop.train._batches import split_validation
 
     train, val = split_validation(300, Y, 0.2, True, np.random.default_rng(0))
     assert len(np.intersect1d(train, val)) == 0 and len(train) + len(val) == 300

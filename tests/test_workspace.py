@@ -3,7 +3,7 @@ import pytest
 
 from deltaprop import Network
 from deltaprop.activations import Activation
-from deltaprop.workspace import Workspace
+from deltaprop.train._workspace import Workspace
 
 SQUARE = Activation("square", lambda a: a * a, lambda a, z: 2 * a)  # no in-place variants
 

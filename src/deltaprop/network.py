@@ -47,7 +47,7 @@ from deltaprop.activations import Activation, activate, get_activation, times_de
 from deltaprop.losses import OutputLoss, get_output, mean_loss, output_delta, weighted_mean
 
 if TYPE_CHECKING:  # the workspace module builds on this one
-    from deltaprop.workspace import Workspace
+    from deltaprop.train._workspace import Workspace
 
 Array = NDArray[np.floating]
 

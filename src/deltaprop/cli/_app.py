@@ -25,8 +25,8 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from deltaprop._cli_choices import DType, Init, Missing, Output, PlotKind, Schedule, Solver, Task, TraceFormat
-from deltaprop._cli_errors import one_line_errors, set_debug
+from deltaprop.cli._choices import DType, Init, Missing, Output, PlotKind, Schedule, Solver, Task, TraceFormat
+from deltaprop.cli._errors import one_line_errors, set_debug
 
 app = typer.Typer(
     name="deltaprop",
@@ -131,7 +131,7 @@ def train(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
     """Train a network on a CSV or Parquet file; the model file keeps the preprocessing learned."""
-    from deltaprop._cli_train import TrainOptions, run_train
+    from deltaprop.cli._train import TrainOptions, run_train
 
     options = TrainOptions(
         data=data,
@@ -180,7 +180,7 @@ def predict(
     keep_input: Annotated[bool, typer.Option("--keep-input", help="Put the input columns first.")] = False,
 ) -> None:
     """Predict every row of DATA: a label (or a number) per row, and class probabilities with --proba."""
-    from deltaprop._cli_train import run_predict
+    from deltaprop.cli._train import run_predict
 
     run_predict(model, data, out, proba, keep_input, Console())
 
@@ -203,7 +203,7 @@ def evaluate(
     ] = None,
 ) -> None:
     """Print metrics: accuracy, log loss, per-class precision/recall/F1; or MSE, MAE, R^2."""
-    from deltaprop._cli_train import run_evaluate
+    from deltaprop.cli._train import run_evaluate
 
     run_evaluate(model, data, target, json_path, Console())
 
@@ -225,11 +225,11 @@ def gradcheck(
     tol: Annotated[float, typer.Option(help="Exit with 1 if a relative error is above this.")] = 1e-7,
 ) -> None:
     """Compare backpropagation's gradient with finite differences, layer by layer."""
-    from deltaprop._cli_tools import run_gradcheck
+    from deltaprop.cli._tools import run_gradcheck
 
     report = run_gradcheck(model, sizes, activation, output.value, samples, seed, l2, Console())
     if report.max_rel_error > tol:
-        from deltaprop._cli_data import UserError
+        from deltaprop.cli._data import UserError
 
         raise UserError(f"The largest relative error {report.max_rel_error:.3e} is above --tol {tol:g}.")
     Console().print(f"[green]All relative errors are below {tol:g}: backpropagation is right.[/green]")
@@ -258,7 +258,7 @@ def explain(
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Write to this file instead.")] = None,
 ) -> None:
     """Trace one gradient step: every quantity of the lecture with its equation and shape."""
-    from deltaprop._cli_tools import run_explain
+    from deltaprop.cli._tools import run_explain
 
     text = run_explain(
         model, data, sizes, activation, output.value, seed, row, samples, lr, l2, form.value, digits, document
@@ -288,7 +288,7 @@ def plot(
     dpi: Annotated[int, typer.Option(help="Resolution of the PNG.")] = 150,
 ) -> None:
     """Draw a figure of a model (or the activations) as a PNG file."""
-    from deltaprop._cli_tools import run_plot
+    from deltaprop.cli._tools import run_plot
 
     path = run_plot(kind.value, model, data, out, activations, layer, dpi)
     Console().print(f"Wrote {path}.")
@@ -306,7 +306,7 @@ def datasets(
     seed: Annotated[int, typer.Option(help="Seed of the generated data sets.")] = 0,
 ) -> None:
     """List the data sets that ship with deltaprop, or write one as a CSV or Parquet file."""
-    from deltaprop._cli_tools import export_dataset, list_datasets
+    from deltaprop.cli._tools import export_dataset, list_datasets
 
     if name is None:
         list_datasets(Console())
@@ -323,7 +323,7 @@ def demo(
     seed: Annotated[int, typer.Option(help="Seeds data, weights and shuffling.")] = 0,
 ) -> None:
     """Run a short tour (moons, digits, diabetes, a backprop trace) and write one HTML report."""
-    from deltaprop._cli_demo import run_demo
+    from deltaprop.cli._demo import run_demo
 
     console = Console()
     path = run_demo(out, quick=quick, seed=seed, png=png, log=lambda line: console.print(escape(line)))

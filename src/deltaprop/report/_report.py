@@ -22,14 +22,14 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 
 import numpy as np
 
-from deltaprop._report_trace import trace_html
 from deltaprop.modelfile import atomic_write
+from deltaprop.report._trace import trace_html
 
 if TYPE_CHECKING:
     import pandas as pd
     from matplotlib.figure import Figure
 
-    from deltaprop._cli_data import TrainedModel
+    from deltaprop.cli._data import TrainedModel
     from deltaprop.network import Network
     from deltaprop.preprocessing import Preprocessor
 
@@ -269,7 +269,7 @@ def training_report(
         The data file, named in the report.
     """
     from deltaprop import plots
-    from deltaprop._cli_data import classification_metrics, regression_metrics
+    from deltaprop.cli._data import classification_metrics, regression_metrics
 
     prep = model.preprocessor
     if prep is None:

@@ -9,10 +9,13 @@ of the data.  matplotlib is imported inside the functions only.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import NDArray
+
+from deltaprop._checks import check_scalar
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -77,3 +80,24 @@ def _grid(extent: Sequence[float], resolution: int) -> tuple[NDArray[np.float64]
     ys = np.linspace(y_min, y_max, resolution)
     gx, gy = np.meshgrid(xs, ys)
     return np.column_stack([gx.ravel(), gy.ravel()]), (resolution, resolution)
+
+
+def save_figure(fig: Figure, path: str | Path, dpi: int = 150) -> Path:
+    """Write ``fig`` as a PNG file at ``path`` (which must end in .png); return the path.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from deltaprop.plots import plot_loss_curves
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     out = save_figure(plot_loss_curves([1.0, 0.5]), Path(folder) / "loss.png", dpi=50)
+    ...     out.read_bytes()[:4]
+    b'\\x89PNG'
+    """
+    path = Path(path)
+    if path.suffix.lower() != ".png":
+        raise ValueError(f"save_figure writes PNG files; the path must end in .png. Got {str(path)!r}.")
+    check_scalar(dpi, "dpi", low=1, integer=True)
+    fig.savefig(path, dpi=dpi, format="png")
+    return path

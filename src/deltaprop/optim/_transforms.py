@@ -33,7 +33,8 @@ from typing import Any
 import numpy as np
 
 from deltaprop._checks import check_below_one, check_positive, check_scalar
-from deltaprop._optim_base import (
+from deltaprop.network import Grads, Params
+from deltaprop.optim._base import (
     BLOCK,
     AdamState,
     EmptyState,
@@ -48,8 +49,7 @@ from deltaprop._optim_base import (
     apply_updates,
     global_norm,
 )
-from deltaprop._optim_state import state_from_arrays, state_to_arrays
-from deltaprop.network import Grads, Params
+from deltaprop.optim._state import state_from_arrays, state_to_arrays
 from deltaprop.schedules import (
     LearningRate,
     ReduceOnPlateau,

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from deltaprop._preprocessing_columns import MISSING, TASKS
+from deltaprop.preprocessing._columns import MISSING, TASKS
 
 METADATA_KEY = "preprocessing"
 VERSION = 1

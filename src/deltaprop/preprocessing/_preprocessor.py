@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from deltaprop._preprocessing_columns import (
+from deltaprop.preprocessing._columns import (
     _SHOWN,
     MISSING,
     TASKS,
@@ -54,7 +54,7 @@ from deltaprop._preprocessing_columns import (
     _value,
     detect_task,
 )
-from deltaprop._preprocessing_storage import METADATA_KEY, VERSION, _stored_fields
+from deltaprop.preprocessing._storage import METADATA_KEY, VERSION, _stored_fields
 
 __all__ = [
     "METADATA_KEY",
@@ -96,6 +96,8 @@ class Preprocessor:
 
     Examples
     --------
+    >>> import pandas as pd
+    >>> from deltaprop.preprocessing import Preprocessor
     >>> train = pd.DataFrame({"size": [1.0, 2.0, 3.0], "colour": ["red", "blue", "red"],
     ...                       "kind": ["a", "b", "a"]})
     >>> prep = Preprocessor.fit(train, "kind")

@@ -15,26 +15,20 @@ activations use one diverging map, red negative, white 0, blue positive.
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import TYPE_CHECKING
-
-from deltaprop._checks import check_scalar
-from deltaprop._plots_curves import (
+from deltaprop.plots._common import save_figure
+from deltaprop.plots._curves import (
     ACTIVATION_COLOURS,
     plot_activations,
     plot_gradient_norms,
     plot_loss_curves,
 )
-from deltaprop._plots_network import DIVERGING, ELLIPSIS, plot_network, plot_neuron_maps
-from deltaprop._plots_predictions import (
+from deltaprop.plots._network import DIVERGING, ELLIPSIS, plot_network, plot_neuron_maps
+from deltaprop.plots._predictions import (
     confusion_matrix,
     plot_confusion_matrix,
     plot_decision_regions,
     plot_predicted_vs_true,
 )
-
-if TYPE_CHECKING:
-    from matplotlib.figure import Figure
 
 __all__ = [
     "ACTIVATION_COLOURS",
@@ -51,23 +45,3 @@ __all__ = [
     "plot_predicted_vs_true",
     "save_figure",
 ]
-
-
-# ---------------------------------------------------------------------- files
-def save_figure(fig: Figure, path: str | Path, dpi: int = 150) -> Path:
-    """Write ``fig`` as a PNG file at ``path`` (which must end in .png); return the path.
-
-    Examples
-    --------
-    >>> import tempfile
-    >>> with tempfile.TemporaryDirectory() as folder:
-    ...     out = save_figure(plot_loss_curves([1.0, 0.5]), Path(folder) / "loss.png", dpi=50)
-    ...     out.read_bytes()[:4]
-    b'\\x89PNG'
-    """
-    path = Path(path)
-    if path.suffix.lower() != ".png":
-        raise ValueError(f"save_figure writes PNG files; the path must end in .png. Got {str(path)!r}.")
-    check_scalar(dpi, "dpi", low=1, integer=True)
-    fig.savefig(path, dpi=dpi, format="png")
-    return path

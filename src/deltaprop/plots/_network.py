@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from deltaprop._checks import check_scalar
-from deltaprop._plots_common import _figure_and_axes, _grid, _padded_extent, _root_figure
 from deltaprop.network import Network
+from deltaprop.plots._common import _figure_and_axes, _grid, _padded_extent, _root_figure
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes

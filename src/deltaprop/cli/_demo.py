@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from deltaprop import datasets, plots
-from deltaprop._cli_data import classification_metrics, regression_metrics
+from deltaprop.cli._data import classification_metrics, regression_metrics
 from deltaprop.explain import trace
 from deltaprop.gradcheck import check_gradients
 from deltaprop.network import Network

@@ -16,7 +16,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from deltaprop._checks import check_scalar
-from deltaprop._plots_common import _as_labels, _class_colours, _figure_and_axes, _grid, _padded_extent
+from deltaprop.plots._common import _as_labels, _class_colours, _figure_and_axes, _grid, _padded_extent
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes

@@ -15,8 +15,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from deltaprop._checks import check_scalar
-from deltaprop._plots_common import _figure_and_axes
 from deltaprop.activations import get_activation
+from deltaprop.plots._common import _figure_and_axes
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes

@@ -25,12 +25,13 @@ from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from deltaprop._checks import as_generator
-from deltaprop._estimator_interop import FITTED, InteropMixin
-from deltaprop._estimator_solvers import STOCHASTIC_SOLVERS, EpochRate, EpochRules, fit_lbfgs
 from deltaprop.activations import Activation, activation_names
+from deltaprop.estimators._interop import FITTED, InteropMixin
+from deltaprop.estimators._solvers import STOCHASTIC_SOLVERS, EpochRate, EpochRules, fit_lbfgs
 from deltaprop.network import Array, Cache, Network
 from deltaprop.optim import state_from_arrays, state_to_arrays
-from deltaprop.train import Callback, DivergenceError, History, Trainer, _FunctionCallback, fit
+from deltaprop.train import Callback, DivergenceError, History, Trainer, fit
+from deltaprop.train._fit import _FunctionCallback
 
 # scikit-learn's name of each output unit -> deltaprop's.
 OUTPUTS = {"softmax": "softmax", "logistic": "sigmoid", "identity": "identity"}

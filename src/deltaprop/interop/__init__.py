@@ -21,8 +21,8 @@ not a dependency of deltaprop at all.
 
 from __future__ import annotations
 
-from deltaprop._interop_sklearn import SKLEARN_ACTIVATIONS, SKLEARN_OUTPUTS, from_sklearn, to_sklearn
-from deltaprop._interop_torch import (
+from deltaprop.interop._sklearn import SKLEARN_ACTIVATIONS, SKLEARN_OUTPUTS, from_sklearn, to_sklearn
+from deltaprop.interop._torch import (
     Array,
     PrefixStyle,
     from_torch_state_dict,

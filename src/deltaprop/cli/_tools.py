@@ -12,9 +12,9 @@ from rich.markup import escape
 from rich.table import Table
 
 from deltaprop import datasets
-from deltaprop._cli_choices import PlotKind
-from deltaprop._cli_data import TrainedModel, UserError, load_model, read_table, write_table
-from deltaprop._cli_train import parse_activations, parse_sizes
+from deltaprop.cli._choices import PlotKind
+from deltaprop.cli._data import TrainedModel, UserError, load_model, read_table, write_table
+from deltaprop.cli._train import parse_activations, parse_sizes
 from deltaprop.gradcheck import GradientReport, check_gradients
 from deltaprop.network import Array, Network
 

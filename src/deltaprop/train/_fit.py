@@ -25,13 +25,13 @@ import numpy as np
 from numpy.typing import NDArray
 
 from deltaprop._checks import RandomState, as_generator, check_matrix, check_scalar
-from deltaprop._train_batches import epoch_batches, progress_bar, split_validation
-from deltaprop._trainer import DivergenceError, Trainer, _divergence_message
 from deltaprop.network import Array, Network, Params
 from deltaprop.optim import GradientTransformation
 from deltaprop.schedules import LearningRate, ReduceOnPlateau
+from deltaprop.train._batches import epoch_batches, progress_bar, split_validation
+from deltaprop.train._trainer import DivergenceError, Trainer, _divergence_message
 
-# Trainer and DivergenceError are defined in deltaprop._trainer and public here.
+# Trainer and DivergenceError are defined in deltaprop.train._trainer and public here.
 __all__ = ["Callback", "DivergenceError", "History", "Trainer", "fit", "gradient_descent", "score"]
 
 

@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import DTypeLike, NDArray
 
-from deltaprop._interop_checks import check_network, unsupported
 from deltaprop.activations import builtin_name
+from deltaprop.interop._checks import check_network, unsupported
 from deltaprop.losses import builtin_output_name
 from deltaprop.network import Network
 

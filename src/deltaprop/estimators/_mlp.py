@@ -5,7 +5,7 @@ of the same names, trained by deltaprop's network, backpropagation and optimiser
 (:mod:`deltaprop.network`, :mod:`deltaprop.train`, :mod:`deltaprop.optim`)::
 
     from sklearn.neural_network import MLPClassifier    # before
-    from deltaprop.estimators import MLPClassifier      # after
+    from deltaprop.estimators._mlp import MLPClassifier      # after
 
 ``alpha`` is scikit-learn's: the penalty 0.5 alpha ||w||^2 / n is added to the loss
 of a batch of n samples, so it is the lecture's lambda/2 ||w||^2 with
@@ -32,9 +32,10 @@ from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import column_or_1d
 
-from deltaprop._estimator_base import BaseMLP
-from deltaprop._estimator_docs import with_docs
-from deltaprop._estimator_labels import (
+from deltaprop.activations import _softplus
+from deltaprop.estimators._base import BaseMLP
+from deltaprop.estimators._docs import with_docs
+from deltaprop.estimators._labels import (
     classes_of,
     encode,
     fitted_classes,
@@ -44,8 +45,7 @@ from deltaprop._estimator_labels import (
     partial_fit_classes,
     sample_class_weights,
 )
-from deltaprop._estimator_solvers import has_partial_fit
-from deltaprop.activations import _softplus
+from deltaprop.estimators._solvers import has_partial_fit
 from deltaprop.network import Array, Network
 
 __all__ = ["MLPClassifier", "MLPRegressor"]

@@ -41,8 +41,10 @@ import numpy as np
 from numpy.typing import NDArray
 
 from deltaprop._checks import check_finite
-from deltaprop._modelfile_atomic import PathLike, as_path, atomic_write
-from deltaprop._modelfile_read import (
+from deltaprop.activations import ACTIVATIONS, builtin_name
+from deltaprop.losses import OUTPUTS, builtin_output_name
+from deltaprop.modelfile._atomic import PathLike, as_path, atomic_write
+from deltaprop.modelfile._read import (
     FORMAT,
     FORMAT_VERSION,
     METADATA,
@@ -51,8 +53,6 @@ from deltaprop._modelfile_read import (
     read_entries,
     read_header,
 )
-from deltaprop.activations import ACTIVATIONS, builtin_name
-from deltaprop.losses import OUTPUTS, builtin_output_name
 from deltaprop.network import Network
 
 __all__ = [

@@ -20,7 +20,7 @@ from deltaprop._checks import check_scalar
 from deltaprop.network import Array, Grads, Network, Params
 from deltaprop.optim import GradientTransformation, State, apply_updates, by_name
 from deltaprop.schedules import LearningRate, get_lr
-from deltaprop.workspace import Workspace
+from deltaprop.train._workspace import Workspace
 
 
 class DivergenceError(FloatingPointError):
@@ -77,6 +77,7 @@ class Trainer:
     Examples
     --------
     >>> import numpy as np
+    >>> from deltaprop import Network, Trainer
     >>> net = Network([2, 4, 1], activation="tanh", output="identity", random_state=0)
     >>> trainer = Trainer(net, optimizer="adam", learning_rate=0.01)
     >>> rng = np.random.default_rng(0)

@@ -27,9 +27,9 @@ import numpy as np
 import scipy.optimize
 from numpy.typing import NDArray
 
-from deltaprop._train_batches import progress_bar
 from deltaprop.network import Array, Network, Params
 from deltaprop.train import Callback, DivergenceError, History, Trainer
+from deltaprop.train._batches import progress_bar
 
 # The solvers that train by deltaprop.train.fit, epoch by epoch (partial_fit: one epoch more).
 STOCHASTIC_SOLVERS = ("gd", "sgd", "adam")

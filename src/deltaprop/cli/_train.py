@@ -16,7 +16,9 @@ from rich.markup import escape
 from rich.table import Table
 
 from deltaprop import schedules
-from deltaprop._cli_data import (
+from deltaprop.activations import activation_names
+from deltaprop.checkpoint import Checkpointer, load_checkpoint
+from deltaprop.cli._data import (
     TrainedModel,
     UserError,
     classification_metrics,
@@ -26,8 +28,6 @@ from deltaprop._cli_data import (
     save_model,
     write_table,
 )
-from deltaprop.activations import activation_names
-from deltaprop.checkpoint import Checkpointer, load_checkpoint
 from deltaprop.network import Network
 from deltaprop.preprocessing import Preprocessor, detect_task
 from deltaprop.train import Callback, History, Trainer, fit

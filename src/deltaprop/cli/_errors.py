@@ -46,7 +46,7 @@ def one_line_errors(fn: F) -> F:
 
     @functools.wraps(fn)
     def run(*args: Any, **kwargs: Any) -> Any:
-        from deltaprop._cli_data import UserError
+        from deltaprop.cli._data import UserError
         from deltaprop.preprocessing import UnseenCategoryWarning
 
         with warnings.catch_warnings():

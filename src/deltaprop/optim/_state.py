@@ -31,7 +31,7 @@ def state_to_arrays(state: State, prefix: str = "") -> dict[str, NDArray[Any]]:
 
     >>> import numpy as np
     >>> from deltaprop.network import Params
-    >>> from deltaprop.optim import adam, momentum
+    >>> from deltaprop.optim._transforms import adam, momentum
     >>> p = Params([np.zeros((2, 3))], [np.zeros(2)])
     >>> {k: v.shape for k, v in state_to_arrays(momentum(0.1).init(p)).items()}
     {'step': (), 'velocity.W.0': (2, 3), 'velocity.b.0': (2,)}
@@ -72,7 +72,7 @@ def state_from_arrays(template: State, arrays: Any, prefix: str = "") -> State:
 
     >>> import numpy as np
     >>> from deltaprop.network import Params
-    >>> from deltaprop.optim import adam, momentum
+    >>> from deltaprop.optim._transforms import adam, momentum
     >>> p = Params([np.zeros((2, 3))], [np.zeros(2)])
     >>> opt = adam()
     >>> saved = state_to_arrays(opt.init(p)._replace(step=5))

@@ -1,0 +1,30 @@
+"""Model files: a network saved safely, atomically and with a version."""
+
+from deltaprop._api import publish
+from deltaprop.modelfile._format import (
+    EXTRA_PREFIX,
+    FORMAT,
+    FORMAT_VERSION,
+    METADATA,
+    ModelFile,
+    ModelFileError,
+    atomic_write,
+    load,
+    load_file,
+    save,
+)
+
+__all__ = [
+    "EXTRA_PREFIX",
+    "FORMAT",
+    "FORMAT_VERSION",
+    "METADATA",
+    "ModelFile",
+    "ModelFileError",
+    "atomic_write",
+    "load",
+    "load_file",
+    "save",
+]
+
+publish(__name__, ModelFile, ModelFileError)
