@@ -2,6 +2,7 @@
 
 from typing import Any
 
+from deltaprop._types import Grads, Params
 from deltaprop.activations import Activation, get_activation
 from deltaprop.checkpoint import Checkpoint, Checkpointer, load_checkpoint, save_checkpoint
 from deltaprop.explain import Trace, trace
@@ -15,7 +16,7 @@ from deltaprop.interop import (
 )
 from deltaprop.losses import OutputLoss, get_output
 from deltaprop.modelfile import ModelFile, ModelFileError, load, load_file, save
-from deltaprop.network import Cache, Grads, Network, Params
+from deltaprop.network import Cache, Network
 from deltaprop.optim import (
     GradientTransformation,
     adam,

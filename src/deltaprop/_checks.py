@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import DTypeLike, NDArray
 
-RandomState = int | np.random.Generator | np.random.RandomState | None
+from deltaprop._types import RandomState
 
 FLOAT_DTYPES = ("float32", "float64")
 

@@ -40,9 +40,9 @@ from collections.abc import Callable
 from typing import NamedTuple
 
 import numpy as np
-from numpy.typing import NDArray
 
-Array = NDArray[np.floating]
+from deltaprop._types import Array
+
 ActivationFn = Callable[[Array], Array]
 DerivativeFn = Callable[[Array, Array], Array]
 

@@ -29,7 +29,8 @@ from typing import Any, NamedTuple
 import numpy as np
 from numpy.typing import NDArray
 
-from deltaprop._checks import RandomState, as_generator, check_scalar
+from deltaprop._checks import as_generator, check_scalar
+from deltaprop._types import RandomState
 
 Data = tuple[NDArray[np.float64], NDArray[Any]]
 

@@ -35,7 +35,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from deltaprop._checks import check_scalar
-from deltaprop.network import Array, Network
+from deltaprop._types import Array
+from deltaprop.network import Network
 
 # sigma'(a) of the named activations, in text and LaTeX; "@" stands for a^(h).
 _DERIVATIVES: dict[str, tuple[str, str]] = {

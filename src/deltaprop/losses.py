@@ -30,11 +30,9 @@ from collections.abc import Callable
 from typing import NamedTuple
 
 import numpy as np
-from numpy.typing import NDArray
 
+from deltaprop._types import Array
 from deltaprop.activations import _sigmoid, _softplus
-
-Array = NDArray[np.floating]
 
 
 class OutputLoss(NamedTuple):

@@ -33,36 +33,23 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
-from numpy.typing import DTypeLike, NDArray
+from numpy.typing import DTypeLike
 
 from deltaprop._checks import (
-    RandomState,
     as_generator,
     check_dtype,
     check_finite,
     check_matrix,
     check_scalar,
 )
+from deltaprop._types import Array, Grads, Params, RandomState
 from deltaprop.activations import Activation, activate, get_activation, times_derivative
 from deltaprop.losses import OutputLoss, get_output, mean_loss, output_delta, weighted_mean
 
 if TYPE_CHECKING:  # the workspace module builds on this one
     from deltaprop.train._workspace import Workspace
 
-Array = NDArray[np.floating]
-
 INITS = ("glorot", "he", "sklearn")
-
-
-class Params(NamedTuple):
-    """Network parameters: ``W[h-1]`` is W^(h) (M_h, M_{h-1}), ``b[h-1]`` is b^(h) (M_h,)."""
-
-    W: list[Array]
-    b: list[Array]
-
-
-# The gradient has the parameters' structure: grads.W[h-1] = dL/dW^(h).
-Grads = Params
 
 
 class Cache(NamedTuple):

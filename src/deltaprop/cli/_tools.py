@@ -12,11 +12,12 @@ from rich.markup import escape
 from rich.table import Table
 
 from deltaprop import datasets
+from deltaprop._types import Array
 from deltaprop.cli._choices import PlotKind
 from deltaprop.cli._data import TrainedModel, UserError, load_model, read_table, write_table
 from deltaprop.cli._train import parse_activations, parse_sizes
 from deltaprop.gradcheck import GradientReport, check_gradients
-from deltaprop.network import Array, Network
+from deltaprop.network import Network
 
 PLOT_KINDS = tuple(kind.value for kind in PlotKind)
 

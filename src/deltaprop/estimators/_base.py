@@ -25,10 +25,11 @@ from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from deltaprop._checks import as_generator
+from deltaprop._types import Array
 from deltaprop.activations import Activation, activation_names
 from deltaprop.estimators._interop import FITTED, InteropMixin
 from deltaprop.estimators._solvers import STOCHASTIC_SOLVERS, EpochRate, EpochRules, fit_lbfgs
-from deltaprop.network import Array, Cache, Network
+from deltaprop.network import Cache, Network
 from deltaprop.optim import state_from_arrays, state_to_arrays
 from deltaprop.train import Callback, DivergenceError, History, Trainer, fit
 from deltaprop.train._fit import _FunctionCallback

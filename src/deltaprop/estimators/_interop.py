@@ -11,9 +11,10 @@ from typing import Any
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
+from deltaprop._types import Array
 from deltaprop.activations import ACTIVATIONS
 from deltaprop.interop import from_sklearn, from_torch_state_dict, to_sklearn, to_torch_state_dict
-from deltaprop.network import Array, Network
+from deltaprop.network import Network
 
 FITTED = ("coefs_", "intercepts_", "out_activation_", "n_features_in_")
 

@@ -32,6 +32,7 @@ from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import column_or_1d
 
+from deltaprop._types import Array
 from deltaprop.activations import _softplus
 from deltaprop.estimators._base import BaseMLP
 from deltaprop.estimators._docs import with_docs
@@ -46,7 +47,7 @@ from deltaprop.estimators._labels import (
     sample_class_weights,
 )
 from deltaprop.estimators._solvers import has_partial_fit
-from deltaprop.network import Array, Network
+from deltaprop.network import Network
 
 __all__ = ["MLPClassifier", "MLPRegressor"]
 

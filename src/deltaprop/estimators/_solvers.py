@@ -27,7 +27,8 @@ import numpy as np
 import scipy.optimize
 from numpy.typing import NDArray
 
-from deltaprop.network import Array, Network, Params
+from deltaprop._types import Array, Params
+from deltaprop.network import Network
 from deltaprop.train import Callback, DivergenceError, History, Trainer
 from deltaprop.train._batches import progress_bar
 

@@ -16,10 +16,11 @@ import numpy as np
 from numpy.typing import DTypeLike, NDArray
 
 from deltaprop._checks import check_finite
+from deltaprop._types import Array
 from deltaprop.activations import LEAKY_RELU_SLOPE, Activation, builtin_name
 from deltaprop.interop._checks import check_network, unsupported
 from deltaprop.losses import OutputLoss, builtin_output_name
-from deltaprop.network import Array, Network
+from deltaprop.network import Network
 
 if TYPE_CHECKING:
     import torch

@@ -15,10 +15,7 @@ from typing import Any, NamedTuple
 import numpy as np
 from numpy.typing import NDArray
 
-from deltaprop.network import Grads, Params
-
-# An optimiser's state: a NamedTuple of ints, floats and Params, or a tuple of them (chain).
-State = Any
+from deltaprop._types import Grads, Params, State
 
 
 class GradientTransformation(NamedTuple):

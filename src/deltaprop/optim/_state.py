@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-State = Any  # a NamedTuple of ints, floats and Params, or a tuple of them (chain)
+from deltaprop._types import State
 
 
 def _join(key: str, part: str) -> str:

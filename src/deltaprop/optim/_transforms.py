@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 
 from deltaprop._checks import check_below_one, check_positive, check_scalar
-from deltaprop.network import Grads, Params
+from deltaprop._types import Grads, Params
 from deltaprop.optim._base import (
     BLOCK,
     AdamState,

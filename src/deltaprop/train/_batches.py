@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from deltaprop.network import Array
+from deltaprop._types import Array
 
 
 def split_validation(

@@ -24,8 +24,9 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from deltaprop._checks import RandomState, as_generator, check_matrix, check_scalar
-from deltaprop.network import Array, Network, Params
+from deltaprop._checks import as_generator, check_matrix, check_scalar
+from deltaprop._types import Array, Params, RandomState
+from deltaprop.network import Network
 from deltaprop.optim import GradientTransformation
 from deltaprop.schedules import LearningRate, ReduceOnPlateau
 from deltaprop.train._batches import epoch_batches, progress_bar, split_validation

@@ -17,8 +17,9 @@ from typing import Any
 import numpy as np
 
 from deltaprop._checks import check_scalar
-from deltaprop.network import Array, Grads, Network, Params
-from deltaprop.optim import GradientTransformation, State, apply_updates, by_name
+from deltaprop._types import Array, Grads, Params, State
+from deltaprop.network import Network
+from deltaprop.optim import GradientTransformation, apply_updates, by_name
 from deltaprop.schedules import LearningRate, get_lr
 from deltaprop.train._workspace import Workspace
 

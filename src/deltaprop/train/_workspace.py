@@ -15,7 +15,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from deltaprop.network import Array, Network, Params, _Buffers
+from deltaprop._types import Array, Params
+from deltaprop.network import Network, _Buffers
 
 
 class Workspace:
