@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
@@ -175,61 +174,3 @@ def load_model(path: Path) -> TrainedModel:
 
 
 # ------------------------------------------------------------------ metrics
-def classification_metrics(
-    y_true: NDArray[np.intp], proba: NDArray[np.float64], classes: list[Any]
-) -> dict[str, Any]:
-    """Accuracy, log loss and per-class precision, recall, F1 and support, in NumPy.
-
-    ``y_true`` holds class indices 0..K-1 and ``proba`` (n, K) the predicted
-    probabilities.  Precision (recall) of a class never predicted (never present) is 0.
-
-    Examples
-    --------
-    >>> proba = np.array([[0.9, 0.1], [0.2, 0.8], [0.6, 0.4]])
-    >>> m = classification_metrics(np.array([0, 1, 1]), proba, ["a", "b"])
-    >>> m["accuracy"], [row["recall"] for row in m["per_class"]]
-    (0.6666666666666666, [1.0, 0.5])
-    """
-    n, K = proba.shape
-    y_pred = proba.argmax(axis=1)
-    picked = np.clip(proba[np.arange(n), y_true], 1e-15, 1.0)
-    per_class = []
-    for k in range(K):
-        tp = int(np.sum((y_pred == k) & (y_true == k)))
-        predicted, present = int(np.sum(y_pred == k)), int(np.sum(y_true == k))
-        precision = tp / predicted if predicted else 0.0
-        recall = tp / present if present else 0.0
-        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-        per_class.append(
-            {"class": classes[k], "precision": precision, "recall": recall, "f1": f1, "support": present}
-        )
-    counts = np.zeros((K, K), dtype=np.int64)
-    np.add.at(counts, (y_true, y_pred), 1)
-    return {
-        "accuracy": float(np.mean(y_pred == y_true)),
-        "log_loss": float(-np.mean(np.log(picked))),
-        "macro_precision": float(np.mean([row["precision"] for row in per_class])),
-        "macro_recall": float(np.mean([row["recall"] for row in per_class])),
-        "macro_f1": float(np.mean([row["f1"] for row in per_class])),
-        "per_class": per_class,
-        "confusion_matrix": counts.tolist(),
-    }
-
-
-def regression_metrics(y_true: NDArray[np.float64], y_pred: NDArray[np.float64]) -> dict[str, float]:
-    """MSE, RMSE, MAE and R^2 = 1 - SS_res / SS_tot (1 for a perfect fit of a constant target, else 0).
-
-    Examples
-    --------
-    >>> regression_metrics(np.array([1.0, 2.0, 3.0]), np.array([1.0, 2.0, 4.0]))["r2"]
-    0.5
-    """
-    residual = y_true - y_pred
-    ss_res = float(np.sum(residual**2))
-    ss_tot = float(np.sum((y_true - y_true.mean()) ** 2))
-    if ss_tot > 0:
-        r2 = 1.0 - ss_res / ss_tot
-    else:
-        r2 = 1.0 if ss_res == 0 else 0.0
-    mse = float(np.mean(residual**2))
-    return {"mse": mse, "rmse": math.sqrt(mse), "mae": float(np.mean(np.abs(residual))), "r2": r2}

@@ -17,9 +17,9 @@ import numpy as np
 import pandas as pd
 
 from deltaprop import datasets, plots
-from deltaprop.cli._data import classification_metrics, regression_metrics
 from deltaprop.explain import trace
 from deltaprop.gradcheck import check_gradients
+from deltaprop.metrics import classification_metrics, regression_metrics
 from deltaprop.network import Network
 from deltaprop.preprocessing import Preprocessor
 from deltaprop.report import Report, trace_html

@@ -21,13 +21,12 @@ from deltaprop.checkpoint import Checkpointer, load_checkpoint
 from deltaprop.cli._data import (
     TrainedModel,
     UserError,
-    classification_metrics,
     load_model,
     read_table,
-    regression_metrics,
     save_model,
     write_table,
 )
+from deltaprop.metrics import classification_metrics, regression_metrics
 from deltaprop.network import Network
 from deltaprop.preprocessing import Preprocessor, detect_task
 from deltaprop.train import Callback, History, Trainer, fit

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import NDArray
 
+from deltaprop import metrics
 from deltaprop._checks import check_scalar
 from deltaprop.plots._common import _as_labels, _class_colours, _figure_and_axes, _grid, _padded_extent
 
@@ -145,13 +146,7 @@ def confusion_matrix(y_true: Any, y_pred: Any, labels: Sequence[Any] | None = No
     classes = list(np.unique(np.concatenate([y_true, y_pred]))) if labels is None else list(labels)
     if not classes:
         raise ValueError("The 'labels' parameter must name at least one class.")
-    index = {label: i for i, label in enumerate(classes)}
-    rows = np.array([index.get(label, -1) for label in y_true.tolist()])
-    cols = np.array([index.get(label, -1) for label in y_pred.tolist()])
-    kept = (rows >= 0) & (cols >= 0)
-    counts = np.zeros((len(classes), len(classes)), dtype=np.int64)
-    np.add.at(counts, (rows[kept], cols[kept]), 1)
-    return counts
+    return metrics.confusion_matrix(y_true, y_pred, classes)
 
 
 def plot_confusion_matrix(
@@ -193,15 +188,6 @@ def plot_confusion_matrix(
 
 
 # ---------------------------------------------------------------- regression
-def _r2(y_true: NDArray[np.float64], y_pred: NDArray[np.float64]) -> float:
-    """R^2 = 1 - SS_res / SS_tot per output column, averaged (1 if perfect, else 0, when SS_tot = 0)."""
-    ss_res = ((y_true - y_pred) ** 2).sum(axis=0)
-    ss_tot = ((y_true - y_true.mean(axis=0)) ** 2).sum(axis=0)
-    safe = np.where(ss_tot > 0, ss_tot, 1.0)
-    scores = np.where(ss_tot > 0, 1.0 - ss_res / safe, np.where(ss_res == 0, 1.0, 0.0))
-    return float(scores.mean())
-
-
 def plot_predicted_vs_true(y_true: Any, y_pred: Any, ax: Axes | None = None) -> Figure:
     """Regression: predicted against true targets, the line y = x, and R^2 in the title.
 
@@ -231,7 +217,7 @@ def plot_predicted_vs_true(y_true: Any, y_pred: Any, ax: Axes | None = None) -> 
             "y_true and y_pred must be non-empty with the same shape (n,) or (n, K); "
             f"got {np.shape(y_true)} and {np.shape(y_pred)}."
         )
-    r2 = _r2(t, p)
+    r2 = metrics.r2(t, p)
     fig, ax = _figure_and_axes(ax, (5.0, 5.0))
     colours = _class_colours(t.shape[1])
     for k in range(t.shape[1]):

@@ -269,7 +269,7 @@ def training_report(
         The data file, named in the report.
     """
     from deltaprop import plots
-    from deltaprop.cli._data import classification_metrics, regression_metrics
+    from deltaprop.metrics import classification_metrics, regression_metrics
 
     prep = model.preprocessor
     if prep is None:

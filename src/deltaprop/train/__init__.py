@@ -1,6 +1,7 @@
 """Training loops."""
 
 from deltaprop._api import publish
+from deltaprop.metrics import output_score as score  # the validation score fit records
 from deltaprop.train._fit import (
     Callback,
     DivergenceError,
@@ -8,7 +9,6 @@ from deltaprop.train._fit import (
     Trainer,
     fit,
     gradient_descent,
-    score,
 )
 
 __all__ = [

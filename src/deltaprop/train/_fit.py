@@ -26,6 +26,7 @@ from numpy.typing import NDArray
 
 from deltaprop._checks import as_generator, check_matrix, check_scalar
 from deltaprop._types import Array, Params, RandomState
+from deltaprop.metrics import output_score
 from deltaprop.network import Network
 from deltaprop.optim import GradientTransformation
 from deltaprop.schedules import LearningRate, ReduceOnPlateau
@@ -33,7 +34,7 @@ from deltaprop.train._batches import epoch_batches, progress_bar, split_validati
 from deltaprop.train._trainer import DivergenceError, Trainer, _divergence_message
 
 # Trainer and DivergenceError are defined in deltaprop.train._trainer and public here.
-__all__ = ["Callback", "DivergenceError", "History", "Trainer", "fit", "gradient_descent", "score"]
+__all__ = ["Callback", "DivergenceError", "History", "Trainer", "fit", "gradient_descent"]
 
 
 def gradient_descent(
@@ -177,18 +178,6 @@ class _FunctionCallback(Callback):
 
     def on_epoch_end(self, epoch: int, history: History, net: Network) -> bool | None:
         return self.fn(epoch, history, net)
-
-
-def score(output: str, F: Array, Y: Array) -> float:
-    """Accuracy (softmax: argmax; sigmoid: every label right) or R^2 (identity, averaged over outputs)."""
-    if output == "softmax":
-        return float((F.argmax(axis=1) == Y.argmax(axis=1)).mean())
-    if output == "sigmoid":
-        return float(((F > 0.5) == (Y > 0.5)).all(axis=1).mean())
-    residual = ((Y - F) ** 2).sum(axis=0)
-    total = ((Y - Y.mean(axis=0)) ** 2).sum(axis=0)
-    ratio = np.divide(residual, total, out=np.zeros_like(residual), where=total > 0)
-    return float(np.mean(1.0 - ratio))
 
 
 def fit(
@@ -377,7 +366,7 @@ def fit(
                 if X_val is not None and Y_val is not None:
                     cache = net._forward(X_val)
                     history.val_loss.append(net.cache_loss(cache, Y_val, trainer.l2))
-                    history.val_score.append(score(net.output.name, cache.z[-1], Y_val))
+                    history.val_score.append(output_score(net.output.name, cache.z[-1], Y_val))
                 if isinstance(trainer.learning_rate, ReduceOnPlateau):
                     trainer.learning_rate.observe(history.loss[-1])
                 value = sign * getattr(history, monitor)[-1]
