@@ -118,3 +118,15 @@ def test_plain_model_file_is_not_a_checkpoint(tmp_path):
     save(Network([3, 3], random_state=0), tmp_path / "m.npz")
     with pytest.raises(ModelFileError, match="not a checkpoint"):
         load_checkpoint(tmp_path / "m.npz")
+
+
+def test_a_checkpoint_whose_history_holds_non_finite_values_round_trips(tmp_path):
+    net = Network([2, 3, 2], random_state=0)
+    trainer = Trainer(net, "adam", 0.01)
+    history = History(
+        loss=[0.7, float("inf")], val_loss=[float("nan"), 0.5], grad_norms=[[1.0, float("inf")]]
+    )
+    save_checkpoint(tmp_path / "ck.npz", trainer, history)
+    back = load_checkpoint(tmp_path / "ck.npz").history
+    assert back.loss == [0.7, float("inf")] and np.isnan(back.val_loss[0]) and back.val_loss[1] == 0.5
+    assert back.grad_norms == [[1.0, float("inf")]]

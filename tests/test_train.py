@@ -448,3 +448,46 @@ def test_validation_loss_includes_the_same_penalty_as_the_training_loss():
     history = fit(net, X[:40], Y[:40], l2=0.1, epochs=3, validation_data=(X[40:], Y[40:]), random_state=0)
     assert history.val_loss[-1] == pytest.approx(net.loss(X[40:], Y[40:], l2=0.1), rel=1e-12)
     assert history.val_loss[-1] > net.loss(X[40:], Y[40:])  # the penalty is in it
+
+
+# ------------------------------------------------------------ History <-> JSON
+def test_history_json_round_trips_non_finite_values():
+    import json
+    import math
+
+    h = History(
+        loss=[1.0, math.inf, math.nan],
+        val_loss=[-math.inf],
+        val_score=[0.5],
+        lr=[math.nan],
+        grad_norms=[[1.0, math.inf], [math.nan, 2.0]],
+        best_epoch=0,
+        stop_reason="callback",
+        steps=7,
+    )
+    back = History.from_json(json.loads(json.dumps(h.to_json(), allow_nan=False)))
+    assert back.loss[:2] == [1.0, math.inf] and math.isnan(back.loss[2])
+    assert back.val_loss == [-math.inf] and math.isnan(back.lr[0])
+    assert back.grad_norms[0] == [1.0, math.inf] and math.isnan(back.grad_norms[1][0])
+    assert (back.best_epoch, back.stop_reason, back.steps) == (0, "callback", 7)
+
+
+def test_history_json_reads_none_as_nan_as_older_files_wrote():
+    back = History.from_json({"loss": [1.0, None], "grad_norms": [[None]]})
+    assert back.loss[0] == 1.0 and np.isnan(back.loss[1]) and np.isnan(back.grad_norms[0][0])
+
+
+@pytest.mark.parametrize(
+    ("stored", "message"),
+    [
+        ([1, 2], "must be a JSON object"),
+        ({"loss": "high"}, "loss must be a list"),
+        ({"loss": ["x"]}, "loss holds 'x', which is not a number"),
+        ({"grad_norms": [1.0]}, "grad_norms must be a list"),
+        ({"steps": -1}, "steps must be a non-negative integer"),
+        ({"best_epoch": "3"}, "best_epoch must be an integer"),
+    ],
+)
+def test_history_json_names_what_is_malformed(stored, message):
+    with pytest.raises(ValueError, match=message):
+        History.from_json(stored)

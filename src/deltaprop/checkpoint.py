@@ -43,7 +43,6 @@ _SCHEDULES = {
     "step_decay": schedules.step_decay,
     "cosine_decay": schedules.cosine_decay,
 }
-_HISTORY_LISTS = ("loss", "val_loss", "val_score", "lr", "grad_norms")
 
 
 def _schedule_to_json(learning_rate: Any) -> dict[str, Any] | None:
@@ -103,12 +102,7 @@ def save_checkpoint(
             "learning_rate": schedule,
             "l2": trainer.l2,
             "steps": trainer.steps,
-            "history": {
-                **{name: getattr(history, name) for name in _HISTORY_LISTS},
-                "best_epoch": history.best_epoch,
-                "stop_reason": history.stop_reason,
-                "steps": history.steps,
-            },
+            "history": history.to_json(),
             "rng": None if rng is None else rng.bit_generator.state,
         }
     }
@@ -154,12 +148,7 @@ def load_checkpoint(path: str | PathLike[str]) -> Checkpoint:
         )
         trainer.state = optim.state_from_arrays(trainer.state, model.arrays, prefix="optimizer")
         trainer.steps = int(spec["steps"])
-        saved = spec["history"]
-        history = History()
-        for name in _HISTORY_LISTS:
-            setattr(history, name, list(saved[name]))
-        history.best_epoch, history.stop_reason = saved["best_epoch"], saved["stop_reason"]
-        history.steps = int(saved["steps"])
+        history = History.from_json(spec["history"])
         rng = None
         if spec["rng"] is not None:
             rng = np.random.default_rng()

@@ -9,7 +9,6 @@ A model file written by ``deltaprop train`` is an ordinary model file
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,7 +21,6 @@ from deltaprop.network import Network
 from deltaprop.preprocessing import METADATA_KEY, Preprocessor
 from deltaprop.train import History
 
-_HISTORY_LISTS = ("loss", "val_loss", "val_score", "lr")
 _FORMATS = {
     ".csv": "CSV",
     ".csv.gz": "CSV",
@@ -83,42 +81,6 @@ def write_table(frame: pd.DataFrame, path: Path) -> Path:
 
 
 # ---------------------------------------------------------- trained models
-def _finite_or_none(values: list[Any]) -> list[Any]:
-    """JSON stores finite floats only: NaN and infinity become None (nested lists too)."""
-    out: list[Any] = []
-    for v in values:
-        if isinstance(v, list):
-            out.append(_finite_or_none(v))
-        else:
-            out.append(float(v) if math.isfinite(v) else None)
-    return out
-
-
-def _nan_for_none(values: list[Any]) -> list[Any]:
-    return [_nan_for_none(v) if isinstance(v, list) else math.nan if v is None else float(v) for v in values]
-
-
-def history_to_json(history: History) -> dict[str, Any]:
-    """The History as JSON metadata (non-finite numbers as None)."""
-    stored: dict[str, Any] = {name: _finite_or_none(getattr(history, name)) for name in _HISTORY_LISTS}
-    stored["grad_norms"] = _finite_or_none(history.grad_norms)
-    stored.update(best_epoch=history.best_epoch, stop_reason=history.stop_reason, steps=history.steps)
-    return stored
-
-
-def history_from_json(stored: Any) -> History:
-    """The History that :func:`history_to_json` stored."""
-    history = History()
-    if not isinstance(stored, dict):
-        return history
-    for name in (*_HISTORY_LISTS, "grad_norms"):
-        setattr(history, name, _nan_for_none(list(stored.get(name, []))))
-    history.best_epoch = stored.get("best_epoch")
-    history.stop_reason = str(stored.get("stop_reason", "max_epochs"))
-    history.steps = int(stored.get("steps", 0))
-    return history
-
-
 @dataclass
 class TrainedModel:
     """A network with what ``deltaprop train`` stores next to it."""
@@ -140,12 +102,22 @@ class TrainedModel:
 
 def save_model(model: TrainedModel, path: Path) -> Path:
     """Write the network, its preprocessing, history and training options to one model file."""
-    metadata: dict[str, Any] = {"history": history_to_json(model.history), "training": model.training}
+    metadata: dict[str, Any] = {"history": model.history.to_json(), "training": model.training}
     arrays: dict[str, NDArray[Any]] = {}
     if model.preprocessor is not None:
         metadata[METADATA_KEY], arrays = model.preprocessor.to_metadata()
     path.parent.mkdir(parents=True, exist_ok=True)
     return save(model.network, path, metadata=metadata, arrays=arrays)
+
+
+def _stored_history(stored: Any, path: Path) -> History:
+    """The History a model file stores (an empty one if it has none)."""
+    if stored is None:
+        return History()
+    try:
+        return History.from_json(stored)
+    except ValueError as error:
+        raise UserError(f"The model file '{path}': {error}") from None
 
 
 def load_model(path: Path) -> TrainedModel:
@@ -168,7 +140,7 @@ def load_model(path: Path) -> TrainedModel:
     return TrainedModel(
         model.network,
         preprocessor,
-        history_from_json(metadata.get("history")),
+        _stored_history(metadata.get("history"), path),
         training if isinstance(training, dict) else {},
     )
 

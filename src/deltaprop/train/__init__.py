@@ -5,11 +5,11 @@ from deltaprop.metrics import output_score as score  # the validation score fit 
 from deltaprop.train._fit import (
     Callback,
     DivergenceError,
-    History,
     Trainer,
     fit,
     gradient_descent,
 )
+from deltaprop.train._history import History
 
 __all__ = [
     "Callback",

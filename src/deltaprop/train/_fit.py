@@ -18,7 +18,6 @@ time, for training on a stream of batches.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -31,6 +30,7 @@ from deltaprop.network import Network
 from deltaprop.optim import GradientTransformation
 from deltaprop.schedules import LearningRate, ReduceOnPlateau
 from deltaprop.train._batches import epoch_batches, progress_bar, split_validation
+from deltaprop.train._history import History
 from deltaprop.train._trainer import DivergenceError, Trainer, _divergence_message
 
 # Trainer and DivergenceError are defined in deltaprop.train._trainer and public here.
@@ -111,45 +111,6 @@ def gradient_descent(
 
 # --------------------------------------------------------------------------- fit
 MONITORS = ("loss", "val_loss", "val_score")
-
-
-@dataclass
-class History:
-    """What :func:`fit` records, one entry per epoch.
-
-    Attributes
-    ----------
-    loss : list of float
-        Training loss L_S + lambda/2 ||w||^2, the (weighted) mean of the epoch's batch losses.
-    val_loss, val_score : list of float
-        Validation loss and score (accuracy for softmax/sigmoid outputs, R^2 for identity);
-        empty without validation data.  The validation loss includes the same penalty
-        lambda/2 ||w||^2 as the training loss, so that the two curves compare.
-    lr : list of float
-        Learning rate at the epoch's last step (NaN for a custom optimiser).
-    grad_norms : list of list of float
-        Per epoch, per layer h = 1..D: the mean over the epoch's batches of ||dL/dW^(h)||.
-    best_epoch : int or None
-        0-based epoch of the best monitored value, when a stopping rule is active.
-    stop_reason : str
-        "max_epochs", "no_improvement", "callback" or "interrupted".
-    steps : int
-        Parameter updates made so far.
-    """
-
-    loss: list[float] = field(default_factory=list)
-    val_loss: list[float] = field(default_factory=list)
-    val_score: list[float] = field(default_factory=list)
-    lr: list[float] = field(default_factory=list)
-    grad_norms: list[list[float]] = field(default_factory=list)
-    best_epoch: int | None = None
-    stop_reason: str = "max_epochs"
-    steps: int = 0
-
-    @property
-    def epochs(self) -> int:
-        """The number of completed epochs."""
-        return len(self.loss)
 
 
 class Callback:
