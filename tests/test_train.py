@@ -256,9 +256,9 @@ def test_validation_split_is_stratified():
     Y = np.eye(3)[labels]
     history = fit(Network([4, 3], random_state=0), X, Y, epochs=2, validation_fraction=0.2, random_state=0)
     assert len(history.val_loss) == 2 and len(history.val_score) == 2
-    from deltaprop.train._batches import split_validation
+    from deltaprop.train import split_validation
 
-    train, val = split_validation(300, Y, 0.2, True, np.random.default_rng(0))
+    train, val = split_validation(300, 0.2, np.random.default_rng(0), labels=labels)
     assert len(np.intersect1d(train, val)) == 0 and len(train) + len(val) == 300
     for k in range(3):
         share = (labels[val] == k).mean()
@@ -491,3 +491,36 @@ def test_history_json_reads_none_as_nan_as_older_files_wrote():
 def test_history_json_names_what_is_malformed(stored, message):
     with pytest.raises(ValueError, match=message):
         History.from_json(stored)
+
+
+# ------------------------------------------------------------ the one splitter
+def test_split_validation_keeps_one_row_of_each_class_when_asked():
+    from deltaprop.train import split_validation
+
+    labels = np.array([0, 1, 1, 2, 2, 2, 2, 2])
+    _, val = split_validation(8, 0.9, np.random.default_rng(0), labels=labels)
+    assert 0 in labels[val]  # round(0.9 * 1) = 1: the only row of class 0 is held out
+    train, val = split_validation(8, 0.9, np.random.default_rng(0), labels=labels, keep_one_per_class=True)
+    assert set(labels[train].tolist()) == {0, 1, 2}
+
+
+def test_split_validation_as_scikit_learn_splits():
+    from sklearn.model_selection import train_test_split
+
+    from deltaprop.train import split_validation
+
+    labels = np.random.default_rng(1).integers(0, 3, 50)
+    train, val = split_validation(50, 0.2, np.random.default_rng(7), labels=labels, scikit_learn=True)
+    seed = int(np.random.default_rng(7).integers(np.iinfo(np.int32).max))
+    want_train, want_val = train_test_split(np.arange(50), test_size=0.2, random_state=seed, stratify=labels)
+    np.testing.assert_array_equal(train, want_train)
+    np.testing.assert_array_equal(val, want_val)
+
+
+def test_split_validation_is_seeded_and_disjoint():
+    from deltaprop.train import split_validation
+
+    a = split_validation(40, 0.25, np.random.default_rng(3))
+    b = split_validation(40, 0.25, np.random.default_rng(3))
+    np.testing.assert_array_equal(a[1], b[1])
+    assert len(a[1]) == 10 and sorted([*a[0], *a[1]]) == list(range(40))

@@ -23,7 +23,7 @@ from deltaprop.metrics import classification_metrics, regression_metrics
 from deltaprop.network import Network
 from deltaprop.preprocessing import Preprocessor
 from deltaprop.report import Report, trace_html
-from deltaprop.train import fit
+from deltaprop.train import fit, split_validation
 
 # Every figure of the report, by name (the HTML id is "fig-<name>").
 DEMO_FIGURES = (
@@ -59,13 +59,6 @@ deltaprop evaluate digits.npz digits.csv"""
 
 
 _CLASSIFICATION_KEYS = ("accuracy", "log_loss", "macro_precision", "macro_recall", "macro_f1")
-
-
-def _split(n: int, fraction: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """Random training and test row indices."""
-    order = rng.permutation(n)
-    n_test = round(fraction * n)
-    return np.sort(order[n_test:]), np.sort(order[:n_test])
 
 
 def _frame(X: np.ndarray, y: np.ndarray, prefix: str, target: str) -> pd.DataFrame:
@@ -131,7 +124,7 @@ def _trace(report: Report, seed: int) -> None:
 
 def _digits(report: Report, quick: bool, seed: int) -> None:
     X, y = datasets.load("digits")
-    train, test = _split(len(y), 0.25, np.random.default_rng(seed))
+    train, test = split_validation(len(y), 0.25, np.random.default_rng(seed))
     frame = _frame(X, y, "pixel", "digit")
     prep = Preprocessor.fit(frame.iloc[train], "digit", task="classification")
     net = Network([prep.n_features, 32, 10], "relu", "softmax", init="he", random_state=seed)
@@ -171,7 +164,7 @@ def _digits(report: Report, quick: bool, seed: int) -> None:
 
 def _diabetes(report: Report, quick: bool, seed: int) -> None:
     X, y = datasets.load("diabetes")
-    train, test = _split(len(y), 0.25, np.random.default_rng(seed))
+    train, test = split_validation(len(y), 0.25, np.random.default_rng(seed))
     frame = _frame(X, y, "x", "progression")
     prep = Preprocessor.fit(frame.iloc[train], "progression", task="regression")
     net = Network([prep.n_features, 16, 1], activation="tanh", output="identity", random_state=seed)

@@ -29,7 +29,7 @@ from deltaprop.cli._data import (
 from deltaprop.metrics import classification_metrics, regression_metrics
 from deltaprop.network import Network
 from deltaprop.preprocessing import Preprocessor, detect_task
-from deltaprop.train import Callback, History, Trainer, fit
+from deltaprop.train import Callback, History, Trainer, fit, split_validation
 
 METRIC_NAMES = {
     "accuracy": "accuracy",
@@ -191,20 +191,12 @@ def split_rows(
     n = len(frame)
     if fraction == 0 or round(fraction * n) == 0:
         return frame, None
-    if task == "classification":
-        codes, _ = pd.factorize(frame[target])
-        parts = []
-        for code in np.unique(codes):
-            members = rng.permutation(np.flatnonzero(codes == code))
-            parts.append(members[: min(round(fraction * members.size), members.size - 1)])
-        val = np.sort(np.concatenate(parts))
-    else:
-        val = np.sort(rng.permutation(n)[: round(fraction * n)])
-    if val.size == 0 or val.size == n:
+    # Classes in the order they first appear, so that a seed keeps its split.
+    labels = pd.factorize(frame[target])[0] if task == "classification" else None
+    train, val = split_validation(n, fraction, rng, labels=labels, keep_one_per_class=True)
+    if val.size == 0 or train.size == 0:
         return frame, None
-    keep = np.ones(n, dtype=bool)
-    keep[val] = False
-    return frame.iloc[np.flatnonzero(keep)], frame.iloc[val]
+    return frame.iloc[train], frame.iloc[val]
 
 
 def _scores(model: TrainedModel, frame: pd.DataFrame) -> dict[str, Any]:

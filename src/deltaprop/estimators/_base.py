@@ -20,7 +20,6 @@ from typing import Any
 import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.model_selection import train_test_split
 from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
@@ -31,7 +30,7 @@ from deltaprop.estimators._interop import FITTED, InteropMixin
 from deltaprop.estimators._solvers import STOCHASTIC_SOLVERS, EpochRate, EpochRules, fit_lbfgs
 from deltaprop.network import Cache, Network
 from deltaprop.optim import state_from_arrays, state_to_arrays
-from deltaprop.train import Callback, DivergenceError, History, Trainer, fit
+from deltaprop.train import Callback, DivergenceError, History, Trainer, fit, split_validation
 from deltaprop.train._fit import _FunctionCallback
 
 # scikit-learn's name of each output unit -> deltaprop's.
@@ -287,12 +286,8 @@ class BaseMLP(InteropMixin, BaseEstimator):
         if not self.early_stopping and self.best_loss_ is None:  # switched off since the last fit
             self.best_loss_ = min(self.loss_curve_, default=np.inf)
         if self.early_stopping:
-            seed = int(rng.integers(np.iinfo(np.int32).max))
-            train, val = train_test_split(
-                np.arange(X.shape[0]),
-                test_size=self.validation_fraction,
-                random_state=seed,
-                stratify=self._stratify(Y),
+            train, val = split_validation(
+                X.shape[0], self.validation_fraction, rng, labels=self._stratify(Y), scikit_learn=True
             )
             if val.size < 2:
                 raise ValueError(

@@ -10,6 +10,7 @@ from deltaprop.train._fit import (
     gradient_descent,
 )
 from deltaprop.train._history import History
+from deltaprop.train._split import split_validation
 
 __all__ = [
     "Callback",
@@ -19,6 +20,7 @@ __all__ = [
     "fit",
     "gradient_descent",
     "score",
+    "split_validation",
 ]
 
 publish(__name__, Callback, DivergenceError, History, Trainer)

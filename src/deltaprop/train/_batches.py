@@ -1,5 +1,5 @@
-"""How :func:`deltaprop.train.fit` draws its data: the validation split, each epoch's
-batches, and the progress bar it shows while it trains.
+"""How :func:`deltaprop.train.fit` draws its data: each epoch's batches, and the progress
+bar it shows while it trains.
 """
 
 from __future__ import annotations
@@ -8,30 +8,6 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-
-from deltaprop._types import Array
-
-
-def split_validation(
-    n: int, Y: Array, fraction: float, stratify: bool, rng: np.random.Generator
-) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
-    """Indices (train, validation); stratified by class when asked."""
-    if stratify:
-        labels = Y.argmax(axis=1)
-        val_parts = []
-        for label in np.unique(labels):
-            members = rng.permutation(np.flatnonzero(labels == label))
-            val_parts.append(members[: round(fraction * members.size)])
-        val = np.sort(np.concatenate(val_parts))
-    else:
-        val = np.sort(rng.permutation(n)[: round(fraction * n)])
-    if val.size == 0 or val.size == n:
-        raise ValueError(
-            f"validation_fraction={fraction} leaves {val.size} of {n} samples for validation; "
-            "both parts need at least one sample."
-        )
-    train = np.setdiff1d(np.arange(n), val, assume_unique=True)
-    return train, val
 
 
 def epoch_batches(

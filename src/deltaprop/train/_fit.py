@@ -29,8 +29,9 @@ from deltaprop.metrics import output_score
 from deltaprop.network import Network
 from deltaprop.optim import GradientTransformation
 from deltaprop.schedules import LearningRate, ReduceOnPlateau
-from deltaprop.train._batches import epoch_batches, progress_bar, split_validation
+from deltaprop.train._batches import epoch_batches, progress_bar
 from deltaprop.train._history import History
+from deltaprop.train._split import split_validation
 from deltaprop.train._trainer import DivergenceError, Trainer, _divergence_message
 
 # Trainer and DivergenceError are defined in deltaprop.train._trainer and public here.
@@ -258,7 +259,13 @@ def fit(
         check_scalar(validation_fraction, "validation_fraction", low=0.0, low_inclusive=False)
         if validation_fraction >= 1:
             raise ValueError(f"The 'validation_fraction' parameter must be < 1. Got {validation_fraction}.")
-        train, val = split_validation(X.shape[0], Y, validation_fraction, net.output.name == "softmax", rng)
+        labels = Y.argmax(axis=1) if net.output.name == "softmax" else None
+        train, val = split_validation(X.shape[0], validation_fraction, rng, labels=labels)
+        if val.size == 0 or train.size == 0:
+            raise ValueError(
+                f"validation_fraction={validation_fraction} leaves {val.size} of {X.shape[0]} samples "
+                "for validation; both parts need at least one sample."
+            )
         X_val, Y_val = X[val], Y[val]
         X, Y = X[train], Y[train]
         s = None if s is None else s[train]
