@@ -3,6 +3,7 @@
 from typing import Any
 
 from deltaprop._types import Grads, Params
+from deltaprop._version import __version__
 from deltaprop.activations import Activation, get_activation
 from deltaprop.checkpoint import Checkpoint, Checkpointer, load_checkpoint, save_checkpoint
 from deltaprop.explain import Trace, trace
@@ -29,8 +30,6 @@ from deltaprop.optim import (
 )
 from deltaprop.schedules import ReduceOnPlateau, constant, cosine_decay, inverse_scaling, step_decay
 from deltaprop.train import Callback, DivergenceError, History, Trainer, fit, gradient_descent
-
-__version__ = "0.1.0"
 
 __all__ = [
     "Activation",

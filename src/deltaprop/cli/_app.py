@@ -40,7 +40,7 @@ DEMO_FOLDER = Path("demo-report")
 
 def _version(value: bool) -> None:
     if value:
-        from deltaprop import __version__
+        from deltaprop._version import __version__
 
         typer.echo(f"deltaprop {__version__}")
         raise typer.Exit()

@@ -212,7 +212,7 @@ def run_demo(
     log: Callable[[str], Any] = print,
 ) -> Path:
     """Run the tour and write ``out/report.html`` (and with ``png`` every figure as PNG); return its path."""
-    from deltaprop import __version__
+    from deltaprop._version import __version__
 
     started = time.perf_counter()
     report = Report(

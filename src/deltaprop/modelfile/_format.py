@@ -41,6 +41,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from deltaprop._checks import check_finite
+from deltaprop._version import __version__
 from deltaprop.activations import ACTIVATIONS, builtin_name
 from deltaprop.losses import OUTPUTS, builtin_output_name
 from deltaprop.modelfile._atomic import PathLike, as_path, atomic_write
@@ -233,8 +234,6 @@ def save(
         raise TypeError(f"The 'metadata' parameter must be a dict. Got {type(user).__name__} instead.")
     _check_json(user, "metadata")
     extras = _check_arrays(arrays)
-
-    from deltaprop import __version__  # here, not at the top: deltaprop/__init__ may import this module
 
     entries: dict[str, NDArray[Any]] = {}
     for h in range(1, net.D + 1):
