@@ -15,15 +15,18 @@ demo: venv
 	$(BIN)/pip install --quiet -e ".[cli]"
 	$(BIN)/deltaprop demo
 
+# PyTorch is a test oracle (the interop tests) and a benchmark peer, never a dependency.
+TORCH := torch==2.13.0
+
 test: venv
-	$(BIN)/pip install --quiet -e ".[test]"
+	$(BIN)/pip install --quiet -e ".[test]" "$(TORCH)"
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/pytest src tests
 
 bench: venv
-	$(BIN)/pip install --quiet -e ".[sklearn]" "torch==2.13.0"
+	$(BIN)/pip install --quiet -e ".[sklearn]" "$(TORCH)"
 	$(BIN)/python benchmarks/bench_training.py --output docs/benchmarks.md
 
 lint: venv
