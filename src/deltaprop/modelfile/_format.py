@@ -49,25 +49,11 @@ from deltaprop.modelfile._read import (
     FORMAT,
     FORMAT_VERSION,
     METADATA,
-    ModelFileError,
     fail,
     read_entries,
     read_header,
 )
 from deltaprop.network import Network
-
-__all__ = [
-    "EXTRA_PREFIX",
-    "FORMAT",
-    "FORMAT_VERSION",
-    "METADATA",
-    "ModelFile",
-    "ModelFileError",
-    "atomic_write",
-    "load",
-    "load_file",
-    "save",
-]
 
 EXTRA_PREFIX = "extra/"
 _EXTRA_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-]*\Z")

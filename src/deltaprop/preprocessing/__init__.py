@@ -1,17 +1,16 @@
 """Tables to arrays: preprocessing learned on the training rows, stored in the model file."""
 
 from deltaprop._api import publish
-from deltaprop.preprocessing._preprocessor import (
-    METADATA_KEY,
+from deltaprop.preprocessing._columns import (
     MISSING,
     TASKS,
-    VERSION,
     MissingValuesError,
-    Preprocessor,
     Scalar,
     UnseenCategoryWarning,
     detect_task,
 )
+from deltaprop.preprocessing._preprocessor import Preprocessor
+from deltaprop.preprocessing._storage import METADATA_KEY, VERSION
 
 __all__ = [
     "METADATA_KEY",

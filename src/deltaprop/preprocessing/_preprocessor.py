@@ -39,7 +39,6 @@ from deltaprop.preprocessing._columns import (
     TASKS,
     MissingValuesError,
     Scalar,
-    UnseenCategoryWarning,
     _check_columns,
     _check_frame,
     _check_missing,
@@ -55,18 +54,6 @@ from deltaprop.preprocessing._columns import (
     detect_task,
 )
 from deltaprop.preprocessing._storage import METADATA_KEY, VERSION, _stored_fields
-
-__all__ = [
-    "METADATA_KEY",
-    "MISSING",
-    "TASKS",
-    "VERSION",
-    "MissingValuesError",
-    "Preprocessor",
-    "Scalar",
-    "UnseenCategoryWarning",
-    "detect_task",
-]
 
 
 @dataclass(eq=False)
