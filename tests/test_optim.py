@@ -569,3 +569,19 @@ def test_clip_and_chain_have_no_in_place_path():
     assert clip_by_global_norm(1.0).apply_in_place is None
     assert chain(gd(0.1)).apply_in_place is None
     assert GradientTransformation(gd(0.1).init, gd(0.1).update).apply_in_place is None
+
+
+def test_one_walker_maps_every_params_of_a_state():
+    from deltaprop.optim._state import map_params, map_tree
+
+    opt = chain(clip_by_global_norm(1.0), momentum(0.1), adam(0.01))
+    state = opt.init(_params(0))  # (EmptyState, MomentumState, AdamState)
+    doubled = map_params(state, lambda p: Params([2 * w for w in p.W], [2 * v for v in p.b]))
+    assert type(doubled) is tuple and [type(s) for s in doubled] == [type(s) for s in state]
+    assert doubled[1].step == 0 and doubled[2].step == 0  # steps are kept as they are
+    for got, want in zip(_leaves(doubled[2].m), _leaves(state[2].m), strict=True):
+        np.testing.assert_array_equal(got, 2 * want)
+    # the paths the walker gives are the keys of state_to_arrays
+    paths = []
+    map_tree(state, lambda leaf, path: paths.append(path))
+    assert paths == list(state_to_arrays(state))

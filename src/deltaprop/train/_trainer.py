@@ -11,15 +11,15 @@ functions.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from deltaprop._checks import check_scalar
-from deltaprop._types import Array, Grads, Params, State
+from deltaprop._types import Array, Grads, State
 from deltaprop.network import Network
 from deltaprop.optim import GradientTransformation, apply_updates, by_name
+from deltaprop.optim._state import map_params
 from deltaprop.schedules import LearningRate, get_lr
 from deltaprop.train._workspace import Workspace
 
@@ -34,17 +34,6 @@ def _divergence_message(step: int, loss: float) -> str:
         "parameters of the last step with a finite loss. Try a lower learning rate, or "
         "standardise the inputs (zero mean, unit variance)."
     )
-
-
-def _map_params(state: State, fn: Callable[[Params], Params]) -> State:
-    """``state`` with ``fn`` applied to every Params in it (NamedTuples and tuples are walked)."""
-    if isinstance(state, Params):
-        return fn(state)
-    if isinstance(state, tuple) and hasattr(state, "_fields"):
-        return type(state)(*(_map_params(node, fn) for node in state))
-    if isinstance(state, tuple):
-        return tuple(_map_params(node, fn) for node in state)
-    return state
 
 
 class Trainer:
@@ -125,7 +114,7 @@ class Trainer:
     def state(self) -> State:
         """The optimiser state, one array per W^(h) and b^(h), as ``optimizer.init`` makes it."""
         if self._flat_state is not None and self.workspace is not None:
-            return _map_params(self._flat_state, self.workspace.unflatten)
+            return map_params(self._flat_state, self.workspace.unflatten)
         return self._state
 
     @state.setter
@@ -178,5 +167,5 @@ class Trainer:
             if not workspace.is_bound(self.net):  # first step, or net.params was replaced
                 workspace.bind(self.net)
             if self._flat_state is None:  # first step, or state was replaced
-                self._flat_state = _map_params(self._state, workspace.flatten)
+                self._flat_state = map_params(self._state, workspace.flatten)
         return workspace
