@@ -2,10 +2,10 @@
 
 Public as :class:`deltaprop.train.Trainer`; :func:`deltaprop.train.fit` drives it over
 epochs.  A step is the lecture's forward pass, loss, backpropagation and update,
-computed in a :class:`~deltaprop.workspace.Workspace` (the training loop's arrays,
-allocated once) and, with an optimiser that has ``apply_in_place``, updating the
-parameters and the optimiser state in place -- bit for bit the numbers of the pure
-functions.
+computed by the training loop's fast path (:mod:`deltaprop.train._fastpath`: the
+arrays of a step allocated once) and, with an optimiser that has ``apply_in_place``,
+updating the parameters and the optimiser state in place -- bit for bit the numbers
+of the pure functions.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from deltaprop.network import Network
 from deltaprop.optim import GradientTransformation, apply_updates, by_name
 from deltaprop.optim._state import map_params
 from deltaprop.schedules import LearningRate, get_lr
-from deltaprop.train._workspace import Workspace
+from deltaprop.train._fastpath import Workspace, backward, forward_loss
 
 
 class DivergenceError(FloatingPointError):
@@ -42,7 +42,7 @@ class Trainer:
     :func:`fit` drives a Trainer over epochs; call :meth:`step` yourself to train on a
     stream of batches (``partial_fit``-style, e.g. out of core).
 
-    A Trainer computes in a :class:`~deltaprop.workspace.Workspace` (arrays allocated
+    A Trainer computes in a :class:`~deltaprop.train._fastpath.Workspace` (arrays allocated
     once), and with an optimiser that has ``apply_in_place`` (all the named ones) it
     keeps the network's W and b and the optimiser state as views of flat vectors that
     each step updates in place.  The numbers are bit for bit those of the pure
@@ -143,10 +143,10 @@ class Trainer:
         """
         net = self.net
         workspace = self._workspace(X.shape[0])
-        cache, loss = net._forward_loss(X, Y, self.l2, s, workspace)
+        cache, loss = forward_loss(net, X, Y, self.l2, s, workspace)
         if not math.isfinite(loss):
             raise DivergenceError(_divergence_message(self.steps, loss))
-        grads = net._backward(cache, Y, self.l2, s, workspace)
+        grads = backward(net, cache, Y, self.l2, s, workspace)
         apply_in_place = self.optimizer.apply_in_place
         if apply_in_place is None:
             updates, self._state = self.optimizer.update(grads, self._state, net.params)
