@@ -333,7 +333,8 @@ def profile_step(w: Workload, X: np.ndarray, Y: np.ndarray, repeats: int = 200) 
     Xb, Yb = np.ascontiguousarray(X[index]), np.ascontiguousarray(Y[index])
     trainer._step(Xb, Yb, None)
     workspace = trainer.workspace
-    assert workspace is not None and trainer.optimizer.apply_in_place is not None
+    apply_in_place = fastpath.in_place_update(trainer.optimizer)
+    assert workspace is not None and apply_in_place is not None
     cache = fastpath.forward(net, Xb, workspace)
     grads = fastpath.backward(net, cache, Yb, 0.0, None, workspace)
     X_buffer, Y_buffer = np.empty_like(Xb), np.empty_like(Yb)
@@ -354,8 +355,8 @@ def profile_step(w: Workload, X: np.ndarray, Y: np.ndarray, repeats: int = 200) 
             net, Xb, Yb, 0.0, None, workspace
         ),
         "backward (products included)": lambda: fastpath.backward(net, cache, Yb, 0.0, None, workspace),
-        "optimiser update (in place)": lambda: trainer.optimizer.apply_in_place(  # type: ignore[misc]
-            workspace.flat_grads, trainer._flat_state, workspace.flat_params
+        "optimiser update (in place)": lambda: apply_in_place(
+            workspace.flat_grads, trainer._fast._flat_state, workspace.flat_params
         ),
         "gradient norms for History": lambda: [np.sqrt(np.vdot(g, g)) for g in grads.W],
         "whole step (Trainer._step)": lambda: trainer._step(Xb, Yb, None),

@@ -1,18 +1,30 @@
 """The training loop's fast path computes the reference's numbers, bit for bit."""
 
+import inspect
+import itertools
+from pathlib import Path
+
 import numpy as np
 import pytest
 
-from deltaprop import Network, losses, optim
+import deltaprop
+from deltaprop import Network, activations, losses, network, optim
 from deltaprop.activations import ACTIVATIONS, Activation
 from deltaprop.losses import OUTPUTS, OutputLoss
+from deltaprop.network import Params
 from deltaprop.optim import (
     GradientTransformation,
     adam,
+    adamw,
     apply_updates,
     by_name,
     chain,
     clip_by_global_norm,
+    cosine_decay,
+    gd,
+    inverse_scaling,
+    momentum,
+    step_decay,
 )
 from deltaprop.train import Trainer
 from deltaprop.train import _fastpath as fastpath
@@ -22,6 +34,7 @@ from deltaprop.train._fastpath import (
     backward,
     forward,
     forward_loss,
+    in_place_update,
     times_derivative,
 )
 
@@ -197,6 +210,142 @@ def test_user_activation_without_kernels_falls_back():
     np.testing.assert_array_equal(times_derivative(fake_relu, a, a, np.ones(2)), [1.0, -1.0])
 
 
+# ---------------------------------------------------------------- optimisers
+IN_PLACE = {
+    "gd": lambda: gd(step_decay(0.1, 2, 0.5)),
+    "momentum": lambda: momentum(0.1, beta=0.8),
+    "nesterov": lambda: momentum(cosine_decay(0.1, 5), beta=0.9, nesterov=True),
+    "sgd": lambda: by_name("sgd", 0.05),
+    "adam": lambda: adam(0.01, b1=0.8, b2=0.99),
+    "adamw": lambda: adamw(inverse_scaling(0.01), weight_decay=0.1),
+}
+SIZES = [3, 4, 2]
+
+
+def _params(seed=0, dtype=np.float64):
+    """Random Params of a [3, 4, 2] network: W^(1) (4, 3), W^(2) (2, 4), b^(1) (4,), b^(2) (2,)."""
+    rng = np.random.default_rng(seed)
+    W = [rng.normal(size=(m, n)) for n, m in itertools.pairwise(SIZES)]
+    b = [rng.normal(size=m) for m in SIZES[1:]]
+    return Params([w.astype(dtype) for w in W], [v.astype(dtype) for v in b])
+
+
+def _leaves(tree):
+    return [*tree.W, *tree.b]
+
+
+def _assert_params_equal(got, want):
+    for x, y in zip(_leaves(got), _leaves(want), strict=True):
+        np.testing.assert_array_equal(x, y)
+
+
+def _flat(tree):
+    """All weights as one vector and all biases as another: the layout the Trainer uses."""
+    return Params([np.concatenate([w.ravel() for w in tree.W])], [np.concatenate(tree.b)])
+
+
+def _fortran(tree):
+    """Parameters stored column-major: not C-contiguous, so updated as whole arrays."""
+    return Params([np.asfortranarray(w) for w in tree.W], [v.copy() for v in tree.b])
+
+
+def _in_place(opt):
+    apply_in_place = in_place_update(opt)
+    assert apply_in_place is not None
+    return apply_in_place
+
+
+@pytest.mark.parametrize("name", list(IN_PLACE))
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("layout", [lambda tree: tree, _flat])
+def test_in_place_update_is_update_then_apply_bit_for_bit(name, dtype, layout):
+    opt = IN_PLACE[name]()
+    apply_in_place = _in_place(opt)
+    pure_params = _params(0, dtype=dtype)
+    pure_state = opt.init(pure_params)
+    params = layout(_params(0, dtype=dtype))
+    state = opt.init(params)
+    for seed in range(1, 6):
+        grads = _params(seed, dtype=dtype)
+        updates, pure_state = opt.update(grads, pure_state, pure_params)
+        pure_params = apply_updates(pure_params, updates)
+        state = apply_in_place(layout(grads), state, params)
+        assert state.step == pure_state.step == seed
+    _assert_params_equal(params, layout(pure_params))
+    for got, want in zip(state[1:], pure_state[1:], strict=True):  # velocity, or m and v
+        _assert_params_equal(got, layout(want))
+    assert all(leaf.dtype == dtype for leaf in _leaves(params))
+
+
+@pytest.mark.parametrize("name", list(IN_PLACE))
+@pytest.mark.parametrize("layout", [_flat, _fortran])
+def test_in_place_update_block_by_block_is_the_same_step(name, layout, monkeypatch):
+    # Blocks of 5 elements: the 20 weights and 6 biases span several blocks, the last partial.
+    monkeypatch.setattr(fastpath, "BLOCK", 5)
+    opt = IN_PLACE[name]()
+    apply_in_place = _in_place(opt)
+    pure_params = _params(0)
+    pure_state = opt.init(pure_params)
+    params = layout(_params(0))
+    state = opt.init(params)
+    for seed in range(1, 4):
+        updates, pure_state = opt.update(_params(seed), pure_state, pure_params)
+        pure_params = apply_updates(pure_params, updates)
+        state = apply_in_place(layout(_params(seed)), state, params)
+    _assert_params_equal(params, layout(pure_params))
+    for got, want in zip(state[1:], pure_state[1:], strict=True):
+        _assert_params_equal(got, layout(want))
+
+
+def test_blocks_are_aligned_views_covering_every_element(monkeypatch):
+    monkeypatch.setattr(fastpath, "BLOCK", 4)
+    a, b = np.arange(10.0), np.arange(10.0, 20.0)
+    blocks = list(fastpath._blocks(a, b))
+    assert [x.size for x, _ in blocks] == [4, 4, 2]
+    assert all(np.shares_memory(x, a) and np.shares_memory(y, b) for x, y in blocks)
+    np.testing.assert_array_equal(np.concatenate([y - x for x, y in blocks]), np.full(10, 10.0))
+    strided = np.zeros((3, 4))[:, ::2]
+    assert [x is strided for x, _ in fastpath._blocks(strided, strided)] == [True]  # whole, one block
+
+
+def test_in_place_update_writes_into_the_given_arrays():
+    opt = momentum(0.1)
+    params = _params(0)
+    state = opt.init(params)
+    W, velocity = params.W[0], state.velocity.W[0]
+    new_state = _in_place(opt)(_params(1), state, params)
+    assert new_state.velocity.W[0] is velocity and params.W[0] is W
+    np.testing.assert_array_equal(velocity, -0.1 * _params(1).W[0])
+
+
+def test_clip_chain_and_user_transformations_have_no_in_place_step():
+    assert clip_by_global_norm(1.0).spec is None and in_place_update(clip_by_global_norm(1.0)) is None
+    assert chain(gd(0.1)).spec is None and in_place_update(chain(gd(0.1))) is None
+    own = GradientTransformation(gd(0.1).init, gd(0.1).update)
+    assert own.spec is None and in_place_update(own) is None
+    unknown = own._replace(spec=("rmsprop", {"learning_rate": 0.1}))  # a name the fast path lacks
+    assert in_place_update(unknown) is None
+    assert set(fastpath._IN_PLACE) == {"gd", "momentum", "adam", "adamw"}
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: chain(clip_by_global_norm(0.5), adam(0.01)),
+        lambda: clip_by_global_norm(0.5),
+        lambda: GradientTransformation(*by_name("adam", 0.01)[:2]),
+    ],
+    ids=["chain", "clip", "user"],
+)
+def test_transformations_without_spec_fall_back_to_update(make):
+    X, Y = _batches("identity", np.float64, 3)[0][:2]
+    net = Network([4, 6, 5, 3], activation="tanh", output="identity", random_state=1)
+    trainer = Trainer(net, optimizer=make())
+    trainer.step(X, Y)
+    assert trainer.workspace is not None and trainer.workspace.flat_params is None  # nothing bound
+    assert not np.shares_memory(net.W[0], trainer.workspace.flat_grads.W[0])
+
+
 # ------------------------------------------------ the Trainer and the reference
 def _batches(output, dtype, K, seed=0):
     """Batches of 16, 1, 5, 37 and 3 samples, the odd ones with sample weights."""
@@ -268,3 +417,40 @@ def test_trainer_steps_are_the_pure_reference_bit_for_bit(activation, output, na
 def test_fallbacks_and_user_activations_are_the_pure_reference_bit_for_bit(activation, make, dtype):
     _assert_trainer_is_the_reference(activation, "softmax", make, dtype)
     _assert_trainer_is_the_reference(activation, "identity", lambda: by_name("adam", 0.01), dtype, K=1)
+
+
+# ------------------------------------------- the reference keeps none of it
+def test_the_core_modules_hold_no_in_place_machinery():
+    assert Activation._fields == ("name", "f", "df")
+    assert OutputLoss._fields == ("name", "loss_name", "f", "per_sample")
+    assert GradientTransformation._fields == ("init", "update", "spec")
+    assert list(inspect.signature(Network._forward).parameters) == ["self", "X"]
+    assert list(inspect.signature(Network._backward).parameters) == [
+        "self",
+        "cache",
+        "Y",
+        "l2",
+        "sample_weight",
+    ]
+    moved = {
+        network: ["_matmul", "_Buffers", "_unbuffered"],
+        activations: ["activate", "times_derivative", "_relu_out", "_relu_mul_df", "_tanh_out"],
+        losses: ["_row_max", "_row_sum", "_ONES", "_softmax_and_cross_entropy"],
+        optim: ["BLOCK", "_blocks", "_adam_in_place"],
+        optim._base: ["BLOCK", "_blocks", "_leaves"],
+        optim._transforms: ["BLOCK", "_blocks", "_adam_in_place"],
+    }
+    for module, names in moved.items():
+        assert [name for name in names if hasattr(module, name)] == [], module.__name__
+    assert not hasattr(Network, "_forward_loss")
+    with pytest.raises(ImportError):
+        __import__("deltaprop.train._workspace")
+    # no buffers written through out= anywhere in the reference
+    package = Path(deltaprop.__file__).parent
+    sources = [
+        "network.py",
+        "activations.py",
+        "losses.py",
+        *(f"optim/{p.name}" for p in (package / "optim").glob("*.py")),
+    ]
+    assert [name for name in sources if "out=" in (package / name).read_text()] == []

@@ -14,6 +14,9 @@ but without allocating anything large:
   those arrays, with in-place kernels for the built-in activations (looked up by
   name; a user-defined activation runs its own ``f`` and ``df``) and softmax fused
   with its cross-entropy;
+- :func:`in_place_update` gives the in-place step of a built-in optimiser, found by
+  its ``spec``; a transformation without one is run by ``update`` and
+  ``apply_updates`` instead.
 
 Nothing outside :mod:`deltaprop.train` uses this module; the compiled engine will
 replace it.
@@ -21,16 +24,23 @@ replace it.
 
 from __future__ import annotations
 
+import math
 import operator
 from collections.abc import Callable, Sequence
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
+from numpy.typing import NDArray
 
-from deltaprop._types import Array, Grads, Params
+from deltaprop._types import Array, Grads, Params, State
 from deltaprop.activations import Activation, builtin_name
 from deltaprop.losses import builtin_output_name, output_delta, weighted_mean
 from deltaprop.network import Cache, Network
+from deltaprop.optim import AdamState, GradientTransformation, MomentumState, StepState, apply_updates
+from deltaprop.optim._state import map_params
+from deltaprop.schedules import LearningRate, get_lr
+
+InPlaceUpdate = Callable[[Grads, State, Params], State]
 
 
 # ------------------------------------------------------------------ the arrays
@@ -364,3 +374,216 @@ def backward(
             back = _matmul(delta, net.W[h - 1], out.back[h - 2])
             delta = times_derivative(net.activations[h - 2], a[h - 2], z[h - 1], back)
     return Grads(dW, db)
+
+
+# ---------------------------------------------------------------- optimisers
+# Elements per block of the in-place steps: a block of each array a step touches
+# (up to six of them for Adam) fits in a core's L2 cache, and the block is long
+# enough that NumPy's per-call overhead stays small next to the work.
+BLOCK = 1 << 15
+
+
+def _leaves(tree: Params) -> list[NDArray[Any]]:
+    return [*tree.W, *tree.b]
+
+
+def _blocks(*leaves: NDArray[Any]) -> Sequence[tuple[NDArray[Any], ...]]:
+    """Aligned 1-D views of equal-shaped arrays, ``BLOCK`` elements at a time.
+
+    Element-wise operations give the same numbers block by block as on the whole
+    arrays.  Arrays of at most ``BLOCK`` elements, or not all C-contiguous, come back
+    whole, as one block.
+    """
+    size = leaves[0].size
+    if size <= BLOCK or not all(leaf.flags.c_contiguous for leaf in leaves):
+        return (leaves,)
+    flat = [leaf.reshape(-1) for leaf in leaves]  # views, as the arrays are contiguous
+    return [tuple(x[start : start + BLOCK] for x in flat) for start in range(0, size, BLOCK)]
+
+
+# Each in-place step adds the updates to ``params``, writes the new moments into the
+# arrays of ``state`` and returns the state with its step advanced: the operations of
+# the optimiser's ``update`` followed by ``apply_updates``, in order, so bit for bit
+# what they give.  It works leaf by leaf, so it accepts any arrays of matching
+# shapes, e.g. all parameters as one flat vector; every operation of a step runs on
+# one block of the arrays before the next block, while it is in the core's cache.
+def _gd(learning_rate: LearningRate) -> InPlaceUpdate:
+    def apply_in_place(grads: Grads, state: StepState, params: Params) -> StepState:
+        lr = get_lr(learning_rate, state.step)
+        for leaves in zip(_leaves(params), _leaves(grads), strict=True):
+            for p, g in _blocks(*leaves):
+                p += np.multiply(g, -lr)
+        return StepState(state.step + 1)
+
+    return apply_in_place
+
+
+def _momentum(learning_rate: LearningRate, beta: float, nesterov: bool) -> InPlaceUpdate:
+    def apply_in_place(grads: Grads, state: MomentumState, params: Params) -> MomentumState:
+        lr = get_lr(learning_rate, state.step)
+        for leaves in zip(_leaves(params), _leaves(grads), _leaves(state.velocity), strict=True):
+            for p, g, v in _blocks(*leaves):
+                step = np.multiply(g, lr)
+                v *= beta
+                v -= step  # v_{t+1} = beta v_t - eta g
+                if nesterov:
+                    u = np.multiply(v, beta)
+                    u -= step  # u = beta v_{t+1} - eta g
+                    p += u
+                else:
+                    p += v
+        return MomentumState(state.step + 1, state.velocity)
+
+    return apply_in_place
+
+
+def _adam(learning_rate: LearningRate, b1: float, b2: float, eps: float) -> InPlaceUpdate:
+    def apply_in_place(grads: Grads, state: AdamState, params: Params) -> AdamState:
+        return _adam_in_place(grads, state, params, get_lr(learning_rate, state.step), b1, b2, eps, None)
+
+    return apply_in_place
+
+
+def _adamw(
+    learning_rate: LearningRate, b1: float, b2: float, eps: float, weight_decay: float
+) -> InPlaceUpdate:
+    def apply_in_place(grads: Grads, state: AdamState, params: Params) -> AdamState:
+        lr = get_lr(learning_rate, state.step)
+        return _adam_in_place(grads, state, params, lr, b1, b2, eps, lr * weight_decay)
+
+    return apply_in_place
+
+
+def _adam_in_place(
+    grads: Grads,
+    state: AdamState,
+    params: Params,
+    lr: float,
+    b1: float,
+    b2: float,
+    eps: float,
+    decay: float | None,
+) -> AdamState:
+    """adam's (decay None) and adamw's step in place: the operations of their ``update``, in order."""
+    t = state.step + 1
+    alpha = lr * math.sqrt(1.0 - b2**t) / (1.0 - b1**t)
+    n_weights = len(params.W)
+    leaves = zip(_leaves(params), _leaves(grads), _leaves(state.m), _leaves(state.v), strict=True)
+    for i, arrays in enumerate(leaves):
+        for p, g, m, v in _blocks(*arrays):
+            m *= b1
+            m += np.multiply(g, 1.0 - b1)  # m_t = b1 m_{t-1} + (1 - b1) g
+            g2 = np.multiply(g, g)
+            g2 *= 1.0 - b2
+            v *= b2
+            v += g2  # v_t = b2 v_{t-1} + (1 - b2) g^2
+            denominator = np.sqrt(v)
+            denominator += eps
+            u = np.multiply(m, -alpha)
+            u /= denominator  # u_t = -alpha_t m_t / (sqrt(v_t) + eps)
+            if decay is not None and i < n_weights:
+                u -= np.multiply(p, decay)  # adamw: - eta weight_decay W, weights only
+            p += u
+    return AdamState(t, state.m, state.v)
+
+
+# The in-place steps of the built-in optimisers, by the name in their spec.
+_IN_PLACE: dict[str, Callable[..., InPlaceUpdate]] = {
+    "gd": _gd,
+    "momentum": _momentum,
+    "adam": _adam,
+    "adamw": _adamw,
+}
+
+
+def in_place_update(transformation: GradientTransformation) -> InPlaceUpdate | None:
+    """``apply_in_place(grads, state, params) -> state`` for a built-in optimiser, else None.
+
+    Found by ``transformation.spec``; a transformation without one (:func:`chain`,
+    :func:`clip_by_global_norm`, your own) has no in-place step.
+
+    >>> from deltaprop.optim import chain, gd
+    >>> in_place_update(gd(0.1)) is not None, in_place_update(chain(gd(0.1)))
+    (True, None)
+    """
+    if transformation.spec is None:
+        return None
+    name, hyper_parameters = transformation.spec
+    make = _IN_PLACE.get(name)
+    return None if make is None else make(**hyper_parameters)
+
+
+# ------------------------------------------------------------------ the step
+class FastPath:
+    """What the Trainer's steps keep between them: the Workspace and the optimiser state.
+
+    With an optimiser that has an in-place step (every built-in one), the network's W
+    and b and the optimiser state are views of flat vectors of the Workspace that each
+    step updates in place; otherwise the step is ``update`` + ``apply_updates``.
+    ``state`` is the optimiser state in its own structure, either way.
+    """
+
+    def __init__(self, state: State) -> None:
+        self.workspace: Workspace | None = None
+        self._state = state
+        self._flat_state: State | None = None  # the state in the workspace's flat layout
+        self._update_of: tuple[GradientTransformation, InPlaceUpdate | None] | None = None
+
+    @property
+    def state(self) -> State:
+        """The optimiser state, one array per W^(h) and b^(h), as ``optimizer.init`` makes it."""
+        if self._flat_state is not None and self.workspace is not None:
+            return map_params(self._flat_state, self.workspace.unflatten)
+        return self._state
+
+    @state.setter
+    def state(self, state: State) -> None:
+        self._state = state
+        self._flat_state = None  # moved into flat vectors again at the next step
+
+    def _in_place(self, optimizer: GradientTransformation) -> InPlaceUpdate | None:
+        if self._update_of is None or self._update_of[0] is not optimizer:
+            self._update_of = (optimizer, in_place_update(optimizer))
+        return self._update_of[1]
+
+    def step(
+        self,
+        net: Network,
+        optimizer: GradientTransformation,
+        X: Array,
+        Y: Array,
+        l2: float,
+        sample_weight: Array | None,
+    ) -> tuple[float, Grads | None]:
+        """Forward, loss, backward, update on validated arrays: ``(loss, grads)``.
+
+        A loss that is not finite stops the step before the backward pass, with the
+        network unchanged: ``(loss, None)``.  The gradients live in the workspace until
+        the next step.
+        """
+        apply_in_place = self._in_place(optimizer)
+        workspace = self._workspace(net, X.shape[0], apply_in_place is not None)
+        cache, loss = forward_loss(net, X, Y, l2, sample_weight, workspace)
+        if not math.isfinite(loss):
+            return loss, None
+        grads = backward(net, cache, Y, l2, sample_weight, workspace)
+        if apply_in_place is None:
+            updates, self._state = optimizer.update(grads, self._state, net.params)
+            net.params = apply_updates(net.params, updates)
+        else:
+            assert workspace.flat_params is not None
+            self._flat_state = apply_in_place(workspace.flat_grads, self._flat_state, workspace.flat_params)
+        return loss, grads
+
+    def _workspace(self, net: Network, rows: int, in_place: bool) -> Workspace:
+        """The workspace for a batch of ``rows`` samples, with the network and state moved in if needed."""
+        workspace = self.workspace
+        if workspace is None:
+            workspace = self.workspace = Workspace(net, rows)
+        workspace.reserve(rows)
+        if in_place:
+            if not workspace.is_bound(net):  # first step, or net.params was replaced
+                workspace.bind(net)
+            if self._flat_state is None:  # first step, or state was replaced
+                self._flat_state = map_params(self._state, workspace.flatten)
+        return workspace
