@@ -326,6 +326,11 @@ def test_clip_chain_and_user_transformations_have_no_in_place_step():
     unknown = own._replace(spec=("rmsprop", {"learning_rate": 0.1}))  # a name the fast path lacks
     assert in_place_update(unknown) is None
     assert set(fastpath._IN_PLACE) == {"gd", "momentum", "adam", "adamw"}
+    # a function in the third field (the in-place step it once was) is named as the culprit
+    with pytest.raises(TypeError, match="spec must be None or"):
+        Trainer(Network([2, 2], random_state=0), optimizer=own._replace(spec=lambda g, s, p: s)).step(
+            np.ones((1, 2)), np.eye(2)[:1]
+        )
 
 
 @pytest.mark.parametrize(

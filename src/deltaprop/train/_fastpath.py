@@ -506,9 +506,17 @@ def in_place_update(transformation: GradientTransformation) -> InPlaceUpdate | N
     >>> in_place_update(gd(0.1)) is not None, in_place_update(chain(gd(0.1)))
     (True, None)
     """
-    if transformation.spec is None:
+    spec = transformation.spec
+    if spec is None:
         return None
-    name, hyper_parameters = transformation.spec
+    if not (
+        isinstance(spec, tuple) and len(spec) == 2 and isinstance(spec[0], str) and isinstance(spec[1], dict)
+    ):
+        raise TypeError(
+            "A GradientTransformation's spec must be None or (name, hyper_parameters), a str and a "
+            f"dict. Got {spec!r} instead; the third field is no longer an in-place update."
+        )
+    name, hyper_parameters = spec
     make = _IN_PLACE.get(name)
     return None if make is None else make(**hyper_parameters)
 
