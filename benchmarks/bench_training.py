@@ -63,8 +63,10 @@ from sklearn.exceptions import ConvergenceWarning  # noqa: E402
 from sklearn.neural_network import MLPClassifier, MLPRegressor  # noqa: E402
 from threadpoolctl import threadpool_info, threadpool_limits  # noqa: E402
 
-from deltaprop.network import Network, _matmul  # noqa: E402
+from deltaprop.network import Network  # noqa: E402
 from deltaprop.train import Trainer, fit  # noqa: E402
+from deltaprop.train import _fastpath as fastpath  # noqa: E402
+from deltaprop.train._fastpath import _matmul  # noqa: E402
 
 try:
     import torch
@@ -331,9 +333,10 @@ def profile_step(w: Workload, X: np.ndarray, Y: np.ndarray, repeats: int = 200) 
     Xb, Yb = np.ascontiguousarray(X[index]), np.ascontiguousarray(Y[index])
     trainer._step(Xb, Yb, None)
     workspace = trainer.workspace
-    assert workspace is not None and trainer.optimizer.apply_in_place is not None
-    cache = net._forward(Xb, workspace)
-    grads = net._backward(cache, Yb, 0.0, None, workspace)
+    apply_in_place = fastpath.in_place_update(trainer.optimizer)
+    assert workspace is not None and apply_in_place is not None
+    cache = fastpath.forward(net, Xb, workspace)
+    grads = fastpath.backward(net, cache, Yb, 0.0, None, workspace)
     X_buffer, Y_buffer = np.empty_like(Xb), np.empty_like(Yb)
     output_f = net.output.f
     floor_rows = Workload(w.key, w.title, w.sizes, rows, w.optimizer, w.learning_rate, 1, n=rows)
@@ -345,15 +348,15 @@ def profile_step(w: Workload, X: np.ndarray, Y: np.ndarray, repeats: int = 200) 
             np.take(X, index, axis=0, out=X_buffer, mode="clip"),
             np.take(Y, index, axis=0, out=Y_buffer, mode="clip"),
         ),
-        "forward (products included)": lambda: net._forward(Xb, workspace),
+        "forward (products included)": lambda: fastpath.forward(net, Xb, workspace),
         "  of which the output unit f": lambda: output_f(cache.a[-1]),
         "loss (cache_loss)": lambda: net.cache_loss(cache, Yb, 0.0, None),
-        "forward and loss as the step runs them (f fused with the loss)": lambda: net._forward_loss(
-            Xb, Yb, 0.0, None, workspace
+        "forward and loss as the step runs them (f fused with the loss)": lambda: fastpath.forward_loss(
+            net, Xb, Yb, 0.0, None, workspace
         ),
-        "backward (products included)": lambda: net._backward(cache, Yb, 0.0, None, workspace),
-        "optimiser update (in place)": lambda: trainer.optimizer.apply_in_place(  # type: ignore[misc]
-            workspace.flat_grads, trainer._flat_state, workspace.flat_params
+        "backward (products included)": lambda: fastpath.backward(net, cache, Yb, 0.0, None, workspace),
+        "optimiser update (in place)": lambda: apply_in_place(
+            workspace.flat_grads, trainer._fast._flat_state, workspace.flat_params
         ),
         "gradient norms for History": lambda: [np.sqrt(np.vdot(g, g)) for g in grads.W],
         "whole step (Trainer._step)": lambda: trainer._step(Xb, Yb, None),

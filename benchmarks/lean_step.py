@@ -20,8 +20,10 @@ from collections.abc import Callable
 
 import numpy as np
 
-from deltaprop.network import _matmul  # np.matmul, or a multiplication for an outer product
-from deltaprop.optim import BLOCK  # elements per block of the update
+from deltaprop.train._fastpath import (
+    BLOCK,  # elements per block of the update
+    _matmul,  # np.matmul, or a multiplication for an outer product
+)
 
 
 def lean_step(

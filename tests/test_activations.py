@@ -7,10 +7,8 @@ from hypothesis.extra.numpy import arrays
 from deltaprop.activations import (
     ACTIVATIONS,
     Activation,
-    activate,
     activation_names,
     get_activation,
-    times_derivative,
 )
 
 finite = st.floats(-30, 30, allow_nan=False, width=64)
@@ -97,42 +95,3 @@ def test_relu_family_derivatives_are_binary_or_slope(a):
     assert set(np.unique(r.df(a, r.f(a)))) <= {0.0, 1.0}
     lr = ACTIVATIONS["leaky_relu"]
     assert set(np.unique(lr.df(a, lr.f(a)))) <= {0.01, 1.0}
-
-
-@pytest.mark.parametrize("name", sorted(ACTIVATIONS))
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_in_place_variants_give_exactly_f_and_df(name, dtype):
-    act = ACTIVATIONS[name]
-    a = np.array([-3.0, -0.5, -0.0, 0.0, 1e-30, 0.5, 3.0], dtype=dtype)
-    z = act.f(a)
-    out = np.full_like(a, np.nan)
-    got = activate(act, a, out)
-    np.testing.assert_array_equal(got, z)
-    assert got.dtype == dtype and (act.f_out is None or got is out)
-    g = np.linspace(-2.0, 2.0, a.size).astype(dtype)
-    want = act.df(a, z) * g
-    got = times_derivative(act, a, z, g)
-    np.testing.assert_array_equal(got, want)
-    assert got is g and got.dtype == dtype  # in place, in g's memory
-    np.testing.assert_array_equal(activate(act, a), z)  # no out: a new array, f(a)
-
-
-def test_relu_in_place_derivative_is_weak_at_zero():
-    relu = ACTIVATIONS["relu"]
-    a = np.array([-1.0, 0.0, -0.0, 2.0])
-    assert relu.f_out is not None and relu.mul_df is not None
-    np.testing.assert_array_equal(relu.mul_df(a, relu.f(a), np.full(4, 3.0)), [0.0, 0.0, 0.0, 3.0])
-
-
-def test_user_activation_without_in_place_variants_falls_back():
-    square = Activation("square", lambda a: a * a, lambda a, z: 2 * a)
-    a = np.array([1.0, -2.0])
-    out = np.zeros(2)
-    z = activate(square, a, out)
-    np.testing.assert_array_equal(z, [1.0, 4.0])
-    assert z is not out  # no f_out: f(a) is a new array
-    g = np.array([1.0, 1.0])
-    assert times_derivative(square, a, z, g) is g
-    np.testing.assert_array_equal(g, [2.0, -4.0])
-    with pytest.raises(TypeError, match="mul_df"):
-        get_activation(square._replace(mul_df=3))

@@ -97,44 +97,16 @@ def test_unknown_output_lists_names():
 
 @pytest.mark.parametrize("shape", [(2000, 5), (3, 5), (500, 40), (64, 1)])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_short_row_reductions_match_numpys_axis_reductions(shape, dtype):
-    # Many short rows take the column-wise maximum and the sum by a product with ones;
-    # the results must be NumPy's, up to the order of the additions.
-    from deltaprop.losses import _logsumexp, _row_max, _row_sum
+def test_logsumexp_is_numpys_and_keeps_the_dtype(shape, dtype):
+    from deltaprop.losses import _logsumexp
 
     a = np.random.default_rng(1).normal(scale=30.0, size=shape).astype(dtype)
-    a[0, -1] = 1e4
-    np.testing.assert_array_equal(_row_max(a), a.max(axis=1))
+    a[0, -1] = 1e4  # no overflow
     rtol = 1e-6 if dtype == np.float32 else 1e-14
-    np.testing.assert_allclose(_row_sum(a), a.sum(axis=1), rtol=rtol, atol=rtol * np.abs(a).sum(axis=1).max())
     m = a.max(axis=1, keepdims=True)
     expected = (m + np.log(np.exp(a - m).sum(axis=1, keepdims=True)))[:, 0]
     np.testing.assert_allclose(_logsumexp(a), expected, rtol=rtol)
     assert _logsumexp(a).dtype == dtype
-    # the vectors of ones are made once per width and dtype, and cannot be changed
-    from deltaprop.losses import _ONES
-
-    ones = _ONES[(shape[1], np.dtype(dtype))]
-    assert not ones.flags.writeable and ones.dtype == dtype and (ones == 1).all()
-
-
-@pytest.mark.parametrize("shape", [(2000, 5), (7, 3)])
-def test_fused_softmax_and_cross_entropy_equal_the_separate_ones_bit_for_bit(shape):
-    out = OUTPUTS["softmax"]
-    rng = np.random.default_rng(2)
-    a = rng.normal(scale=5.0, size=shape)
-    a[0, 0] = 1e4  # no overflow on the fused path either
-    Y = np.eye(shape[1])[rng.integers(0, shape[1], size=shape[0])]
-    assert out.f_and_per_sample is not None
-    f, per_sample = out.f_and_per_sample(a, Y)
-    np.testing.assert_array_equal(f, out.f(a))
-    np.testing.assert_array_equal(per_sample, out.per_sample(a, Y))
-    assert np.isfinite(per_sample).all()
-
-
-def test_outputs_without_a_fused_form_have_none():
-    assert OUTPUTS["identity"].f_and_per_sample is None
-    assert OUTPUTS["sigmoid"].f_and_per_sample is None
 
 
 def test_builtin_output_name_tells_registry_units_from_user_defined_ones():

@@ -3,7 +3,6 @@ import pytest
 
 from deltaprop import Network
 from deltaprop.activations import ACTIVATIONS
-from deltaprop.network import _matmul
 
 
 def _data(n=7, d=3, K=4, seed=0):
@@ -198,18 +197,6 @@ def test_finite_check_survives_overflowing_sums():
         check_finite(huge, "X")
     with pytest.raises(ValueError, match="NaN"):
         check_finite(np.array([[np.inf, -np.inf]]), "X")  # inf - inf: the sum is NaN
-
-
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_products_over_a_single_index_are_matmul_to_the_bit(dtype):
-    rng = np.random.default_rng(0)
-    column, row = rng.normal(size=(257, 1)).astype(dtype), rng.normal(size=(1, 65)).astype(dtype)
-    wide = rng.normal(size=(65, 3)).astype(dtype)
-    for A, B in [(column, row), (row.T, column.T), (column, row @ wide)]:  # plain and transposed views
-        out = np.empty((A.shape[0], B.shape[1]), dtype)
-        assert _matmul(A, B, out) is out
-        np.testing.assert_array_equal(out, np.matmul(A, B))
-    np.testing.assert_array_equal(_matmul(wide, wide.T), np.matmul(wide, wide.T))  # the general case
 
 
 def test_a_batch_of_one_and_a_single_output_backpropagate_like_larger_ones():

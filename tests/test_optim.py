@@ -31,7 +31,6 @@ from deltaprop.optim import (
     state_to_arrays,
     step_decay,
 )
-from deltaprop.optim import _base as _optim_base
 
 SIZES = [3, 4, 2]
 
@@ -483,89 +482,42 @@ def test_bad_hyper_parameters_name_the_parameter(build, name, error):
         build()
 
 
-# ---------------------------------------------------------- in-place fast path
-IN_PLACE = {
-    "gd": lambda: gd(step_decay(0.1, 2, 0.5)),
-    "momentum": lambda: momentum(0.1, beta=0.8),
-    "nesterov": lambda: momentum(cosine_decay(0.1, 5), beta=0.9, nesterov=True),
-    "sgd": lambda: by_name("sgd", 0.05),
-    "adam": lambda: adam(0.01, b1=0.8, b2=0.99),
-    "adamw": lambda: adamw(inverse_scaling(0.01), weight_decay=0.1),
-}
+def test_one_walker_maps_every_params_of_a_state():
+    from deltaprop.optim._state import map_params, map_tree
+
+    opt = chain(clip_by_global_norm(1.0), momentum(0.1), adam(0.01))
+    state = opt.init(_params(0))  # (EmptyState, MomentumState, AdamState)
+    doubled = map_params(state, lambda p: Params([2 * w for w in p.W], [2 * v for v in p.b]))
+    assert type(doubled) is tuple and [type(s) for s in doubled] == [type(s) for s in state]
+    assert doubled[1].step == 0 and doubled[2].step == 0  # steps are kept as they are
+    for got, want in zip(_leaves(doubled[2].m), _leaves(state[2].m), strict=True):
+        np.testing.assert_array_equal(got, 2 * want)
+    # the paths the walker gives are the keys of state_to_arrays
+    paths = []
+    map_tree(state, lambda leaf, path: paths.append(path))
+    assert paths == list(state_to_arrays(state))
 
 
-def _flat(tree):
-    """All weights as one vector and all biases as another: the layout the Trainer uses."""
-    return Params([np.concatenate([w.ravel() for w in tree.W])], [np.concatenate(tree.b)])
+# ----------------------------------------------------------------------- spec
+def test_built_in_optimisers_declare_what_they_compute():
+    assert gd(0.1).spec == ("gd", {"learning_rate": 0.1})
+    plain = ("momentum", {"learning_rate": 0.1, "beta": 0.8, "nesterov": False})
+    assert momentum(0.1, beta=0.8).spec == plain
+    nesterov = ("momentum", {"learning_rate": 0.05, "beta": 0.9, "nesterov": True})
+    assert by_name("sgd", 0.05).spec == by_name("nesterov", 0.05).spec == nesterov
+    hyper = {"learning_rate": 0.01, "b1": 0.8, "b2": 0.99, "eps": 1e-7}
+    assert adam(0.01, b1=0.8, b2=0.99, eps=1e-7).spec == ("adam", hyper)
+    assert adamw(0.01, b1=0.8, b2=0.99, eps=1e-7, weight_decay=0.1).spec == (
+        "adamw",
+        {**hyper, "weight_decay": 0.1},
+    )
+    schedule = cosine_decay(0.1, 5)
+    assert gd(schedule).spec == ("gd", {"learning_rate": schedule})  # a schedule as given
+    for name in ["gd", "sgd", "momentum", "nesterov", "adam", "adamw"]:
+        assert by_name(name, 0.1).spec is not None
 
 
-@pytest.mark.parametrize("name", list(IN_PLACE))
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("layout", [lambda tree: tree, _flat])
-def test_apply_in_place_is_update_then_apply_bit_for_bit(name, dtype, layout):
-    opt = IN_PLACE[name]()
-    pure_params = _params(0, dtype=dtype)
-    pure_state = opt.init(pure_params)
-    params = layout(_params(0, dtype=dtype))
-    state = opt.init(params)
-    for seed in range(1, 6):
-        grads = _params(seed, dtype=dtype)
-        updates, pure_state = opt.update(grads, pure_state, pure_params)
-        pure_params = apply_updates(pure_params, updates)
-        state = opt.apply_in_place(layout(grads), state, params)
-        assert state.step == pure_state.step == seed
-    _assert_params_equal(params, layout(pure_params))
-    for got, want in zip(state[1:], pure_state[1:], strict=True):  # velocity, or m and v
-        _assert_params_equal(got, layout(want))
-    assert all(leaf.dtype == dtype for leaf in _leaves(params))
-
-
-def _fortran(tree):
-    """Parameters stored column-major: not C-contiguous, so updated as whole arrays."""
-    return Params([np.asfortranarray(w) for w in tree.W], [v.copy() for v in tree.b])
-
-
-@pytest.mark.parametrize("name", list(IN_PLACE))
-@pytest.mark.parametrize("layout", [_flat, _fortran])
-def test_apply_in_place_block_by_block_is_the_same_step(name, layout, monkeypatch):
-    # Blocks of 5 elements: the 20 weights and 6 biases span several blocks, the last partial.
-    monkeypatch.setattr(_optim_base, "BLOCK", 5)
-    opt = IN_PLACE[name]()
-    pure_params = _params(0)
-    pure_state = opt.init(pure_params)
-    params = layout(_params(0))
-    state = opt.init(params)
-    for seed in range(1, 4):
-        updates, pure_state = opt.update(_params(seed), pure_state, pure_params)
-        pure_params = apply_updates(pure_params, updates)
-        state = opt.apply_in_place(layout(_params(seed)), state, params)
-    _assert_params_equal(params, layout(pure_params))
-    for got, want in zip(state[1:], pure_state[1:], strict=True):
-        _assert_params_equal(got, layout(want))
-
-
-def test_blocks_are_aligned_views_covering_every_element(monkeypatch):
-    monkeypatch.setattr(_optim_base, "BLOCK", 4)
-    a, b = np.arange(10.0), np.arange(10.0, 20.0)
-    blocks = list(_optim_base._blocks(a, b))
-    assert [x.size for x, _ in blocks] == [4, 4, 2]
-    assert all(np.shares_memory(x, a) and np.shares_memory(y, b) for x, y in blocks)
-    np.testing.assert_array_equal(np.concatenate([y - x for x, y in blocks]), np.full(10, 10.0))
-    strided = np.zeros((3, 4))[:, ::2]
-    assert [x is strided for x, _ in _optim_base._blocks(strided, strided)] == [True]  # whole, one block
-
-
-def test_apply_in_place_writes_into_the_given_arrays():
-    opt = momentum(0.1)
-    params = _params(0)
-    state = opt.init(params)
-    W, velocity = params.W[0], state.velocity.W[0]
-    new_state = opt.apply_in_place(_params(1), state, params)
-    assert new_state.velocity.W[0] is velocity and params.W[0] is W
-    np.testing.assert_array_equal(velocity, -0.1 * _params(1).W[0])
-
-
-def test_clip_and_chain_have_no_in_place_path():
-    assert clip_by_global_norm(1.0).apply_in_place is None
-    assert chain(gd(0.1)).apply_in_place is None
-    assert GradientTransformation(gd(0.1).init, gd(0.1).update).apply_in_place is None
+def test_chain_clip_and_user_transformations_have_no_spec():
+    assert clip_by_global_norm(1.0).spec is None
+    assert chain(gd(0.1)).spec is None  # even of one built-in: chain is not gd
+    assert GradientTransformation(gd(0.1).init, gd(0.1).update).spec is None

@@ -9,17 +9,8 @@ holding both, with one signature for every activation::
 
 Passing ``z`` is what makes the derivatives cheap: sigmoid' = z (1 - z) and
 tanh' = 1 - z^2 need no second exponential.  A user-defined derivative may ignore
-``z`` and compute from ``a`` alone.
-
-Two optional fields are the training loop's fast path (see
-:class:`deltaprop.workspace.Workspace`); each gives exactly what f and df give, only
-without allocating::
-
-    f_out(a, out)     -> out     f(a) written into a preallocated ``out``
-    mul_df(a, z, g)   -> g       g o sigma'(a), computed in place in ``g``
-
-:func:`activate` and :func:`times_derivative` use them when present and fall back
-to ``f`` and ``df`` otherwise, so a user-defined activation needs only f and df.
+``z`` and compute from ``a`` alone; f and df are all an activation needs, on every
+path that trains a network.
 
 | name         | sigma(a)                                  | sigma'(a)                        |
 |--------------|-------------------------------------------|----------------------------------|
@@ -62,10 +53,6 @@ class Activation(NamedTuple):
         ``f(a) -> z``, element-wise, same shape and dtype as ``a``.
     df : callable
         ``df(a, z) -> sigma'(a)``, element-wise, where ``z = f(a)``.
-    f_out : callable, optional
-        ``f_out(a, out) -> out``: ``f(a)`` written into ``out`` (same shape and dtype).
-    mul_df : callable, optional
-        ``mul_df(a, z, g) -> g``: ``g * df(a, z)`` computed in place in ``g``.
 
     Examples
     --------
@@ -78,8 +65,6 @@ class Activation(NamedTuple):
     name: str
     f: ActivationFn
     df: DerivativeFn
-    f_out: Callable[[Array, Array], Array] | None = None
-    mul_df: Callable[[Array, Array, Array], Array] | None = None
 
 
 def _identity(a: Array) -> Array:
@@ -88,15 +73,6 @@ def _identity(a: Array) -> Array:
 
 def _identity_df(a: Array, z: Array) -> Array:
     return np.ones_like(a)
-
-
-def _identity_out(a: Array, out: Array) -> Array:
-    np.copyto(out, a)
-    return out
-
-
-def _identity_mul_df(a: Array, z: Array, g: Array) -> Array:
-    return g  # g * 1
 
 
 def _sigmoid(a: Array) -> Array:
@@ -110,30 +86,12 @@ def _sigmoid_df(a: Array, z: Array) -> Array:
     return z * (1.0 - z)
 
 
-def _sigmoid_mul_df(a: Array, z: Array, g: Array) -> Array:
-    df = 1.0 - z
-    df *= z
-    g *= df
-    return g
-
-
 def _tanh(a: Array) -> Array:
     return np.tanh(a)
 
 
 def _tanh_df(a: Array, z: Array) -> Array:
     return 1.0 - z * z
-
-
-def _tanh_out(a: Array, out: Array) -> Array:
-    return np.tanh(a, out=out)
-
-
-def _tanh_mul_df(a: Array, z: Array, g: Array) -> Array:
-    df = z * z
-    np.subtract(1.0, df, out=df)
-    g *= df
-    return g
 
 
 def _relu(a: Array) -> Array:
@@ -143,16 +101,6 @@ def _relu(a: Array) -> Array:
 def _relu_df(a: Array, z: Array) -> Array:
     # The weak derivative: 0 at a = 0, as on the slides.
     return (a > 0).astype(a.dtype)
-
-
-def _relu_out(a: Array, out: Array) -> Array:
-    return np.maximum(a, 0, out=out)
-
-
-def _relu_mul_df(a: Array, z: Array, g: Array) -> Array:
-    # The mask a > 0 multiplies g directly: no float copy of sigma' is made.
-    g *= a > 0
-    return g
 
 
 def _leaky_relu(a: Array) -> Array:
@@ -182,10 +130,10 @@ def _gelu_df(a: Array, z: Array) -> Array:
     return 0.5 * (1.0 + t) + 0.5 * a * (1.0 - t * t) * _GELU_C * (1.0 + 3.0 * _GELU_K * a * a)
 
 
-identity = Activation("identity", _identity, _identity_df, _identity_out, _identity_mul_df)
-sigmoid = Activation("sigmoid", _sigmoid, _sigmoid_df, mul_df=_sigmoid_mul_df)
-tanh = Activation("tanh", _tanh, _tanh_df, _tanh_out, _tanh_mul_df)
-relu = Activation("relu", _relu, _relu_df, _relu_out, _relu_mul_df)
+identity = Activation("identity", _identity, _identity_df)
+sigmoid = Activation("sigmoid", _sigmoid, _sigmoid_df)
+tanh = Activation("tanh", _tanh, _tanh_df)
+relu = Activation("relu", _relu, _relu_df)
 leaky_relu = Activation("leaky_relu", _leaky_relu, _leaky_relu_df)
 softplus = Activation("softplus", _softplus, _softplus_df)
 gelu = Activation("gelu", _gelu, _gelu_df)
@@ -195,36 +143,6 @@ ACTIVATIONS: dict[str, Activation] = {
 }
 # scikit-learn calls the sigmoid "logistic"; accept its name too.
 ALIASES: dict[str, str] = {"logistic": "sigmoid"}
-
-
-def activate(act: Activation, a: Array, out: Array | None = None) -> Array:
-    """z = sigma(a): written into ``out`` when one is given and ``act`` has ``f_out``, else ``act.f(a)``.
-
-    >>> import numpy as np
-    >>> out = np.empty(3)
-    >>> activate(relu, np.array([-1.0, 0.0, 2.0]), out) is out
-    True
-    """
-    if out is None or act.f_out is None:
-        return act.f(a)
-    return act.f_out(a, out)
-
-
-def times_derivative(act: Activation, a: Array, z: Array, g: Array) -> Array:
-    """g o sigma'(a), computed in place in ``g`` (which the caller gives up).
-
-    Uses ``act.mul_df`` when present, else multiplies by ``act.df(a, z)``; both give
-    the same numbers as ``act.df(a, z) * g``.
-
-    >>> import numpy as np
-    >>> a = np.array([-1.0, 0.0, 2.0])
-    >>> times_derivative(relu, a, relu.f(a), np.array([5.0, 5.0, 5.0]))
-    array([0., 0., 5.])
-    """
-    if act.mul_df is not None:
-        return act.mul_df(a, z, g)
-    g *= act.df(a, z)
-    return g
 
 
 def builtin_name(act: Activation) -> str | None:
@@ -254,12 +172,6 @@ def get_activation(activation: str | Activation, *, argument: str = "activation"
     if isinstance(activation, Activation):
         if not (callable(activation.f) and callable(activation.df)):
             raise TypeError(f"The {argument!r} Activation {activation.name!r} needs callable f and df.")
-        for optional in ("f_out", "mul_df"):
-            if getattr(activation, optional) is not None and not callable(getattr(activation, optional)):
-                raise TypeError(
-                    f"The {argument!r} Activation {activation.name!r} has a {optional} that is not "
-                    "callable; give a function or None."
-                )
         return activation
     if isinstance(activation, str):
         key = ALIASES.get(activation, activation)

@@ -49,77 +49,37 @@ class OutputLoss(NamedTuple):
     per_sample : callable
         ``per_sample(a, Y) -> l``, shape (n,): the loss of each sample from the
         logits a^(D) (stable for any a) and the targets Y.
-    f_and_per_sample : callable or None, default None
-        ``f_and_per_sample(a, Y) -> (f, l)``: both of the above from one computation,
-        where they share work (softmax and cross-entropy share the row maximum and the
-        sum of exponentials). The training loop uses it when given; it must return
-        what ``f`` and ``per_sample`` return.
     """
 
     name: str
     loss_name: str
     f: Callable[[Array], Array]
     per_sample: Callable[[Array, Array], Array]
-    f_and_per_sample: Callable[[Array, Array], tuple[Array, Array]] | None = None
 
 
-# NumPy reduces along axis=1 one row at a time (about 60 ns a row), which dominates the
-# short rows of an output layer (K = 5 or 10 classes, thousands of samples).  The two
-# helpers below give the same numbers (up to the order of the additions) faster: the
-# maximum as a running maximum over the K columns, the sum as a product with ones.
+def _sum_over_k(a: Array) -> Array:
+    """sum_k a_ik, shape (n,), as the product of a with a vector of ones.
 
-
-def _row_max(a: Array) -> Array:
-    """max_k a_ik, shape (n,)."""
-    n, K = a.shape
-    if K > 32 or n < 8 * K:  # long rows or few samples: NumPy's own reduction is faster
-        return a.max(axis=1)
-    m = a[:, 0].copy()
-    for k in range(1, K):
-        np.maximum(m, a[:, k], out=m)
-    return m
-
-
-# Vectors of ones for _row_sum, made once per width and dtype (read-only).
-_ONES: dict[tuple[int, np.dtype[np.floating]], Array] = {}
-
-
-def _row_sum(a: Array) -> Array:
-    """sum_k a_ik, shape (n,)."""
-    key = (a.shape[1], a.dtype)
-    ones = _ONES.get(key)
-    if ones is None:
-        ones = np.ones(a.shape[1], dtype=a.dtype)
-        ones.flags.writeable = False
-        _ONES[key] = ones
-    return a @ ones
+    The same sum as ``a.sum(axis=1)`` up to the order of the additions; this order is
+    the one the training loop's fast path uses too, so that both give the same bits.
+    """
+    return a @ np.ones(a.shape[1], dtype=a.dtype)
 
 
 def _logsumexp(a: Array) -> Array:
-    m = _row_max(a)
-    return m + np.log(_row_sum(np.exp(a - m[:, None])))
+    # log sum_k e^{a_k} = m + log sum_k e^{a_k - m} with m = max_k a_k: no overflow.
+    m = a.max(axis=1)
+    return m + np.log(_sum_over_k(np.exp(a - m[:, None])))
 
 
 def _softmax(a: Array) -> Array:
-    e = np.exp(a - _row_max(a)[:, None])
-    e /= _row_sum(e)[:, None]
-    return e
+    e = np.exp(a - a.max(axis=1)[:, None])
+    return e / _sum_over_k(e)[:, None]
 
 
 def _cross_entropy(a: Array, Y: Array) -> Array:
     # -sum_k Y_k log softmax(a)_k = sum_k Y_k (logsumexp(a) - a_k)
-    return _logsumexp(a) * _row_sum(Y) - _row_sum(Y * a)
-
-
-def _softmax_and_cross_entropy(a: Array, Y: Array) -> tuple[Array, Array]:
-    # With m = max_k a_k and s = sum_k e^{a_k - m}: softmax(a) = e^{a - m} / s and
-    # logsumexp(a) = m + log s, so f and the loss share m and s.
-    m = _row_max(a)
-    e = np.exp(a - m[:, None])
-    s = _row_sum(e)
-    per_sample = (m + np.log(s)) * _row_sum(Y) - _row_sum(Y * a)
-    e /= s[:, None]
-    return e, per_sample
+    return _logsumexp(a) * _sum_over_k(Y) - _sum_over_k(Y * a)
 
 
 def _identity(a: Array) -> Array:
@@ -136,9 +96,7 @@ def _binary_cross_entropy(a: Array, Y: Array) -> Array:
     return (_softplus(a) - Y * a).sum(axis=1)
 
 
-softmax_cross_entropy = OutputLoss(
-    "softmax", "cross_entropy", _softmax, _cross_entropy, _softmax_and_cross_entropy
-)
+softmax_cross_entropy = OutputLoss("softmax", "cross_entropy", _softmax, _cross_entropy)
 identity_squared_error = OutputLoss("identity", "squared_error", _identity, _squared_error)
 sigmoid_binary_cross_entropy = OutputLoss("sigmoid", "binary_cross_entropy", _sigmoid, _binary_cross_entropy)
 

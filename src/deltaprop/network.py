@@ -22,15 +22,13 @@ Backpropagation, the lecture's four equations over the batch:
 
 where L = L_S + lambda/2 sum_h ||W^(h)||^2 penalises the weights only.
 
-:meth:`Network.forward` and :meth:`Network.backward` are pure: new arrays out.  The
-training loop passes a :class:`~deltaprop.workspace.Workspace` to the same code instead, and every large
-array is then written into memory allocated once; the numbers are the same, bit for bit.
+:meth:`Network.forward` and :meth:`Network.backward` are pure: new arrays out.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 from numpy.typing import DTypeLike
@@ -43,11 +41,8 @@ from deltaprop._checks import (
     check_scalar,
 )
 from deltaprop._types import Array, Grads, Params, RandomState
-from deltaprop.activations import Activation, activate, get_activation, times_derivative
-from deltaprop.losses import OutputLoss, get_output, mean_loss, output_delta, weighted_mean
-
-if TYPE_CHECKING:  # the workspace module builds on this one
-    from deltaprop.train._workspace import Workspace
+from deltaprop.activations import Activation, get_activation
+from deltaprop.losses import OutputLoss, get_output, mean_loss, output_delta
 
 INITS = ("glorot", "he", "sklearn")
 
@@ -61,34 +56,6 @@ class Cache(NamedTuple):
 
     a: list[Array]
     z: list[Array]
-
-
-class _Buffers(NamedTuple):
-    """Where one pass writes: arrays of a Workspace, or None everywhere (allocate)."""
-
-    a: Sequence[Array | None]  # a^(h), h = 1..D
-    z: Sequence[Array | None]  # z^(h), hidden h = 1..D-1
-    back: Sequence[Array | None]  # (W^(h+1))^T delta^(h+1), then delta^(h), hidden h
-    dW: Sequence[Array | None]
-    db: Sequence[Array | None]
-
-
-def _unbuffered(D: int) -> _Buffers:
-    none: list[Array | None] = [None] * D
-    return _Buffers(none, none, none, none, none)
-
-
-def _matmul(A: Array, B: Array, out: Array | None = None) -> Array:
-    """A @ B, into ``out`` if given.
-
-    A product over a single index (A has one column: a batch of one sample, a layer of
-    width 1, or a single output) is an outer product, one multiplication per entry;
-    NumPy's broadcasting multiply computes it several times faster than BLAS does, and
-    to the same bits.
-    """
-    if A.shape[1] == 1:
-        return np.multiply(A, B, out=out)
-    return np.matmul(A, B, out=out)
 
 
 def _init_layer(
@@ -327,23 +294,19 @@ class Network:
         """The forward pass: every a^(h) and z^(h) for a batch X of shape (n, M_0)."""
         return self._forward(self.check_X(X))
 
-    def _forward(self, X: Array, workspace: Workspace | None = None, output: bool = True) -> Cache:
-        """The forward pass on a validated X; into ``workspace``'s arrays when one is given.
-
-        With ``output=False`` it stops at the logits a^(D): z^(D) = f(X) is left out.
-        """
+    def _forward(self, X: Array) -> Cache:
+        """The forward pass on a validated X."""
         D = self.D
-        out = _unbuffered(D) if workspace is None else workspace.rows(X.shape[0])
         a: list[Array] = []
         z: list[Array] = [X]  # z^(0) = X
         for h in range(1, D + 1):
             # a^(h) = W^(h) z^(h-1) + b^(h), rows are samples
-            a_h = _matmul(z[h - 1], self.W[h - 1].T, out.a[h - 1])
+            a_h = z[h - 1] @ self.W[h - 1].T
             a_h += self.b[h - 1]
             a.append(a_h)
             if h < D:
-                z.append(activate(self.activations[h - 1], a_h, out.z[h - 1]))  # z^(h) = sigma(a^(h))
-            elif output:
+                z.append(self.activations[h - 1].f(a_h))  # z^(h) = sigma(a^(h))
+            else:
                 z.append(self.output.f(a_h))  # z^(D) = f(X)
         return Cache(a, z)
 
@@ -370,18 +333,10 @@ class Network:
         check_scalar(l2, "l2", low=0.0)
         return self._backward(cache, self.check_Y(Y, n), l2, self.check_sample_weight(sample_weight, n))
 
-    def _backward(
-        self,
-        cache: Cache,
-        Y: Array,
-        l2: float,
-        sample_weight: Array | None,
-        workspace: Workspace | None = None,
-    ) -> Grads:
-        """Backpropagation on validated arrays; into ``workspace``'s arrays when one is given."""
+    def _backward(self, cache: Cache, Y: Array, l2: float, sample_weight: Array | None) -> Grads:
+        """Backpropagation on validated arrays."""
         D = self.D
         a, z = cache
-        out = _unbuffered(D) if workspace is None else workspace.rows(Y.shape[0])
         # delta^(D) = f(X) - Y, scaled by 1/n (or s_i / sum s) so that the sums over
         # samples below are the means of L_S.
         delta = output_delta(z[D], Y)
@@ -392,15 +347,14 @@ class Network:
         dW: list[Array] = [np.empty(0)] * D
         db: list[Array] = [np.empty(0)] * D
         for h in reversed(range(1, D + 1)):
-            # sum_i delta^(h)_i z^(h-1)_i^T
-            dW[h - 1] = _matmul(delta.T, z[h - 1], out.dW[h - 1])
+            dW[h - 1] = delta.T @ z[h - 1]  # sum_i delta^(h)_i z^(h-1)_i^T
             if l2:
                 dW[h - 1] += l2 * self.W[h - 1]  # + lambda W^(h): the penalty, weights only
-            db[h - 1] = np.add.reduce(delta, axis=0, out=out.db[h - 1])  # sum_i delta^(h)_i
+            db[h - 1] = delta.sum(axis=0)  # sum_i delta^(h)_i
             if h > 1:
                 # delta^(h-1) = sigma'(a^(h-1)) o (W^(h))^T delta^(h)
-                back = _matmul(delta, self.W[h - 1], out.back[h - 2])
-                delta = times_derivative(self.activations[h - 2], a[h - 2], z[h - 1], back)
+                sigma = self.activations[h - 2]
+                delta = sigma.df(a[h - 2], z[h - 1]) * (delta @ self.W[h - 1])
         return Grads(dW, db)
 
     def loss(self, X: Any, Y: Any, l2: float = 0.0, sample_weight: Any = None) -> float:
@@ -417,23 +371,6 @@ class Network:
     ) -> float:
         """The loss of a forward pass already computed (no validation)."""
         return mean_loss(self.output, cache.a[-1], Y, sample_weight) + self.penalty(l2)
-
-    def _forward_loss(
-        self, X: Array, Y: Array, l2: float, sample_weight: Array | None, workspace: Workspace | None = None
-    ) -> tuple[Cache, float]:
-        """The forward pass and its loss, as ``_forward`` and ``cache_loss`` give them.
-
-        Where the output unit has ``f_and_per_sample``, f(X) and the per-sample losses
-        come from one computation on the logits a^(D).
-        """
-        fused = self.output.f_and_per_sample
-        if fused is None:
-            cache = self._forward(X, workspace)
-            return cache, self.cache_loss(cache, Y, l2, sample_weight)
-        cache = self._forward(X, workspace, output=False)
-        f, per_sample = fused(cache.a[-1], Y)
-        cache.z.append(f)  # z^(D) = f(X)
-        return cache, weighted_mean(per_sample, sample_weight) + self.penalty(l2)
 
     def predict(self, X: Any) -> Array:
         """f(X) = sigma_out(a^(D)), shape (n, K)."""

@@ -2,7 +2,6 @@
 
 from deltaprop._api import publish
 from deltaprop.optim._transforms import (
-    BLOCK,
     AdamState,
     EmptyState,
     GradientTransformation,
@@ -31,7 +30,6 @@ from deltaprop.optim._transforms import (
 )
 
 __all__ = [
-    "BLOCK",
     "AdamState",
     "EmptyState",
     "GradientTransformation",

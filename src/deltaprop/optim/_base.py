@@ -1,15 +1,14 @@
 """What every optimiser of :mod:`deltaprop.optim` is made of.
 
 The type of a gradient transformation and of its states, the helpers that map a
-function over parameter-shaped trees, :func:`apply_updates` and :func:`global_norm`,
-and the blocks in which the in-place steps walk their arrays.  All public names are
-importable from :mod:`deltaprop.optim`.
+function over parameter-shaped trees, :func:`apply_updates` and :func:`global_norm`.
+All public names are importable from :mod:`deltaprop.optim`.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -21,16 +20,27 @@ from deltaprop._types import Grads, Params, State
 class GradientTransformation(NamedTuple):
     """An optimiser: ``init(params) -> state`` and ``update(grads, state, params) -> (updates, state)``.
 
-    ``apply_in_place(grads, state, params) -> state`` is optional: the same step done
-    in place.  It adds the updates to ``params``, writes the new moments into the
-    arrays of ``state`` and returns the state with its step advanced -- bit for bit
-    what ``update`` followed by :func:`apply_updates` gives.  It works leaf by leaf, so
-    it accepts any arrays of matching shapes, e.g. all parameters as one flat vector.
+    ``spec`` is optional and declarative: ``(name, hyper_parameters)``, which built-in
+    optimiser ``update`` computes, e.g. ``("momentum", {"learning_rate": 0.1, "beta": 0.9,
+    "nesterov": True})``.  :func:`gd`, :func:`momentum`, :func:`adam` and :func:`adamw`
+    (and so :func:`by_name`) set it; :func:`chain`, :func:`clip_by_global_norm` and a
+    transformation of your own leave it None.  It is how the training loop recognises
+    a built-in optimiser and computes its step its own faster way, to the same bits;
+    with ``spec=None`` it calls ``update`` and :func:`apply_updates`.  Set it only on a
+    transformation whose ``update`` is exactly the named optimiser's.
+
+    Examples
+    --------
+    >>> from deltaprop.optim import chain, gd
+    >>> gd(0.1).spec
+    ('gd', {'learning_rate': 0.1})
+    >>> chain(gd(0.1)).spec is None
+    True
     """
 
     init: Callable[[Params], State]
     update: Callable[[Grads, State, Params], tuple[Params, State]]
-    apply_in_place: Callable[[Grads, State, Params], State] | None = None
+    spec: tuple[str, dict[str, Any]] | None = None
 
 
 class StepState(NamedTuple):
@@ -68,30 +78,6 @@ def _map(fn: Callable[..., NDArray[Any]], *trees: Params) -> Params:
 
 def _zeros_like(params: Params) -> Params:
     return _map(np.zeros_like, params)
-
-
-def _leaves(tree: Params) -> list[NDArray[Any]]:
-    return [*tree.W, *tree.b]
-
-
-# Elements per block of the in-place steps: a block of each array a step touches
-# (up to six of them for Adam) fits in a core's L2 cache, and the block is long
-# enough that NumPy's per-call overhead stays small next to the work.
-BLOCK = 1 << 15
-
-
-def _blocks(*leaves: NDArray[Any]) -> Sequence[tuple[NDArray[Any], ...]]:
-    """Aligned 1-D views of equal-shaped arrays, ``BLOCK`` elements at a time.
-
-    Element-wise operations give the same numbers block by block as on the whole
-    arrays.  Arrays of at most ``BLOCK`` elements, or not all C-contiguous, come back
-    whole, as one block.
-    """
-    size = leaves[0].size
-    if size <= BLOCK or not all(leaf.flags.c_contiguous for leaf in leaves):
-        return (leaves,)
-    flat = [leaf.reshape(-1) for leaf in leaves]  # views, as the arrays are contiguous
-    return [tuple(x[start : start + BLOCK] for x in flat) for start in range(0, size, BLOCK)]
 
 
 def apply_updates(params: Params, updates: Params) -> Params:

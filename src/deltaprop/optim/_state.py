@@ -4,21 +4,55 @@
 names and list positions joined by dots); :func:`state_from_arrays` rebuilds a state
 of a given structure from such a dict, checking every name and shape.  Both are
 public as ``deltaprop.optim.state_to_arrays`` and ``deltaprop.optim.state_from_arrays``.
+Both walk the state with :func:`map_tree`, as :func:`map_params` does for the
+training loop: one walker for every optimiser state.
 """
 
 from __future__ import annotations
 
 import numbers
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
-from deltaprop._types import State
+from deltaprop._types import Params, State
 
 
 def _join(key: str, part: str) -> str:
     return f"{key}.{part}" if key else part
+
+
+def map_tree(
+    tree: Any, fn: Callable[[Any, str], Any], key: str = "", is_leaf: Callable[[Any], bool] | None = None
+) -> Any:
+    """``tree`` rebuilt with ``fn(leaf, path)`` in place of each leaf.
+
+    NamedTuples, tuples and lists are walked, anything else is a leaf, and so is every
+    node ``is_leaf`` is true for.  A path joins NamedTuple field names and list/tuple
+    positions with dots, under ``key``.
+
+    >>> map_tree((1, [2, 3]), lambda leaf, path: f"{path}={leaf}")
+    ('0=1', ['1.0=2', '1.1=3'])
+    """
+    if is_leaf is not None and is_leaf(tree):
+        return fn(tree, key)
+    if isinstance(tree, tuple) and hasattr(tree, "_fields"):
+        children = (map_tree(getattr(tree, name), fn, _join(key, name), is_leaf) for name in tree._fields)
+        return type(tree)(*children)
+    if isinstance(tree, (tuple, list)):
+        return type(tree)(map_tree(child, fn, _join(key, str(i)), is_leaf) for i, child in enumerate(tree))
+    return fn(tree, key)
+
+
+def _is_params(node: Any) -> bool:
+    return isinstance(node, Params)
+
+
+def map_params(state: State, fn: Callable[[Params], Params]) -> State:
+    """``state`` with ``fn`` applied to every :class:`Params` in it; steps and the like are kept."""
+    return map_tree(state, lambda node, _: fn(node) if isinstance(node, Params) else node, is_leaf=_is_params)
 
 
 def state_to_arrays(state: State, prefix: str = "") -> dict[str, NDArray[Any]]:
@@ -38,14 +72,8 @@ def state_to_arrays(state: State, prefix: str = "") -> dict[str, NDArray[Any]]:
     """
     arrays: dict[str, NDArray[Any]] = {}
 
-    def flatten(node: Any, key: str) -> None:
-        if isinstance(node, tuple) and hasattr(node, "_fields"):
-            for name in node._fields:
-                flatten(getattr(node, name), _join(key, name))
-        elif isinstance(node, (tuple, list)):
-            for i, child in enumerate(node):
-                flatten(child, _join(key, str(i)))
-        elif isinstance(node, np.ndarray):
+    def store(node: Any, key: str) -> Any:
+        if isinstance(node, np.ndarray):
             arrays[key] = node
         elif isinstance(node, numbers.Integral) and not isinstance(node, bool):
             arrays[key] = np.array(node, dtype=np.int64)
@@ -56,8 +84,9 @@ def state_to_arrays(state: State, prefix: str = "") -> dict[str, NDArray[Any]]:
                 f"The optimiser state holds a {type(node).__name__} at {key!r}; "
                 "expected arrays, ints or floats."
             )
+        return node
 
-    flatten(state, prefix)
+    map_tree(state, store, prefix)
     return arrays
 
 
@@ -81,11 +110,7 @@ def state_from_arrays(template: State, arrays: Any, prefix: str = "") -> State:
     """
     used: set[str] = set()
 
-    def build(node: Any, key: str) -> Any:
-        if isinstance(node, tuple) and hasattr(node, "_fields"):
-            return type(node)(*(build(getattr(node, name), _join(key, name)) for name in node._fields))
-        if isinstance(node, (tuple, list)):
-            return type(node)(build(child, _join(key, str(i))) for i, child in enumerate(node))
+    def load(node: Any, key: str) -> Any:
         if key not in arrays:
             raise ValueError(f"The optimiser state needs the array {key!r}, which is missing.")
         used.add(key)
@@ -99,7 +124,7 @@ def state_from_arrays(template: State, arrays: Any, prefix: str = "") -> State:
             return np.array(value, dtype=node.dtype)
         return int(value) if isinstance(node, numbers.Integral) else float(value)
 
-    state = build(template, prefix)
+    state = map_tree(template, load, prefix)
     unexpected = sorted(
         key
         for key in arrays

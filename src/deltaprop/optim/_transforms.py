@@ -14,12 +14,9 @@ here too).  The lecture's step is :func:`gd`; :func:`momentum` and
 :func:`adam` reproduce scikit-learn's SGDOptimizer and AdamOptimizer to the last
 bit.  Scalars are Python floats, so float32 parameters stay float32.
 
-The training loop takes a faster road to the same numbers: where a transformation
-has ``apply_in_place``, :class:`deltaprop.train.Trainer` calls it instead of
-``update`` + ``apply_updates``, and the parameters and the state's arrays are
-updated in place -- the same operations in the same order, so bit for bit the same.
-The in-place steps run block by block (:func:`_blocks`): every operation of a step
-on one block of the arrays before the next block, while it is in the core's cache.
+Each built-in optimiser also says what it is: ``spec`` = (name, hyper-parameters)
+(see :class:`GradientTransformation`), by which the training loop recognises it and
+computes the same step its own, faster, way.
 """
 
 from __future__ import annotations
@@ -35,15 +32,12 @@ import numpy as np
 from deltaprop._checks import check_below_one, check_positive, check_scalar
 from deltaprop._types import Grads, Params
 from deltaprop.optim._base import (
-    BLOCK,
     AdamState,
     EmptyState,
     GradientTransformation,
     MomentumState,
     State,
     StepState,
-    _blocks,
-    _leaves,
     _map,
     _zeros_like,
     apply_updates,
@@ -64,7 +58,6 @@ from deltaprop.schedules import (
 # The transformations' types, the schedules and the state format live in modules of
 # their own; their names are here too, next to the optimisers that use them.
 __all__ = [
-    "BLOCK",
     "AdamState",
     "EmptyState",
     "GradientTransformation",
@@ -131,14 +124,7 @@ def gd(learning_rate: LearningRate) -> GradientTransformation:
         lr = get_lr(learning_rate, state.step)
         return _map(lambda g: -lr * g, grads), StepState(state.step + 1)
 
-    def apply_in_place(grads: Grads, state: StepState, params: Params) -> StepState:
-        lr = get_lr(learning_rate, state.step)
-        for leaves in zip(_leaves(params), _leaves(grads), strict=True):
-            for p, g in _blocks(*leaves):
-                p += np.multiply(g, -lr)
-        return StepState(state.step + 1)
-
-    return GradientTransformation(init, update, apply_in_place)
+    return GradientTransformation(init, update, ("gd", {"learning_rate": learning_rate}))
 
 
 def momentum(
@@ -183,22 +169,8 @@ def momentum(
         updates = _map(lambda v, g: beta * v - lr * g, velocity, grads) if nesterov else velocity
         return updates, MomentumState(state.step + 1, velocity)
 
-    def apply_in_place(grads: Grads, state: MomentumState, params: Params) -> MomentumState:
-        lr = get_lr(learning_rate, state.step)
-        for leaves in zip(_leaves(params), _leaves(grads), _leaves(state.velocity), strict=True):
-            for p, g, v in _blocks(*leaves):
-                step = np.multiply(g, lr)
-                v *= beta
-                v -= step  # v_{t+1} = beta v_t - eta g
-                if nesterov:
-                    u = np.multiply(v, beta)
-                    u -= step  # u = beta v_{t+1} - eta g
-                    p += u
-                else:
-                    p += v
-        return MomentumState(state.step + 1, state.velocity)
-
-    return GradientTransformation(init, update, apply_in_place)
+    spec = ("momentum", {"learning_rate": learning_rate, "beta": beta, "nesterov": nesterov})
+    return GradientTransformation(init, update, spec)
 
 
 def adam(
@@ -243,43 +215,8 @@ def adam(
         updates = _map(lambda m_t, v_t: -alpha * m_t / (np.sqrt(v_t) + eps), m, v)
         return updates, AdamState(t, m, v)
 
-    def apply_in_place(grads: Grads, state: AdamState, params: Params) -> AdamState:
-        return _adam_in_place(grads, state, params, get_lr(learning_rate, state.step), b1, b2, eps, None)
-
-    return GradientTransformation(init, update, apply_in_place)
-
-
-def _adam_in_place(
-    grads: Grads,
-    state: AdamState,
-    params: Params,
-    lr: float,
-    b1: float,
-    b2: float,
-    eps: float,
-    decay: float | None,
-) -> AdamState:
-    """adam's (decay None) and adamw's step in place: the operations of their ``update``, in order."""
-    t = state.step + 1
-    alpha = lr * math.sqrt(1.0 - b2**t) / (1.0 - b1**t)
-    n_weights = len(params.W)
-    leaves = zip(_leaves(params), _leaves(grads), _leaves(state.m), _leaves(state.v), strict=True)
-    for i, arrays in enumerate(leaves):
-        for p, g, m, v in _blocks(*arrays):
-            m *= b1
-            m += np.multiply(g, 1.0 - b1)  # m_t = b1 m_{t-1} + (1 - b1) g
-            g2 = np.multiply(g, g)
-            g2 *= 1.0 - b2
-            v *= b2
-            v += g2  # v_t = b2 v_{t-1} + (1 - b2) g^2
-            denominator = np.sqrt(v)
-            denominator += eps
-            u = np.multiply(m, -alpha)
-            u /= denominator  # u_t = -alpha_t m_t / (sqrt(v_t) + eps)
-            if decay is not None and i < n_weights:
-                u -= np.multiply(p, decay)  # adamw: - eta weight_decay W, weights only
-            p += u
-    return AdamState(t, state.m, state.v)
+    spec = ("adam", {"learning_rate": learning_rate, "b1": b1, "b2": b2, "eps": eps})
+    return GradientTransformation(init, update, spec)
 
 
 def adamw(
@@ -313,7 +250,6 @@ def adamw(
     (array([[-0.2]]), array([-0.1]))
     """
     base = adam(learning_rate, b1, b2, eps)
-    b1, b2, eps = float(b1), float(b2), float(eps)  # as validated by adam
     weight_decay = float(check_scalar(weight_decay, "weight_decay", low=0.0))
 
     def update(grads: Grads, state: AdamState, params: Params | None = None) -> tuple[Params, AdamState]:
@@ -326,11 +262,9 @@ def adamw(
         W = [u - decay * w for u, w in zip(updates.W, params.W, strict=True)]
         return Params(W, updates.b), new_state
 
-    def apply_in_place(grads: Grads, state: AdamState, params: Params) -> AdamState:
-        lr = get_lr(learning_rate, state.step)
-        return _adam_in_place(grads, state, params, lr, b1, b2, eps, lr * weight_decay)
-
-    return GradientTransformation(base.init, update, apply_in_place)
+    assert base.spec is not None  # adam's hyper-parameters, as it validated them
+    spec = ("adamw", {**base.spec[1], "weight_decay": weight_decay})
+    return GradientTransformation(base.init, update, spec)
 
 
 def clip_by_global_norm(max_norm: float) -> GradientTransformation:

@@ -2,26 +2,22 @@
 
 Public as :class:`deltaprop.train.Trainer`; :func:`deltaprop.train.fit` drives it over
 epochs.  A step is the lecture's forward pass, loss, backpropagation and update,
-computed in a :class:`~deltaprop.workspace.Workspace` (the training loop's arrays,
-allocated once) and, with an optimiser that has ``apply_in_place``, updating the
-parameters and the optimiser state in place -- bit for bit the numbers of the pure
-functions.
+computed by the training loop's fast path (:mod:`deltaprop.train._fastpath`) -- bit
+for bit the numbers of the pure functions.
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from deltaprop._checks import check_scalar
-from deltaprop._types import Array, Grads, Params, State
+from deltaprop._types import Array, Grads, State
 from deltaprop.network import Network
-from deltaprop.optim import GradientTransformation, apply_updates, by_name
+from deltaprop.optim import GradientTransformation, by_name
 from deltaprop.schedules import LearningRate, get_lr
-from deltaprop.train._workspace import Workspace
+from deltaprop.train._fastpath import FastPath, Workspace
 
 
 class DivergenceError(FloatingPointError):
@@ -36,30 +32,19 @@ def _divergence_message(step: int, loss: float) -> str:
     )
 
 
-def _map_params(state: State, fn: Callable[[Params], Params]) -> State:
-    """``state`` with ``fn`` applied to every Params in it (NamedTuples and tuples are walked)."""
-    if isinstance(state, Params):
-        return fn(state)
-    if isinstance(state, tuple) and hasattr(state, "_fields"):
-        return type(state)(*(_map_params(node, fn) for node in state))
-    if isinstance(state, tuple):
-        return tuple(_map_params(node, fn) for node in state)
-    return state
-
-
 class Trainer:
     """One network, one optimiser, and their state: the unit of incremental training.
 
     :func:`fit` drives a Trainer over epochs; call :meth:`step` yourself to train on a
     stream of batches (``partial_fit``-style, e.g. out of core).
 
-    A Trainer computes in a :class:`~deltaprop.workspace.Workspace` (arrays allocated
-    once), and with an optimiser that has ``apply_in_place`` (all the named ones) it
-    keeps the network's W and b and the optimiser state as views of flat vectors that
-    each step updates in place.  The numbers are bit for bit those of the pure
-    ``update`` + ``apply_updates``; what changes is that the arrays of ``net.W``,
-    ``net.b`` and ``state`` change under a reference kept across steps (copy them to
-    keep a snapshot).
+    A Trainer computes its steps on the training loop's fast path: in arrays allocated
+    once (``trainer.workspace``), and with a built-in optimiser (one with a ``spec``:
+    all the named ones) it keeps the network's W and b and the optimiser state as views
+    of flat vectors that each step updates in place.  The numbers are bit for bit those
+    of the pure forward, backward, ``update`` and ``apply_updates``; what changes is that
+    the arrays of ``net.W``, ``net.b`` and ``state`` change under a reference kept across
+    steps (copy them to keep a snapshot).
 
     Parameters
     ----------
@@ -116,22 +101,22 @@ class Trainer:
                 "The 'optimizer' parameter must be a name or a GradientTransformation. "
                 f"Got {type(optimizer).__name__} instead."
             )
-        self._state: State = self.optimizer.init(net.params)
-        self._flat_state: State | None = None  # the state in the workspace's flat layout
-        self.workspace: Workspace | None = None
+        self._fast = FastPath(self.optimizer.init(net.params))
         self.steps = 0
 
     @property
     def state(self) -> State:
         """The optimiser state, one array per W^(h) and b^(h), as ``optimizer.init`` makes it."""
-        if self._flat_state is not None and self.workspace is not None:
-            return _map_params(self._flat_state, self.workspace.unflatten)
-        return self._state
+        return self._fast.state
 
     @state.setter
     def state(self, state: State) -> None:
-        self._state = state
-        self._flat_state = None  # moved into flat vectors again at the next step
+        self._fast.state = state
+
+    @property
+    def workspace(self) -> Workspace | None:
+        """The arrays the steps compute in (None before the first step)."""
+        return self._fast.workspace
 
     @property
     def current_lr(self) -> float:
@@ -152,31 +137,8 @@ class Trainer:
 
         The returned gradients live in the workspace until the next step.
         """
-        net = self.net
-        workspace = self._workspace(X.shape[0])
-        cache, loss = net._forward_loss(X, Y, self.l2, s, workspace)
-        if not math.isfinite(loss):
+        loss, grads = self._fast.step(self.net, self.optimizer, X, Y, self.l2, s)
+        if grads is None:
             raise DivergenceError(_divergence_message(self.steps, loss))
-        grads = net._backward(cache, Y, self.l2, s, workspace)
-        apply_in_place = self.optimizer.apply_in_place
-        if apply_in_place is None:
-            updates, self._state = self.optimizer.update(grads, self._state, net.params)
-            net.params = apply_updates(net.params, updates)
-        else:
-            assert workspace.flat_params is not None
-            self._flat_state = apply_in_place(workspace.flat_grads, self._flat_state, workspace.flat_params)
         self.steps += 1
         return loss, grads
-
-    def _workspace(self, rows: int) -> Workspace:
-        """The workspace for a batch of ``rows`` samples, with the network and state moved in if needed."""
-        workspace = self.workspace
-        if workspace is None:
-            workspace = self.workspace = Workspace(self.net, rows)
-        workspace.reserve(rows)
-        if self.optimizer.apply_in_place is not None:
-            if not workspace.is_bound(self.net):  # first step, or net.params was replaced
-                workspace.bind(self.net)
-            if self._flat_state is None:  # first step, or state was replaced
-                self._flat_state = _map_params(self._state, workspace.flatten)
-        return workspace
