@@ -1,31 +1,30 @@
-"""Optimisers as gradient transformations."""
+"""Optimisers as gradient transformations (after optax): ``init(params) -> state``,
+``update(grads, state, params) -> (updates, state)``, composed with :func:`chain`.
+
+The learning-rate schedules of :mod:`deltaprop.schedules` are importable from here too.
+"""
 
 from deltaprop._api import publish
-from deltaprop.optim._transforms import (
+from deltaprop._types import State
+from deltaprop.optim._base import (
     AdamState,
     EmptyState,
     GradientTransformation,
-    LearningRate,
     MomentumState,
+    StepState,
+    apply_updates,
+    global_norm,
+)
+from deltaprop.optim._state import map_params, map_tree, state_from_arrays, state_to_arrays
+from deltaprop.optim._transforms import adam, adamw, by_name, chain, clip_by_global_norm, gd, momentum
+from deltaprop.schedules import (
+    LearningRate,
     ReduceOnPlateau,
     Schedule,
-    State,
-    StepState,
-    adam,
-    adamw,
-    apply_updates,
-    by_name,
-    chain,
-    clip_by_global_norm,
     constant,
     cosine_decay,
-    gd,
     get_lr,
-    global_norm,
     inverse_scaling,
-    momentum,
-    state_from_arrays,
-    state_to_arrays,
     step_decay,
 )
 
@@ -51,6 +50,8 @@ __all__ = [
     "get_lr",
     "global_norm",
     "inverse_scaling",
+    "map_params",
+    "map_tree",
     "momentum",
     "state_from_arrays",
     "state_to_arrays",

@@ -40,50 +40,12 @@ from deltaprop.optim._base import (
     StepState,
     _map,
     _zeros_like,
-    apply_updates,
     global_norm,
 )
-from deltaprop.optim._state import state_from_arrays, state_to_arrays
 from deltaprop.schedules import (
     LearningRate,
-    ReduceOnPlateau,
-    Schedule,
-    constant,
-    cosine_decay,
     get_lr,
-    inverse_scaling,
-    step_decay,
 )
-
-# The transformations' types, the schedules and the state format live in modules of
-# their own; their names are here too, next to the optimisers that use them.
-__all__ = [
-    "AdamState",
-    "EmptyState",
-    "GradientTransformation",
-    "LearningRate",
-    "MomentumState",
-    "ReduceOnPlateau",
-    "Schedule",
-    "State",
-    "StepState",
-    "adam",
-    "adamw",
-    "apply_updates",
-    "by_name",
-    "chain",
-    "clip_by_global_norm",
-    "constant",
-    "cosine_decay",
-    "gd",
-    "get_lr",
-    "global_norm",
-    "inverse_scaling",
-    "momentum",
-    "state_from_arrays",
-    "state_to_arrays",
-    "step_decay",
-]
 
 
 # ------------------------------------------------------------------ validation

@@ -36,8 +36,14 @@ from deltaprop._types import Array, Grads, Params, State
 from deltaprop.activations import Activation, builtin_name
 from deltaprop.losses import builtin_output_name, output_delta, weighted_mean
 from deltaprop.network import Cache, Network
-from deltaprop.optim import AdamState, GradientTransformation, MomentumState, StepState, apply_updates
-from deltaprop.optim._state import map_params
+from deltaprop.optim import (
+    AdamState,
+    GradientTransformation,
+    MomentumState,
+    StepState,
+    apply_updates,
+    map_params,
+)
 from deltaprop.schedules import LearningRate, get_lr
 
 InPlaceUpdate = Callable[[Grads, State, Params], State]
