@@ -524,3 +524,27 @@ def test_split_validation_is_seeded_and_disjoint():
     b = split_validation(40, 0.25, np.random.default_rng(3))
     np.testing.assert_array_equal(a[1], b[1])
     assert len(a[1]) == 10 and sorted([*a[0], *a[1]]) == list(range(40))
+
+
+# ------------------------------------------------ what other training loops share
+def test_as_callback_wraps_functions_and_rejects_the_rest():
+    from deltaprop.train import as_callback
+
+    cb = as_callback(lambda epoch, history, net: epoch == 1)
+    assert isinstance(cb, Callback) and cb.on_epoch_end(1, History(), None) is True
+    assert cb.on_batch_end(0, 0.5, None) is None
+    with pytest.raises(TypeError, match=r"must be a deltaprop\.train\.Callback or a function"):
+        as_callback(3)
+
+
+def test_progress_bar_counts_and_is_silent_when_disabled(capsys):
+    from deltaprop.train import ProgressBar
+
+    with ProgressBar(2) as bar:
+        bar.advance("loss 0.5")
+        bar.advance("loss 0.25")
+    out = capsys.readouterr().out
+    assert "epoch 2/2" in out and "loss 0.25" in out
+    with ProgressBar(2, enabled=False) as bar:
+        bar.advance("loss 0.5")
+    assert capsys.readouterr().out == ""

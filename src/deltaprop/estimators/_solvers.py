@@ -29,8 +29,7 @@ from numpy.typing import NDArray
 
 from deltaprop._types import Array, Params
 from deltaprop.network import Network
-from deltaprop.train import Callback, DivergenceError, History, Trainer
-from deltaprop.train._batches import progress_bar
+from deltaprop.train import Callback, DivergenceError, History, ProgressBar, Trainer
 
 # The solvers that train by deltaprop.train.fit, epoch by epoch (partial_fit: one epoch more).
 STOCHASTIC_SOLVERS = ("gd", "sgd", "adam")
@@ -195,33 +194,25 @@ def fit_lbfgs(
         grads = net._backward(cache, Y, l2, sample_weight)
         return loss, _pack(grads.W, grads.b)
 
-    progress = progress_bar(verbose, max_iter)
-    task = progress.add_task("lbfgs", total=max_iter, metrics="") if progress else None
+    progress = ProgressBar(max_iter, enabled=verbose)
 
     def after_iteration(intermediate_result: scipy.optimize.OptimizeResult) -> None:
         history.loss.append(float(intermediate_result.fun))
         net.params = _unpack(intermediate_result.x, sizes, net.dtype)
-        if progress:
-            progress.update(task, advance=1, metrics=f"loss {history.loss[-1]:.4f}")
+        progress.advance(f"loss {history.loss[-1]:.4f}")
         epoch = history.epochs - 1
         if any([bool(cb.on_epoch_end(epoch, history, net)) for cb in callbacks]):
             history.stop_reason = "callback"
             raise StopIteration
 
-    if progress:
-        progress.start()
-    try:
-        with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
-            result = scipy.optimize.minimize(
-                loss_and_gradient,
-                _pack(net.W, net.b),
-                method="L-BFGS-B",
-                jac=True,
-                callback=after_iteration,
-                options={"maxfun": max_fun, "maxiter": max_iter, "gtol": tol},
-            )
-    finally:
-        if progress:
-            progress.stop()
+    with progress, np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+        result = scipy.optimize.minimize(
+            loss_and_gradient,
+            _pack(net.W, net.b),
+            method="L-BFGS-B",
+            jac=True,
+            callback=after_iteration,
+            options={"maxfun": max_fun, "maxiter": max_iter, "gtol": tol},
+        )
     net.params = _unpack(result.x, sizes, net.dtype)
     return result

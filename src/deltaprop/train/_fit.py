@@ -1,27 +1,17 @@
-"""Training loops.
+"""The practical training loop, :func:`fit`.
 
-:func:`gradient_descent` is the lecture's batch gradient descent, step for step:
-
-    w(t+1) = w(t) - eta * ( grad_w L_S(w(t), b(t)) + lambda w(t) )
-    b(t+1) = b(t) - eta *   grad_b L_S(w(t), b(t))
-
-over the full data set at every step.
-
-:func:`fit` is the practical loop around the same gradient: any optimiser of
-:mod:`deltaprop.optim`, mini-batches (``batch_size``; the full batch by default),
-epochs with reshuffling, validation, early stopping that restores the best weights,
-a :class:`History`, callbacks, a progress bar, and a clean stop on Ctrl-C.
-:class:`Trainer` holds a network with its optimiser state and makes one step at a
-time, for training on a stream of batches.
+Any optimiser of :mod:`deltaprop.optim`, mini-batches (``batch_size``; the full batch
+by default), epochs with reshuffling, validation, early stopping that restores the
+best weights, a :class:`History`, callbacks, a progress bar, and a clean stop on
+Ctrl-C, around the gradient of :func:`~deltaprop.train.gradient_descent`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-from numpy.typing import NDArray
 
 from deltaprop._checks import as_generator, check_matrix, check_scalar
 from deltaprop._types import Array, Params, RandomState
@@ -29,117 +19,14 @@ from deltaprop.metrics import output_score
 from deltaprop.network import Network
 from deltaprop.optim import GradientTransformation
 from deltaprop.schedules import LearningRate, ReduceOnPlateau
-from deltaprop.train._batches import epoch_batches, progress_bar
+from deltaprop.train._batches import epoch_batches
+from deltaprop.train._callbacks import Callback, EpochFunction, as_callback
 from deltaprop.train._history import History
+from deltaprop.train._progress import ProgressBar
 from deltaprop.train._split import split_validation
-from deltaprop.train._trainer import DivergenceError, Trainer, _divergence_message
+from deltaprop.train._trainer import Trainer
 
-# Trainer and DivergenceError are defined in deltaprop.train._trainer and public here.
-__all__ = ["Callback", "DivergenceError", "History", "Trainer", "fit", "gradient_descent"]
-
-
-def gradient_descent(
-    net: Network,
-    X: Any,
-    Y: Any,
-    lr: float = 0.1,
-    l2: float = 0.0,
-    steps: int = 100,
-    sample_weight: Any = None,
-) -> NDArray[np.float64]:
-    """Train ``net`` in place by the lecture's batch gradient descent.
-
-    Parameters
-    ----------
-    net : Network
-        Updated in place.
-    X : array of shape (n, M_0)
-    Y : array of shape (n, K)
-        One-hot classes, real targets or 0/1 labels, as ``net.output`` expects.
-    lr : float, default 0.1
-        The learning rate eta > 0.
-    l2 : float, default 0
-        The lecture's lambda >= 0: the penalty lambda/2 ||w||^2 on the weights only.
-    steps : int, default 100
-        The number T of full-batch steps.
-    sample_weight : array of shape (n,), optional
-        Per-sample weights of L_S.
-
-    Returns
-    -------
-    ndarray of shape (steps,)
-        ``losses[t]`` = L_S(w(t), b(t)) + lambda/2 ||w(t)||^2, the loss before step t.
-
-    Raises
-    ------
-    DivergenceError
-        If the loss becomes NaN or infinite; ``net`` then holds the parameters of
-        the last step whose loss was finite.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> X = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
-    >>> Y = np.eye(2)[[0, 1, 1, 0]]
-    >>> net = Network([2, 8, 2], activation="tanh", random_state=0)
-    >>> losses = gradient_descent(net, X, Y, lr=0.5, steps=500)
-    >>> bool(losses[-1] < losses[0])
-    True
-    """
-    X = net.check_X(X)
-    Y = net.check_Y(Y, X.shape[0])
-    s = net.check_sample_weight(sample_weight, X.shape[0])
-    check_scalar(lr, "lr", low=0.0, low_inclusive=False)
-    check_scalar(l2, "l2", low=0.0)
-    check_scalar(steps, "steps", low=0, integer=True)
-    losses = np.empty(steps)
-    previous = net.params
-    # Overflow is detected through the loss below, not through NumPy warnings.
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        for t in range(steps):
-            cache = net._forward(X)
-            losses[t] = net.cache_loss(cache, Y, l2, s)
-            if not np.isfinite(losses[t]):
-                net.params = previous
-                raise DivergenceError(_divergence_message(t, losses[t]))
-            grads = net._backward(cache, Y, l2, s)
-            previous = net.params
-            # The update builds new arrays, so `previous` still holds w(t).
-            net.W = [W - lr * gW for W, gW in zip(net.W, grads.W, strict=True)]
-            net.b = [b - lr * gb for b, gb in zip(net.b, grads.b, strict=True)]
-    return losses
-
-
-# --------------------------------------------------------------------------- fit
 MONITORS = ("loss", "val_loss", "val_score")
-
-
-class Callback:
-    """Base class of training callbacks; override either method.
-
-    A method returning True asks training to stop after the current batch or epoch.
-    A plain function ``fn(epoch, history, net)`` passed to :func:`fit` is used as
-    ``on_epoch_end``.
-    """
-
-    def on_train_begin(self, trainer: Trainer, rng: np.random.Generator) -> None:
-        """Called once before the first epoch with the trainer and the shuffling generator."""
-
-    def on_batch_end(self, step: int, loss: float, net: Network) -> bool | None:
-        """Called after every parameter update with the batch loss before it."""
-        return None
-
-    def on_epoch_end(self, epoch: int, history: History, net: Network) -> bool | None:
-        """Called after every epoch, once ``history`` holds its entries."""
-        return None
-
-
-class _FunctionCallback(Callback):
-    def __init__(self, fn: Callable[[int, History, Network], bool | None]) -> None:
-        self.fn = fn
-
-    def on_epoch_end(self, epoch: int, history: History, net: Network) -> bool | None:
-        return self.fn(epoch, history, net)
 
 
 def fit(
@@ -162,7 +49,7 @@ def fit(
     tol: float = 1e-4,
     n_iter_no_change: int = 10,
     restore_best: bool = True,
-    callbacks: Sequence[Callback | Callable[[int, History, Network], bool | None]] = (),
+    callbacks: Sequence[Callback | EpochFunction] = (),
     verbose: bool = False,
     history: History | None = None,
     **options: Any,
@@ -282,7 +169,7 @@ def fit(
         raise ValueError(
             f"monitor={monitor!r} needs validation data: give 'validation_data' or 'validation_fraction'."
         )
-    all_callbacks = [cb if isinstance(cb, Callback) else _FunctionCallback(cb) for cb in callbacks]
+    all_callbacks = [as_callback(cb) for cb in callbacks]
     history = History() if history is None else history
     sign = -1.0 if monitor == "val_score" else 1.0  # minimise sign * value
     best_value = np.inf
@@ -297,73 +184,66 @@ def fit(
     Y_buffer = None if X_buffer is None else np.empty((batch_size, Y.shape[1]), net.dtype)
     for cb in all_callbacks:
         cb.on_train_begin(trainer, rng)
-    progress = progress_bar(verbose, epochs)
-    task = progress.add_task("train", total=epochs, metrics="") if progress else None
-    if progress:
-        progress.start()
-    try:
-        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            for epoch in range(history.epochs, history.epochs + epochs):
-                total_loss = seen = 0.0
-                norms = np.zeros(net.D)
-                batches = [slice(0, n)] if full_batch else epoch_batches(n, batch_size, shuffle, rng)
-                stop = False
-                for index in batches:
-                    if isinstance(index, slice):
-                        Xb, Yb = X[index], Y[index]  # views
+    with ProgressBar(epochs, enabled=verbose) as progress:
+        try:
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                for epoch in range(history.epochs, history.epochs + epochs):
+                    total_loss = seen = 0.0
+                    norms = np.zeros(net.D)
+                    batches = [slice(0, n)] if full_batch else epoch_batches(n, batch_size, shuffle, rng)
+                    stop = False
+                    for index in batches:
+                        if isinstance(index, slice):
+                            Xb, Yb = X[index], Y[index]  # views
+                        else:
+                            assert X_buffer is not None and Y_buffer is not None
+                            # mode="clip" (the indices are valid) lets take write straight into out
+                            Xb = X.take(index, axis=0, out=X_buffer[: index.size], mode="clip")
+                            Yb = Y.take(index, axis=0, out=Y_buffer[: index.size], mode="clip")
+                        sb = None if s is None else s[index]
+                        loss, grads = trainer._step(Xb, Yb, sb)
+                        weight = Xb.shape[0] if sb is None else float(sb.sum())
+                        total_loss += loss * weight
+                        seen += weight
+                        norms += [np.sqrt(np.vdot(g, g)) for g in grads.W]
+                        if all_callbacks and any(
+                            cb.on_batch_end(trainer.steps, loss, net) for cb in all_callbacks
+                        ):
+                            stop = True
+                            break
+                    history.loss.append(total_loss / seen)
+                    history.grad_norms.append((norms / len(batches)).tolist())
+                    history.lr.append(trainer.current_lr)
+                    history.steps = trainer.steps
+                    if X_val is not None and Y_val is not None:
+                        cache = net._forward(X_val)
+                        history.val_loss.append(net.cache_loss(cache, Y_val, trainer.l2))
+                        history.val_score.append(output_score(net.output.name, cache.z[-1], Y_val))
+                    if isinstance(trainer.learning_rate, ReduceOnPlateau):
+                        trainer.learning_rate.observe(history.loss[-1])
+                    value = sign * getattr(history, monitor)[-1]
+                    if value < best_value - tol:
+                        no_improvement = 0
                     else:
-                        assert X_buffer is not None and Y_buffer is not None
-                        # mode="clip" (the indices are valid) lets take write straight into out
-                        Xb = X.take(index, axis=0, out=X_buffer[: index.size], mode="clip")
-                        Yb = Y.take(index, axis=0, out=Y_buffer[: index.size], mode="clip")
-                    sb = None if s is None else s[index]
-                    loss, grads = trainer._step(Xb, Yb, sb)
-                    weight = Xb.shape[0] if sb is None else float(sb.sum())
-                    total_loss += loss * weight
-                    seen += weight
-                    norms += [np.sqrt(np.vdot(g, g)) for g in grads.W]
-                    if all_callbacks and any(
-                        cb.on_batch_end(trainer.steps, loss, net) for cb in all_callbacks
-                    ):
-                        stop = True
-                        break
-                history.loss.append(total_loss / seen)
-                history.grad_norms.append((norms / len(batches)).tolist())
-                history.lr.append(trainer.current_lr)
-                history.steps = trainer.steps
-                if X_val is not None and Y_val is not None:
-                    cache = net._forward(X_val)
-                    history.val_loss.append(net.cache_loss(cache, Y_val, trainer.l2))
-                    history.val_score.append(output_score(net.output.name, cache.z[-1], Y_val))
-                if isinstance(trainer.learning_rate, ReduceOnPlateau):
-                    trainer.learning_rate.observe(history.loss[-1])
-                value = sign * getattr(history, monitor)[-1]
-                if value < best_value - tol:
-                    no_improvement = 0
-                else:
-                    no_improvement += 1
-                if value < best_value:
-                    best_value = value
-                    history.best_epoch = epoch
-                    if early_stopping and restore_best:
-                        best_params = Params([w.copy() for w in net.W], [v.copy() for v in net.b])
-                if progress:
+                        no_improvement += 1
+                    if value < best_value:
+                        best_value = value
+                        history.best_epoch = epoch
+                        if early_stopping and restore_best:
+                            best_params = Params([w.copy() for w in net.W], [v.copy() for v in net.b])
                     shown = f"loss {history.loss[-1]:.4f}"
                     if history.val_loss:
                         shown += f"  val_loss {history.val_loss[-1]:.4f}"
-                    progress.update(task, advance=1, metrics=shown)
-                stop |= any(cb.on_epoch_end(epoch, history, net) for cb in all_callbacks)
-                if stop:
-                    history.stop_reason = "callback"
-                    break
-                if early_stopping and no_improvement >= n_iter_no_change:
-                    history.stop_reason = "no_improvement"
-                    break
-    except KeyboardInterrupt:
-        history.stop_reason = "interrupted"
-    finally:
-        if progress:
-            progress.stop()
+                    progress.advance(shown)
+                    stop |= any(cb.on_epoch_end(epoch, history, net) for cb in all_callbacks)
+                    if stop:
+                        history.stop_reason = "callback"
+                        break
+                    if early_stopping and no_improvement >= n_iter_no_change:
+                        history.stop_reason = "no_improvement"
+                        break
+        except KeyboardInterrupt:
+            history.stop_reason = "interrupted"
     if best_params is not None:
         net.params = best_params
     return history
