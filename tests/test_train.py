@@ -548,3 +548,55 @@ def test_progress_bar_counts_and_is_silent_when_disabled(capsys):
     with ProgressBar(2, enabled=False) as bar:
         bar.advance("loss 0.5")
     assert capsys.readouterr().out == ""
+
+
+# ------------------------------------------------------- an epoch cut short
+def _stopped_after(batches_run, sample_weight=None):
+    """fit stopped by a callback after ``batches_run`` of 10 batches, and what each step returned."""
+    X, labels = _blobs(n=60)
+    net = Network([4, 5, 3], activation="tanh", random_state=0)
+    trainer = Trainer(net, optimizer="gd", learning_rate=0.1)
+    steps = []
+    original = trainer._step
+
+    def spy(Xb, Yb, sb):
+        loss, grads = original(Xb, Yb, sb)
+        weight = len(Xb) if sb is None else float(sb.sum())
+        steps.append((loss, weight, [float(np.linalg.norm(g)) for g in grads.W]))
+        return loss, grads
+
+    class StopAfter(Callback):
+        def on_batch_end(self, step, loss, net):
+            return step == batches_run
+
+    trainer._step = spy
+    history = fit(
+        net,
+        X,
+        np.eye(3)[labels],
+        optimizer=trainer,
+        epochs=5,
+        batch_size=6,
+        shuffle=False,
+        sample_weight=sample_weight,
+        callbacks=[StopAfter()],
+    )
+    return history, steps
+
+
+@pytest.mark.parametrize("batches_run", [1, 3])
+def test_grad_norms_average_over_the_batches_that_ran(batches_run):
+    history, steps = _stopped_after(batches_run)
+    assert history.stop_reason == "callback" and history.epochs == 1 and len(steps) == batches_run
+    want = np.mean([norms for _, _, norms in steps], axis=0)
+    np.testing.assert_allclose(history.grad_norms[0], want, rtol=1e-12)
+    if batches_run == 1:  # not a tenth of it, as when divided by all 10 batches of the epoch
+        np.testing.assert_allclose(history.grad_norms[0], steps[0][2], rtol=1e-12)
+
+
+def test_epoch_loss_is_the_weighted_mean_of_the_batches_that_ran():
+    weights = np.random.default_rng(4).uniform(0.5, 2.0, 60)
+    history, steps = _stopped_after(3, sample_weight=weights)
+    losses, batch_weights = np.array([s[0] for s in steps]), np.array([s[1] for s in steps])
+    assert history.loss[0] == pytest.approx(np.sum(losses * batch_weights) / np.sum(batch_weights), rel=1e-12)
+    np.testing.assert_allclose(batch_weights, [weights[i : i + 6].sum() for i in (0, 6, 12)], rtol=1e-12)

@@ -190,6 +190,7 @@ def fit(
                 for epoch in range(history.epochs, history.epochs + epochs):
                     total_loss = seen = 0.0
                     norms = np.zeros(net.D)
+                    ran = 0
                     batches = [slice(0, n)] if full_batch else epoch_batches(n, batch_size, shuffle, rng)
                     stop = False
                     for index in batches:
@@ -206,13 +207,14 @@ def fit(
                         total_loss += loss * weight
                         seen += weight
                         norms += [np.sqrt(np.vdot(g, g)) for g in grads.W]
+                        ran += 1
                         if all_callbacks and any(
                             cb.on_batch_end(trainer.steps, loss, net) for cb in all_callbacks
                         ):
                             stop = True
                             break
                     history.loss.append(total_loss / seen)
-                    history.grad_norms.append((norms / len(batches)).tolist())
+                    history.grad_norms.append((norms / ran).tolist())  # a callback may stop mid-epoch
                     history.lr.append(trainer.current_lr)
                     history.steps = trainer.steps
                     if X_val is not None and Y_val is not None:
