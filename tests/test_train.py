@@ -600,3 +600,68 @@ def test_epoch_loss_is_the_weighted_mean_of_the_batches_that_ran():
     losses, batch_weights = np.array([s[0] for s in steps]), np.array([s[1] for s in steps])
     assert history.loss[0] == pytest.approx(np.sum(losses * batch_weights) / np.sum(batch_weights), rel=1e-12)
     np.testing.assert_allclose(batch_weights, [weights[i : i + 6].sum() for i in (0, 6, 12)], rtol=1e-12)
+
+
+# ------------------------------------------------------------- the stopping rule
+from deltaprop.train import StoppingRule  # noqa: E402
+
+
+def test_stopping_rule_counts_epochs_that_do_not_beat_the_best_by_tol():
+    rule = StoppingRule(tol=0.1, patience=2)
+    assert rule.best == np.inf and not rule.patience_used_up
+    assert rule.update(1.0, epoch=0) and rule.no_improvement == 0
+    assert rule.update(0.95, epoch=1)  # a new best, but not by more than tol ...
+    assert rule.no_improvement == 1 and rule.best_epoch == 1  # ... so it counts as no improvement
+    assert not rule.update(2.0, epoch=2) and rule.patience_used_up
+    rule.restart_patience()
+    assert rule.no_improvement == 0 and not rule.patience_used_up
+    assert rule.update(0.5, epoch=3) and rule.no_improvement == 0 and rule.best == 0.5
+
+
+def test_stopping_rule_maximizes_a_score():
+    rule = StoppingRule(maximize=True, tol=0.0, patience=1)
+    assert rule.best == -np.inf
+    assert rule.update(0.5) and not rule.update(0.5) and rule.patience_used_up
+    assert rule.update(0.7) and rule.best == 0.7 and rule.no_improvement == 0
+
+
+@pytest.mark.parametrize("maximize", [False, True])
+def test_stopping_rule_strict_or_as_scikit_learn_at_the_boundary_and_for_nan(maximize):
+    start = 1.0
+    boundary = start + 0.25 if maximize else start - 0.25  # beats the best by exactly tol
+    for strict, counted in ((True, 1), (False, 0)):
+        rule = StoppingRule(maximize=maximize, tol=0.25, strict=strict, best=start)
+        rule.update(boundary)
+        assert rule.no_improvement == counted  # deltaprop needs more than tol; scikit-learn tol or more
+    rule = StoppingRule(maximize=maximize, strict=True, best=start, no_improvement=3)
+    assert not rule.update(np.nan) and rule.no_improvement == 4 and rule.best == start
+    rule = StoppingRule(maximize=maximize, strict=False, best=start, no_improvement=3)
+    assert not rule.update(np.nan) and rule.no_improvement == 0  # as scikit-learn's comparisons give
+
+
+def test_stopping_rule_keeps_and_restores_the_best_weights_and_resumes():
+    net = Network([2, 3, 1], output="identity", random_state=0)
+    rule = StoppingRule(keep_best=True)
+    rule.restore(net)  # nothing kept yet: nothing changes
+    rule.update(1.0, net, epoch=0)
+    kept = [w.copy() for w in net.W]
+    net.W = [w + 1.0 for w in net.W]
+    assert not rule.update(2.0, net, epoch=1)
+    rule.restore(net)
+    for w, k in zip(net.W, kept, strict=True):
+        np.testing.assert_array_equal(w, k)
+    resumed = StoppingRule(tol=0.1, best_epoch=7)
+    resumed.resume([1.0, 0.5, 0.45, 0.6])
+    assert (resumed.best, resumed.no_improvement, resumed.best_epoch) == (0.45, 2, 7)
+    assert resumed.best_params is None
+
+
+def test_fit_counts_patience_on_from_a_resumed_history():
+    X, labels = _blobs()
+    Y = np.eye(3)[labels]
+    net = Network([4, 3], random_state=0)
+    # Two epochs without improvement already: one more and patience 3 is used up.
+    earlier = History(loss=[0.1, 5.0, 5.0], best_epoch=0, steps=3)
+    history = fit(net, X, Y, epochs=10, early_stopping=True, n_iter_no_change=3, history=earlier)
+    assert history is earlier and history.stop_reason == "no_improvement"
+    assert history.epochs == 4 and history.best_epoch == 0

@@ -3,8 +3,9 @@
 :func:`gradient_descent` is the lecture's batch gradient descent; :func:`fit` the
 practical loop (mini-batches, any optimiser, validation, early stopping, callbacks)
 around a :class:`Trainer`, which makes one step at a time.  :class:`History`
-records the epochs; :func:`as_callback` and :class:`ProgressBar` are what other
-training loops (the estimators' L-BFGS, say) share with ``fit``.
+records the epochs, and :class:`StoppingRule` decides when to stop and which weights
+were best.  :class:`StoppingRule`, :func:`as_callback` and :class:`ProgressBar` are
+what other training loops (the scikit-learn estimators') share with ``fit``.
 """
 
 from deltaprop._api import publish
@@ -15,6 +16,7 @@ from deltaprop.train._gd import gradient_descent
 from deltaprop.train._history import History
 from deltaprop.train._progress import ProgressBar
 from deltaprop.train._split import split_validation
+from deltaprop.train._stopping import StoppingRule
 from deltaprop.train._trainer import DivergenceError, Trainer
 
 __all__ = [
@@ -22,6 +24,7 @@ __all__ = [
     "DivergenceError",
     "History",
     "ProgressBar",
+    "StoppingRule",
     "Trainer",
     "as_callback",
     "fit",
@@ -30,4 +33,4 @@ __all__ = [
     "split_validation",
 ]
 
-publish(__name__, Callback, DivergenceError, History, ProgressBar, Trainer)
+publish(__name__, Callback, DivergenceError, History, ProgressBar, StoppingRule, Trainer)

@@ -1,29 +1,37 @@
-"""The practical training loop, :func:`fit`.
+"""The practical training loop, :func:`fit`, in parts a reader can take one at a time.
 
 Any optimiser of :mod:`deltaprop.optim`, mini-batches (``batch_size``; the full batch
 by default), epochs with reshuffling, validation, early stopping that restores the
 best weights, a :class:`History`, callbacks, a progress bar, and a clean stop on
-Ctrl-C, around the gradient of :func:`~deltaprop.train.gradient_descent`.
+Ctrl-C, around the gradient of :func:`~deltaprop.train.gradient_descent`.  ``fit``
+reads as: check the arguments, build the stopping rule, then for every epoch
+
+    run the epoch       (_run_epoch: its batches, steps, loss and gradient norms)
+    record it           (_record_epoch: the History's entries, validation included)
+    the callbacks       (any of them may stop training)
+    stop?               (StoppingRule: improvement, patience, the best weights)
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+import math
+from collections.abc import Iterable, Sequence
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from deltaprop._checks import as_generator, check_matrix, check_scalar
-from deltaprop._types import Array, Params, RandomState
+from deltaprop._types import Array, RandomState
 from deltaprop.metrics import output_score
 from deltaprop.network import Network
 from deltaprop.optim import GradientTransformation
 from deltaprop.schedules import LearningRate, ReduceOnPlateau
-from deltaprop.train._batches import epoch_batches
+from deltaprop.train._batches import Batch, Batches
 from deltaprop.train._callbacks import Callback, EpochFunction, as_callback
 from deltaprop.train._history import History
 from deltaprop.train._progress import ProgressBar
-from deltaprop.train._split import split_validation
+from deltaprop.train._split import Indices, split_validation
+from deltaprop.train._stopping import StoppingRule
 from deltaprop.train._trainer import Trainer
 
 MONITORS = ("loss", "val_loss", "val_score")
@@ -122,6 +130,97 @@ def fit(
     >>> history.epochs, history.val_score[-1] > 0.8
     (50, True)
     """
+    run = _check_arguments(
+        net,
+        X,
+        Y,
+        optimizer=optimizer,
+        learning_rate=learning_rate,
+        l2=l2,
+        options=options,
+        epochs=epochs,
+        batch_size=batch_size,
+        shuffle=shuffle,
+        random_state=random_state,
+        sample_weight=sample_weight,
+        validation_data=validation_data,
+        validation_fraction=validation_fraction,
+        monitor=monitor,
+        tol=tol,
+        n_iter_no_change=n_iter_no_change,
+        callbacks=callbacks,
+    )
+    trainer = run.trainer
+    history = History() if history is None else history
+    rule = StoppingRule(
+        maximize=run.monitor == "val_score",
+        tol=tol,
+        patience=n_iter_no_change if early_stopping else math.inf,
+        keep_best=early_stopping and restore_best,
+        best_epoch=history.best_epoch,
+    )
+    rule.resume(getattr(history, run.monitor))  # a resumed run goes on counting
+    for cb in run.callbacks:
+        cb.on_train_begin(trainer, run.rng)
+    with ProgressBar(epochs, enabled=verbose) as progress:
+        try:
+            # Overflow is detected through the loss (DivergenceError), not through NumPy warnings.
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                for epoch in range(history.epochs, history.epochs + epochs):
+                    done = _run_epoch(trainer, run.batches.epoch(run.rng), run.callbacks)
+                    _record_epoch(history, done, trainer, run.validation)
+                    if isinstance(trainer.learning_rate, ReduceOnPlateau):  # a schedule that watches the loss
+                        trainer.learning_rate.observe(history.loss[-1])
+                    if rule.update(getattr(history, run.monitor)[-1], net, epoch):
+                        history.best_epoch = rule.best_epoch
+                    progress.advance(_summary(history))
+                    asked = any(cb.on_epoch_end(epoch, history, net) for cb in run.callbacks)
+                    if done.stopped or asked:
+                        history.stop_reason = "callback"
+                        break
+                    if rule.patience_used_up:
+                        history.stop_reason = "no_improvement"
+                        break
+        except KeyboardInterrupt:
+            history.stop_reason = "interrupted"
+    rule.restore(net)  # the best epoch's weights, with early_stopping and restore_best
+    return history
+
+
+# ----------------------------------------------------------- checking the arguments
+class _Run(NamedTuple):
+    """fit's arguments, checked once: the hot loop trusts them."""
+
+    trainer: Trainer
+    batches: Batches
+    validation: tuple[Array, Array] | None  # (X_val, Y_val)
+    monitor: str
+    rng: np.random.Generator
+    callbacks: list[Callback]
+
+
+def _check_arguments(
+    net: Network,
+    X: Any,
+    Y: Any,
+    *,
+    optimizer: str | GradientTransformation | Trainer,
+    learning_rate: LearningRate,
+    l2: float,
+    options: dict[str, Any],
+    epochs: int,
+    batch_size: int | None,
+    shuffle: bool,
+    random_state: RandomState,
+    sample_weight: Any,
+    validation_data: tuple[Any, Any] | None,
+    validation_fraction: float | None,
+    monitor: str | None,
+    tol: float,
+    n_iter_no_change: int,
+    callbacks: Sequence[Callback | EpochFunction],
+) -> _Run:
+    """Validate fit's arguments (naming the culprit) and split off the validation data."""
     X = net.check_X(X)
     Y = net.check_Y(Y, X.shape[0])
     s = net.check_sample_weight(sample_weight, X.shape[0])
@@ -129,123 +228,112 @@ def fit(
     check_scalar(tol, "tol", low=0.0)
     check_scalar(n_iter_no_change, "n_iter_no_change", low=1, integer=True)
     rng = as_generator(random_state)
+    trainer = _trainer(net, optimizer, learning_rate, l2, options)
+    validation = None
+    if validation_data is not None and validation_fraction is not None:
+        raise ValueError("Give either 'validation_data' or 'validation_fraction', not both.")
+    if validation_data is not None:
+        X_val = check_matrix(validation_data[0], "X_val", net.dtype, n_columns=net.sizes[0])
+        validation = (X_val, net.check_Y(validation_data[1], X_val.shape[0]))
+    elif validation_fraction is not None:
+        train, val = _split(net, Y, validation_fraction, rng)
+        validation = (X[val], Y[val])
+        X, Y, s = X[train], Y[train], None if s is None else s[train]
+    n = X.shape[0]
+    if batch_size is None:
+        batch_size = n
+    check_scalar(batch_size, "batch_size", low=1, integer=True)
+    if monitor is None:
+        monitor = "val_loss" if validation is not None else "loss"
+    if monitor not in MONITORS:
+        raise ValueError(f"The 'monitor' parameter must be one of {list(MONITORS)}. Got {monitor!r} instead.")
+    if monitor != "loss" and validation is None:
+        raise ValueError(
+            f"monitor={monitor!r} needs validation data: give 'validation_data' or 'validation_fraction'."
+        )
+    batches = Batches(X, Y, s, min(batch_size, n), shuffle)
+    return _Run(trainer, batches, validation, monitor, rng, [as_callback(cb) for cb in callbacks])
+
+
+def _trainer(
+    net: Network,
+    optimizer: str | GradientTransformation | Trainer,
+    learning_rate: LearningRate,
+    l2: float,
+    options: dict[str, Any],
+) -> Trainer:
+    """The Trainer that fit drives: the one given, or a new one for ``net``."""
     trainer = (
         optimizer if isinstance(optimizer, Trainer) else Trainer(net, optimizer, learning_rate, l2, **options)
     )
     if trainer.net is not net:
         raise ValueError("The Trainer passed as 'optimizer' trains another network.")
+    return trainer
 
-    X_val: Array | None = None
-    Y_val: Array | None = None
-    if validation_data is not None and validation_fraction is not None:
-        raise ValueError("Give either 'validation_data' or 'validation_fraction', not both.")
-    if validation_data is not None:
-        X_val = check_matrix(validation_data[0], "X_val", net.dtype, n_columns=net.sizes[0])
-        Y_val = net.check_Y(validation_data[1], X_val.shape[0])
-    elif validation_fraction is not None:
-        check_scalar(validation_fraction, "validation_fraction", low=0.0, low_inclusive=False)
-        if validation_fraction >= 1:
-            raise ValueError(f"The 'validation_fraction' parameter must be < 1. Got {validation_fraction}.")
-        labels = Y.argmax(axis=1) if net.output.name == "softmax" else None
-        train, val = split_validation(X.shape[0], validation_fraction, rng, labels=labels)
-        if val.size == 0 or train.size == 0:
-            raise ValueError(
-                f"validation_fraction={validation_fraction} leaves {val.size} of {X.shape[0]} samples "
-                "for validation; both parts need at least one sample."
-            )
-        X_val, Y_val = X[val], Y[val]
-        X, Y = X[train], Y[train]
-        s = None if s is None else s[train]
-    n = X.shape[0]
-    if batch_size is None:
-        batch_size = n
-    check_scalar(batch_size, "batch_size", low=1, integer=True)
-    batch_size = min(batch_size, n)
-    if monitor is None:
-        monitor = "val_loss" if X_val is not None else "loss"
-    if monitor not in MONITORS:
-        raise ValueError(f"The 'monitor' parameter must be one of {list(MONITORS)}. Got {monitor!r} instead.")
-    if monitor != "loss" and X_val is None:
+
+def _split(net: Network, Y: Array, fraction: float, rng: np.random.Generator) -> tuple[Indices, Indices]:
+    """Training and validation rows for ``validation_fraction`` (stratified for softmax outputs)."""
+    check_scalar(fraction, "validation_fraction", low=0.0, low_inclusive=False)
+    if fraction >= 1:
+        raise ValueError(f"The 'validation_fraction' parameter must be < 1. Got {fraction}.")
+    labels = Y.argmax(axis=1) if net.output.name == "softmax" else None
+    train, val = split_validation(Y.shape[0], fraction, rng, labels=labels)
+    if val.size == 0 or train.size == 0:
         raise ValueError(
-            f"monitor={monitor!r} needs validation data: give 'validation_data' or 'validation_fraction'."
+            f"validation_fraction={fraction} leaves {val.size} of {Y.shape[0]} samples "
+            "for validation; both parts need at least one sample."
         )
-    all_callbacks = [as_callback(cb) for cb in callbacks]
-    history = History() if history is None else history
-    sign = -1.0 if monitor == "val_score" else 1.0  # minimise sign * value
-    best_value = np.inf
-    best_params: Params | None = None
-    no_improvement = 0
-    for value in np.multiply(sign, getattr(history, monitor)):  # a resumed run goes on counting
-        no_improvement = 0 if value < best_value - tol else no_improvement + 1
-        best_value = min(best_value, value)
-    # Shuffled batches are gathered into one reused buffer, never a fresh copy per batch.
-    full_batch = batch_size == n
-    X_buffer = None if full_batch or not shuffle else np.empty((batch_size, X.shape[1]), net.dtype)
-    Y_buffer = None if X_buffer is None else np.empty((batch_size, Y.shape[1]), net.dtype)
-    for cb in all_callbacks:
-        cb.on_train_begin(trainer, rng)
-    with ProgressBar(epochs, enabled=verbose) as progress:
-        try:
-            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-                for epoch in range(history.epochs, history.epochs + epochs):
-                    total_loss = seen = 0.0
-                    norms = np.zeros(net.D)
-                    ran = 0
-                    batches = [slice(0, n)] if full_batch else epoch_batches(n, batch_size, shuffle, rng)
-                    stop = False
-                    for index in batches:
-                        if isinstance(index, slice):
-                            Xb, Yb = X[index], Y[index]  # views
-                        else:
-                            assert X_buffer is not None and Y_buffer is not None
-                            # mode="clip" (the indices are valid) lets take write straight into out
-                            Xb = X.take(index, axis=0, out=X_buffer[: index.size], mode="clip")
-                            Yb = Y.take(index, axis=0, out=Y_buffer[: index.size], mode="clip")
-                        sb = None if s is None else s[index]
-                        loss, grads = trainer._step(Xb, Yb, sb)
-                        weight = Xb.shape[0] if sb is None else float(sb.sum())
-                        total_loss += loss * weight
-                        seen += weight
-                        norms += [np.sqrt(np.vdot(g, g)) for g in grads.W]
-                        ran += 1
-                        if all_callbacks and any(
-                            cb.on_batch_end(trainer.steps, loss, net) for cb in all_callbacks
-                        ):
-                            stop = True
-                            break
-                    history.loss.append(total_loss / seen)
-                    history.grad_norms.append((norms / ran).tolist())  # a callback may stop mid-epoch
-                    history.lr.append(trainer.current_lr)
-                    history.steps = trainer.steps
-                    if X_val is not None and Y_val is not None:
-                        cache = net._forward(X_val)
-                        history.val_loss.append(net.cache_loss(cache, Y_val, trainer.l2))
-                        history.val_score.append(output_score(net.output.name, cache.z[-1], Y_val))
-                    if isinstance(trainer.learning_rate, ReduceOnPlateau):
-                        trainer.learning_rate.observe(history.loss[-1])
-                    value = sign * getattr(history, monitor)[-1]
-                    if value < best_value - tol:
-                        no_improvement = 0
-                    else:
-                        no_improvement += 1
-                    if value < best_value:
-                        best_value = value
-                        history.best_epoch = epoch
-                        if early_stopping and restore_best:
-                            best_params = Params([w.copy() for w in net.W], [v.copy() for v in net.b])
-                    shown = f"loss {history.loss[-1]:.4f}"
-                    if history.val_loss:
-                        shown += f"  val_loss {history.val_loss[-1]:.4f}"
-                    progress.advance(shown)
-                    stop |= any(cb.on_epoch_end(epoch, history, net) for cb in all_callbacks)
-                    if stop:
-                        history.stop_reason = "callback"
-                        break
-                    if early_stopping and no_improvement >= n_iter_no_change:
-                        history.stop_reason = "no_improvement"
-                        break
-        except KeyboardInterrupt:
-            history.stop_reason = "interrupted"
-    if best_params is not None:
-        net.params = best_params
-    return history
+    return train, val
+
+
+# ------------------------------------------------------------------ one epoch
+class _Epoch(NamedTuple):
+    """What one epoch's batches gave: averages over the batches that ran."""
+
+    loss: float  # the (weighted) mean of the batch losses
+    grad_norms: list[float]  # per layer h = 1..D, the mean of ||dL/dW^(h)||
+    stopped: bool  # a callback's on_batch_end asked to stop
+
+
+def _run_epoch(trainer: Trainer, batches: Iterable[Batch], callbacks: Sequence[Callback]) -> _Epoch:
+    """One step per batch; a callback returning True from ``on_batch_end`` ends the epoch there."""
+    net = trainer.net
+    total_loss = seen = 0.0
+    norms = np.zeros(net.D)
+    ran = 0
+    stopped = False
+    for Xb, Yb, sb in batches:
+        loss, grads = trainer._step(Xb, Yb, sb)
+        weight = Xb.shape[0] if sb is None else float(sb.sum())
+        total_loss += loss * weight
+        seen += weight
+        norms += [np.sqrt(np.vdot(g, g)) for g in grads.W]
+        ran += 1
+        if callbacks and any(cb.on_batch_end(trainer.steps, loss, net) for cb in callbacks):
+            stopped = True
+            break
+    return _Epoch(total_loss / seen, (norms / ran).tolist(), stopped)
+
+
+def _record_epoch(
+    history: History, epoch: _Epoch, trainer: Trainer, validation: tuple[Array, Array] | None
+) -> None:
+    """Append the epoch to ``history``: loss, gradient norms, learning rate, steps, validation."""
+    history.loss.append(epoch.loss)
+    history.grad_norms.append(epoch.grad_norms)
+    history.lr.append(trainer.current_lr)
+    history.steps = trainer.steps
+    if validation is not None:
+        X_val, Y_val = validation
+        net = trainer.net
+        cache = net._forward(X_val)
+        history.val_loss.append(net.cache_loss(cache, Y_val, trainer.l2))
+        history.val_score.append(output_score(net.output.name, cache.z[-1], Y_val))
+
+
+def _summary(history: History) -> str:
+    """The last epoch's numbers beside the progress bar."""
+    shown = f"loss {history.loss[-1]:.4f}"
+    if history.val_loss:
+        shown += f"  val_loss {history.val_loss[-1]:.4f}"
+    return shown
