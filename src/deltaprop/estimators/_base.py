@@ -331,8 +331,7 @@ class BaseMLP(InteropMixin, BaseEstimator):
             history.stop_reason = "no_improvement"
         if history.stop_reason == "interrupted":
             warnings.warn("Training interrupted by user.", UserWarning, stacklevel=4)
-        if self.early_stopping:
-            net.params = type(net.params)([c.T.copy() for c in self._best_coefs], list(self._best_intercepts))
+        rules.restore_best(net)
         self._optimizer_state = state_to_arrays(trainer.state)
         self._optimizer_solver = self.solver
         self._lr = self.learning_rate_init if rate is None else rate.lr
