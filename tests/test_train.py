@@ -665,3 +665,35 @@ def test_fit_counts_patience_on_from_a_resumed_history():
     history = fit(net, X, Y, epochs=10, early_stopping=True, n_iter_no_change=3, history=earlier)
     assert history is earlier and history.stop_reason == "no_improvement"
     assert history.epochs == 4 and history.best_epoch == 0
+
+
+# ------------------------------------------------------------ fit with a Trainer
+@pytest.mark.parametrize(
+    ("given", "named"),
+    [
+        ({"learning_rate": 0.1}, "'learning_rate'"),  # the default's value, given: still refused
+        ({"l2": 0.0}, "'l2'"),
+        ({"beta": 0.9}, "'beta'"),
+        ({"learning_rate": 0.5, "l2": 1e-3, "b1": 0.8}, "'learning_rate', 'l2', 'b1'"),
+    ],
+)
+def test_fit_refuses_a_trainer_with_its_own_settings_given_again(given, named):
+    X, labels = _blobs()
+    net = Network([4, 3], random_state=0)
+    trainer = Trainer(net, optimizer="momentum", learning_rate=0.05)
+    with pytest.raises(TypeError, match=f"Trainer as 'optimizer' and also {named}.*set them when building"):
+        fit(net, X, np.eye(3)[labels], optimizer=trainer, epochs=1, **given)
+    assert trainer.steps == 0  # refused before any step
+
+
+def test_fit_with_a_trainer_and_nothing_else_uses_the_trainers_settings():
+    X, labels = _blobs()
+    Y = np.eye(3)[labels]
+    a = Network([4, 3], random_state=0)
+    b = a.copy()
+    fit(a, X, Y, optimizer=Trainer(a, "momentum", 0.05, 1e-2, beta=0.5), epochs=3)
+    fit(b, X, Y, optimizer="momentum", learning_rate=0.05, l2=1e-2, beta=0.5, epochs=3)
+    for p, q in zip(a.W + a.b, b.W + b.b, strict=True):
+        np.testing.assert_array_equal(p, q)
+    with pytest.raises(ValueError, match="trains another network"):
+        fit(b, X, Y, optimizer=Trainer(a), epochs=1)

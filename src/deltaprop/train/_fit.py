@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
-from typing import Any, NamedTuple
+from typing import Any, Generic, NamedTuple, TypeVar
 
 import numpy as np
 
@@ -36,6 +36,23 @@ from deltaprop.train._trainer import Trainer
 
 MONITORS = ("loss", "val_loss", "val_score")
 
+T = TypeVar("T")
+
+
+class _Default(Generic[T]):
+    """A default that fit tells apart from the same value given (it shows as the value)."""
+
+    def __init__(self, value: T) -> None:
+        self.value = value
+
+    def __repr__(self) -> str:
+        return repr(self.value)
+
+
+# Defaults of the arguments a Trainer as 'optimizer' brings itself.
+_LEARNING_RATE: _Default[LearningRate] = _Default(0.1)
+_L2: _Default[float] = _Default(0.0)
+
 
 def fit(
     net: Network,
@@ -43,8 +60,8 @@ def fit(
     Y: Any,
     *,
     optimizer: str | GradientTransformation | Trainer = "gd",
-    learning_rate: LearningRate = 0.1,
-    l2: float = 0.0,
+    learning_rate: LearningRate | _Default[LearningRate] = _LEARNING_RATE,
+    l2: float | _Default[float] = _L2,
     epochs: int = 100,
     batch_size: int | None = None,
     shuffle: bool = True,
@@ -70,10 +87,13 @@ def fit(
     X : array of shape (n, M_0)
     Y : array of shape (n, K)
     optimizer : str, GradientTransformation or Trainer, default "gd"
-        See :class:`Trainer`; a Trainer continues with its optimiser state.
+        See :class:`Trainer`; a Trainer continues with its optimiser state and
+        brings its own learning rate, ``l2`` and options.
     learning_rate : float or schedule, default 0.1
+        Not with a Trainer as ``optimizer``.
     l2 : float, default 0
         The lecture's lambda (penalty lambda/2 ||w||^2 on the weights only).
+        Not with a Trainer as ``optimizer``.
     epochs : int, default 100
         Passes over the training data.
     batch_size : int, optional
@@ -101,7 +121,7 @@ def fit(
     history : History, optional
         Continue appending to this History (e.g. after resuming).
     **options
-        Hyper-parameters of the named optimiser.
+        Hyper-parameters of the named optimiser; not with a Trainer as ``optimizer``.
 
     Returns
     -------
@@ -111,6 +131,9 @@ def fit(
     ------
     DivergenceError
         On a non-finite loss; ``net`` keeps the parameters of the last finite step.
+    TypeError
+        When ``optimizer`` is a Trainer and ``learning_rate``, ``l2`` or optimiser
+        options are given too (the Trainer's own would silently win).
 
     Notes
     -----
@@ -205,8 +228,8 @@ def _check_arguments(
     Y: Any,
     *,
     optimizer: str | GradientTransformation | Trainer,
-    learning_rate: LearningRate,
-    l2: float,
+    learning_rate: LearningRate | _Default[LearningRate],
+    l2: float | _Default[float],
     options: dict[str, Any],
     epochs: int,
     batch_size: int | None,
@@ -258,17 +281,29 @@ def _check_arguments(
 def _trainer(
     net: Network,
     optimizer: str | GradientTransformation | Trainer,
-    learning_rate: LearningRate,
-    l2: float,
+    learning_rate: LearningRate | _Default[LearningRate],
+    l2: float | _Default[float],
     options: dict[str, Any],
 ) -> Trainer:
-    """The Trainer that fit drives: the one given, or a new one for ``net``."""
-    trainer = (
-        optimizer if isinstance(optimizer, Trainer) else Trainer(net, optimizer, learning_rate, l2, **options)
-    )
-    if trainer.net is not net:
+    """The Trainer that fit drives: a new one for ``net``, or the one given with nothing to override it."""
+    if not isinstance(optimizer, Trainer):
+        lr = learning_rate.value if isinstance(learning_rate, _Default) else learning_rate
+        return Trainer(net, optimizer, lr, l2.value if isinstance(l2, _Default) else l2, **options)
+    if optimizer.net is not net:
         raise ValueError("The Trainer passed as 'optimizer' trains another network.")
-    return trainer
+    given = [
+        name
+        for name, value in [("learning_rate", learning_rate), ("l2", l2)]
+        if not isinstance(value, _Default)
+    ]
+    if given or options:
+        names = ", ".join(repr(name) for name in [*given, *sorted(options)])
+        raise TypeError(
+            f"fit() got a Trainer as 'optimizer' and also {names}. A Trainer carries its own learning "
+            "rate, l2 and optimiser options, so these would be ignored; set them when building the "
+            "Trainer: Trainer(net, optimizer, learning_rate, l2, **options)."
+        )
+    return optimizer
 
 
 def _split(net: Network, Y: Array, fraction: float, rng: np.random.Generator) -> tuple[Indices, Indices]:
