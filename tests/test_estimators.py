@@ -217,6 +217,34 @@ def test_early_stopping_keeps_the_best_validation_epoch():
     assert clf.history_.val_loss == clf.validation_loss_curve_
 
 
+@quiet
+@pytest.mark.parametrize("solver", ["sgd", "adam"])
+def test_a_score_equal_to_the_best_counts_as_improvement_as_in_sklearn(solver):
+    # scikit-learn counts "no improvement" as score < best + tol: with tol=0 an equal score
+    # resets the count, so a validation accuracy stuck at its best never stops training.
+    X, labels = _data(n=200)
+    X = X + 4.0 * np.eye(3, 5)[labels]  # well apart: the validation accuracy reaches 1 and stays
+    params = dict(
+        hidden_layer_sizes=(6,), solver=solver, early_stopping=True, tol=0.0, n_iter_no_change=2,
+        max_iter=25, learning_rate_init=0.05, random_state=0,
+    )  # fmt: skip
+    ref = sk.MLPClassifier(**params).fit(X, labels)
+    ours = MLPClassifier(**params).fit(X, labels)
+    assert ref.validation_scores_[-5:] == [1.0] * 5 and ours.validation_scores_[-5:] == [1.0] * 5
+    assert ours.n_iter_ == ref.n_iter_ == 25
+    assert ours._no_improvement_count == ref._no_improvement_count == 0
+    assert ours.best_validation_score_ == ref.best_validation_score_ == 1.0
+
+
+def test_an_estimator_stops_after_more_than_n_iter_no_change_stalled_epochs_as_sklearn():
+    X, labels = _data()
+    params = dict(hidden_layer_sizes=(4,), solver="sgd", tol=1e9, n_iter_no_change=4, random_state=0)
+    ref = sk.MLPClassifier(**params).fit(X, labels)
+    ours = MLPClassifier(**params).fit(X, labels)
+    assert ours.n_iter_ == ref.n_iter_ == 1 + 4 + 1  # the first epoch improves on inf, then 5 fail
+    assert ours._no_improvement_count == ref._no_improvement_count == 5
+
+
 def test_early_stopping_needs_two_validation_samples():
     X, _ = _data(n=10)
     with pytest.raises(ValueError, match="validation set is too small"):

@@ -524,3 +524,176 @@ def test_split_validation_is_seeded_and_disjoint():
     b = split_validation(40, 0.25, np.random.default_rng(3))
     np.testing.assert_array_equal(a[1], b[1])
     assert len(a[1]) == 10 and sorted([*a[0], *a[1]]) == list(range(40))
+
+
+# ------------------------------------------------ what other training loops share
+def test_as_callback_wraps_functions_and_rejects_the_rest():
+    from deltaprop.train import as_callback
+
+    cb = as_callback(lambda epoch, history, net: epoch == 1)
+    assert isinstance(cb, Callback) and cb.on_epoch_end(1, History(), None) is True
+    assert cb.on_batch_end(0, 0.5, None) is None
+    with pytest.raises(TypeError, match=r"must be a deltaprop\.train\.Callback or a function"):
+        as_callback(3)
+
+
+def test_progress_bar_counts_and_is_silent_when_disabled(capsys):
+    from deltaprop.train import ProgressBar
+
+    with ProgressBar(2) as bar:
+        bar.advance("loss 0.5")
+        bar.advance("loss 0.25")
+    out = capsys.readouterr().out
+    assert "epoch 2/2" in out and "loss 0.25" in out
+    with ProgressBar(2, enabled=False) as bar:
+        bar.advance("loss 0.5")
+    assert capsys.readouterr().out == ""
+
+
+# ------------------------------------------------------- an epoch cut short
+def _stopped_after(batches_run, sample_weight=None):
+    """fit stopped by a callback after ``batches_run`` of 10 batches, and what each step returned."""
+    X, labels = _blobs(n=60)
+    net = Network([4, 5, 3], activation="tanh", random_state=0)
+    trainer = Trainer(net, optimizer="gd", learning_rate=0.1)
+    steps = []
+    original = trainer._step
+
+    def spy(Xb, Yb, sb):
+        loss, grads = original(Xb, Yb, sb)
+        weight = len(Xb) if sb is None else float(sb.sum())
+        steps.append((loss, weight, [float(np.linalg.norm(g)) for g in grads.W]))
+        return loss, grads
+
+    class StopAfter(Callback):
+        def on_batch_end(self, step, loss, net):
+            return step == batches_run
+
+    trainer._step = spy
+    history = fit(
+        net,
+        X,
+        np.eye(3)[labels],
+        optimizer=trainer,
+        epochs=5,
+        batch_size=6,
+        shuffle=False,
+        sample_weight=sample_weight,
+        callbacks=[StopAfter()],
+    )
+    return history, steps
+
+
+@pytest.mark.parametrize("batches_run", [1, 3])
+def test_grad_norms_average_over_the_batches_that_ran(batches_run):
+    history, steps = _stopped_after(batches_run)
+    assert history.stop_reason == "callback" and history.epochs == 1 and len(steps) == batches_run
+    want = np.mean([norms for _, _, norms in steps], axis=0)
+    np.testing.assert_allclose(history.grad_norms[0], want, rtol=1e-12)
+    if batches_run == 1:  # not a tenth of it, as when divided by all 10 batches of the epoch
+        np.testing.assert_allclose(history.grad_norms[0], steps[0][2], rtol=1e-12)
+
+
+def test_epoch_loss_is_the_weighted_mean_of_the_batches_that_ran():
+    weights = np.random.default_rng(4).uniform(0.5, 2.0, 60)
+    history, steps = _stopped_after(3, sample_weight=weights)
+    losses, batch_weights = np.array([s[0] for s in steps]), np.array([s[1] for s in steps])
+    assert history.loss[0] == pytest.approx(np.sum(losses * batch_weights) / np.sum(batch_weights), rel=1e-12)
+    np.testing.assert_allclose(batch_weights, [weights[i : i + 6].sum() for i in (0, 6, 12)], rtol=1e-12)
+
+
+# ------------------------------------------------------------- the stopping rule
+from deltaprop.train import StoppingRule  # noqa: E402
+
+
+def test_stopping_rule_counts_epochs_that_do_not_beat_the_best_by_tol():
+    rule = StoppingRule(tol=0.1, patience=2)
+    assert rule.best == np.inf and not rule.patience_used_up
+    assert rule.update(1.0, epoch=0) and rule.no_improvement == 0
+    assert rule.update(0.95, epoch=1)  # a new best, but not by more than tol ...
+    assert rule.no_improvement == 1 and rule.best_epoch == 1  # ... so it counts as no improvement
+    assert not rule.update(2.0, epoch=2) and rule.patience_used_up
+    rule.restart_patience()
+    assert rule.no_improvement == 0 and not rule.patience_used_up
+    assert rule.update(0.5, epoch=3) and rule.no_improvement == 0 and rule.best == 0.5
+
+
+def test_stopping_rule_maximizes_a_score():
+    rule = StoppingRule(maximize=True, tol=0.0, patience=1)
+    assert rule.best == -np.inf
+    assert rule.update(0.5) and not rule.update(0.5) and rule.patience_used_up
+    assert rule.update(0.7) and rule.best == 0.7 and rule.no_improvement == 0
+
+
+@pytest.mark.parametrize("maximize", [False, True])
+def test_stopping_rule_strict_or_as_scikit_learn_at_the_boundary_and_for_nan(maximize):
+    start = 1.0
+    boundary = start + 0.25 if maximize else start - 0.25  # beats the best by exactly tol
+    for strict, counted in ((True, 1), (False, 0)):
+        rule = StoppingRule(maximize=maximize, tol=0.25, strict=strict, best=start)
+        rule.update(boundary)
+        assert rule.no_improvement == counted  # deltaprop needs more than tol; scikit-learn tol or more
+    rule = StoppingRule(maximize=maximize, strict=True, best=start, no_improvement=3)
+    assert not rule.update(np.nan) and rule.no_improvement == 4 and rule.best == start
+    rule = StoppingRule(maximize=maximize, strict=False, best=start, no_improvement=3)
+    assert not rule.update(np.nan) and rule.no_improvement == 0  # as scikit-learn's comparisons give
+
+
+def test_stopping_rule_keeps_and_restores_the_best_weights_and_resumes():
+    net = Network([2, 3, 1], output="identity", random_state=0)
+    rule = StoppingRule(keep_best=True)
+    rule.restore(net)  # nothing kept yet: nothing changes
+    rule.update(1.0, net, epoch=0)
+    kept = [w.copy() for w in net.W]
+    net.W = [w + 1.0 for w in net.W]
+    assert not rule.update(2.0, net, epoch=1)
+    rule.restore(net)
+    for w, k in zip(net.W, kept, strict=True):
+        np.testing.assert_array_equal(w, k)
+    resumed = StoppingRule(tol=0.1, best_epoch=7)
+    resumed.resume([1.0, 0.5, 0.45, 0.6])
+    assert (resumed.best, resumed.no_improvement, resumed.best_epoch) == (0.45, 2, 7)
+    assert resumed.best_params is None
+
+
+def test_fit_counts_patience_on_from_a_resumed_history():
+    X, labels = _blobs()
+    Y = np.eye(3)[labels]
+    net = Network([4, 3], random_state=0)
+    # Two epochs without improvement already: one more and patience 3 is used up.
+    earlier = History(loss=[0.1, 5.0, 5.0], best_epoch=0, steps=3)
+    history = fit(net, X, Y, epochs=10, early_stopping=True, n_iter_no_change=3, history=earlier)
+    assert history is earlier and history.stop_reason == "no_improvement"
+    assert history.epochs == 4 and history.best_epoch == 0
+
+
+# ------------------------------------------------------------ fit with a Trainer
+@pytest.mark.parametrize(
+    ("given", "named"),
+    [
+        ({"learning_rate": 0.1}, "'learning_rate'"),  # the default's value, given: still refused
+        ({"l2": 0.0}, "'l2'"),
+        ({"beta": 0.9}, "'beta'"),
+        ({"learning_rate": 0.5, "l2": 1e-3, "b1": 0.8}, "'learning_rate', 'l2', 'b1'"),
+    ],
+)
+def test_fit_refuses_a_trainer_with_its_own_settings_given_again(given, named):
+    X, labels = _blobs()
+    net = Network([4, 3], random_state=0)
+    trainer = Trainer(net, optimizer="momentum", learning_rate=0.05)
+    with pytest.raises(TypeError, match=f"Trainer as 'optimizer' and also {named}.*set them when building"):
+        fit(net, X, np.eye(3)[labels], optimizer=trainer, epochs=1, **given)
+    assert trainer.steps == 0  # refused before any step
+
+
+def test_fit_with_a_trainer_and_nothing_else_uses_the_trainers_settings():
+    X, labels = _blobs()
+    Y = np.eye(3)[labels]
+    a = Network([4, 3], random_state=0)
+    b = a.copy()
+    fit(a, X, Y, optimizer=Trainer(a, "momentum", 0.05, 1e-2, beta=0.5), epochs=3)
+    fit(b, X, Y, optimizer="momentum", learning_rate=0.05, l2=1e-2, beta=0.5, epochs=3)
+    for p, q in zip(a.W + a.b, b.W + b.b, strict=True):
+        np.testing.assert_array_equal(p, q)
+    with pytest.raises(ValueError, match="trains another network"):
+        fit(b, X, Y, optimizer=Trainer(a), epochs=1)

@@ -30,8 +30,7 @@ from deltaprop.estimators._interop import FITTED, InteropMixin
 from deltaprop.estimators._solvers import STOCHASTIC_SOLVERS, EpochRate, EpochRules, fit_lbfgs
 from deltaprop.network import Cache, Network
 from deltaprop.optim import state_from_arrays, state_to_arrays
-from deltaprop.train import Callback, DivergenceError, History, Trainer, fit, split_validation
-from deltaprop.train._fit import _FunctionCallback
+from deltaprop.train import Callback, DivergenceError, History, Trainer, as_callback, fit, split_validation
 
 # scikit-learn's name of each output unit -> deltaprop's.
 OUTPUTS = {"softmax": "softmax", "logistic": "sigmoid", "identity": "identity"}
@@ -90,10 +89,8 @@ class BaseMLP(InteropMixin, BaseEstimator):
     def _user_callbacks(self) -> list[Callback]:
         callbacks = []
         for i, cb in enumerate(self.callbacks or ()):
-            if isinstance(cb, Callback):
-                callbacks.append(cb)
-            elif callable(cb):
-                callbacks.append(_FunctionCallback(cb))
+            if isinstance(cb, Callback) or callable(cb):
+                callbacks.append(as_callback(cb))
             else:
                 raise TypeError(
                     f"The 'callbacks' parameter of {type(self).__name__} must list deltaprop Callbacks or "
@@ -334,8 +331,7 @@ class BaseMLP(InteropMixin, BaseEstimator):
             history.stop_reason = "no_improvement"
         if history.stop_reason == "interrupted":
             warnings.warn("Training interrupted by user.", UserWarning, stacklevel=4)
-        if self.early_stopping:
-            net.params = type(net.params)([c.T.copy() for c in self._best_coefs], list(self._best_intercepts))
+        rules.restore_best(net)
         self._optimizer_state = state_to_arrays(trainer.state)
         self._optimizer_solver = self.solver
         self._lr = self.learning_rate_init if rate is None else rate.lr

@@ -4,7 +4,9 @@ The estimators train their :class:`~deltaprop.network.Network` with
 :func:`deltaprop.train.fit` (solvers "gd", "sgd", "adam": ``STOCHASTIC_SOLVERS``, the
 ones with ``partial_fit``) and with :func:`fit_lbfgs` here (solver "lbfgs").
 scikit-learn's MLP decides three things at the end of every epoch, in this order, and
-:class:`EpochRules` repeats them:
+:class:`EpochRules` repeats them, with :class:`deltaprop.train.StoppingRule` (the
+rule ``fit``'s early stopping uses) deciding "improved?", "patience used up?" and
+"best weights" in scikit-learn's convention:
 
     1. count an epoch without improvement:
          training loss  L_t > best_loss - tol                    (early_stopping=False)
@@ -29,8 +31,7 @@ from numpy.typing import NDArray
 
 from deltaprop._types import Array, Params
 from deltaprop.network import Network
-from deltaprop.train import Callback, DivergenceError, History, Trainer
-from deltaprop.train._batches import progress_bar
+from deltaprop.train import Callback, DivergenceError, History, ProgressBar, StoppingRule, Trainer
 
 # The solvers that train by deltaprop.train.fit, epoch by epoch (partial_fit: one epoch more).
 STOCHASTIC_SOLVERS = ("gd", "sgd", "adam")
@@ -92,6 +93,7 @@ class EpochRules(Callback):
         self.score = score
         self.user_callbacks = list(user_callbacks)
         self.stopped = False
+        self.stopping = _stopping_rule(estimator, early_stopping=validation is not None)
 
     def on_train_begin(self, trainer: Trainer, rng: np.random.Generator) -> None:
         for callback in self.user_callbacks:
@@ -106,32 +108,61 @@ class EpochRules(Callback):
         est.t_ += self.n_train
         est.loss_ = history.loss[-1]
         est.loss_curve_.append(est.loss_)
+        stopping = self.stopping
         if self.validation is None:
-            improved = est.loss_ <= est.best_loss_ - est.tol
-            est.best_loss_ = min(est.best_loss_, est.loss_)
+            stopping.update(est.loss_)
+            est.best_loss_ = stopping.best
         else:
             X_val, Y_val, s_val = self.validation
             est.validation_loss_curve_.append(history.val_loss[-1])
             value = self.score(net._forward(X_val).z[-1], Y_val, s_val)
             est.validation_scores_.append(value)
-            improved = value >= est.best_validation_score_ + est.tol
-            if value > est.best_validation_score_:
-                est.best_validation_score_ = value
-                est._best_coefs = [W.T.copy() for W in net.W]
-                est._best_intercepts = [b.copy() for b in net.b]
-        est._no_improvement_count = 0 if improved else est._no_improvement_count + 1
+            if stopping.update(value, net, epoch):
+                best = stopping.best_params
+                assert best is not None  # kept by the rule at every new best (keep_best)
+                est.best_validation_score_ = stopping.best
+                est._best_coefs = [W.T.copy() for W in best.W]
+                est._best_intercepts = [b.copy() for b in best.b]
         rate = self.rate  # None for adam, which has no schedule in scikit-learn
         if rate is not None and est.learning_rate == "invscaling":
             rate.lr = est.learning_rate_init / (est.t_ + 1) ** est.power_t
         stop = False
-        if est._no_improvement_count > est.n_iter_no_change:
+        if stopping.patience_used_up:
             if rate is not None and est.learning_rate == "adaptive" and rate.lr > MIN_ADAPTIVE_LR:
                 rate.lr /= ADAPTIVE_DIVISOR
-                est._no_improvement_count = 0
+                stopping.restart_patience()
             else:
                 stop = self.stopped = True
+        est._no_improvement_count = stopping.no_improvement
         user_stop = any([bool(cb.on_epoch_end(epoch, history, net)) for cb in self.user_callbacks])
         return stop or user_stop
+
+    def restore_best(self, net: Network) -> None:
+        """With early stopping, give ``net`` the best validation epoch's weights (this fit's or earlier)."""
+        self.stopping.restore(net)
+
+
+def _stopping_rule(est: Any, early_stopping: bool) -> StoppingRule:
+    """The estimator's stopping rule in scikit-learn's terms, counting on from its fitted state.
+
+    Monitored: the validation score with early stopping (and the best weights kept),
+    else the training loss.  scikit-learn counts "no improvement" as
+    ``loss > best_loss_ - tol`` or ``score < best_validation_score_ + tol`` (strict=False),
+    and stops after *more than* ``n_iter_no_change`` such epochs.
+    """
+    best_params = None
+    if early_stopping:  # the best weights so far, in the network's layout W^(h) = coefs_[h-1].T
+        best_params = Params([np.asarray(c).T.copy() for c in est._best_coefs], list(est._best_intercepts))
+    return StoppingRule(
+        maximize=early_stopping,
+        tol=est.tol,
+        patience=est.n_iter_no_change + 1,  # "more than n_iter_no_change" (inf + 1 is inf)
+        strict=False,
+        keep_best=early_stopping,
+        best=est.best_validation_score_ if early_stopping else est.best_loss_,
+        no_improvement=est._no_improvement_count,
+        best_params=best_params,
+    )
 
 
 # ------------------------------------------------------------------------ L-BFGS
@@ -195,33 +226,25 @@ def fit_lbfgs(
         grads = net._backward(cache, Y, l2, sample_weight)
         return loss, _pack(grads.W, grads.b)
 
-    progress = progress_bar(verbose, max_iter)
-    task = progress.add_task("lbfgs", total=max_iter, metrics="") if progress else None
+    progress = ProgressBar(max_iter, enabled=verbose)
 
     def after_iteration(intermediate_result: scipy.optimize.OptimizeResult) -> None:
         history.loss.append(float(intermediate_result.fun))
         net.params = _unpack(intermediate_result.x, sizes, net.dtype)
-        if progress:
-            progress.update(task, advance=1, metrics=f"loss {history.loss[-1]:.4f}")
+        progress.advance(f"loss {history.loss[-1]:.4f}")
         epoch = history.epochs - 1
         if any([bool(cb.on_epoch_end(epoch, history, net)) for cb in callbacks]):
             history.stop_reason = "callback"
             raise StopIteration
 
-    if progress:
-        progress.start()
-    try:
-        with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
-            result = scipy.optimize.minimize(
-                loss_and_gradient,
-                _pack(net.W, net.b),
-                method="L-BFGS-B",
-                jac=True,
-                callback=after_iteration,
-                options={"maxfun": max_fun, "maxiter": max_iter, "gtol": tol},
-            )
-    finally:
-        if progress:
-            progress.stop()
+    with progress, np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+        result = scipy.optimize.minimize(
+            loss_and_gradient,
+            _pack(net.W, net.b),
+            method="L-BFGS-B",
+            jac=True,
+            callback=after_iteration,
+            options={"maxfun": max_fun, "maxiter": max_iter, "gtol": tol},
+        )
     net.params = _unpack(result.x, sizes, net.dtype)
     return result

@@ -1,145 +1,57 @@
-"""Training loops.
+"""The practical training loop, :func:`fit`, in parts a reader can take one at a time.
 
-:func:`gradient_descent` is the lecture's batch gradient descent, step for step:
+Any optimiser of :mod:`deltaprop.optim`, mini-batches (``batch_size``; the full batch
+by default), epochs with reshuffling, validation, early stopping that restores the
+best weights, a :class:`History`, callbacks, a progress bar, and a clean stop on
+Ctrl-C, around the gradient of :func:`~deltaprop.train.gradient_descent`.  ``fit``
+reads as: check the arguments, build the stopping rule, then for every epoch
 
-    w(t+1) = w(t) - eta * ( grad_w L_S(w(t), b(t)) + lambda w(t) )
-    b(t+1) = b(t) - eta *   grad_b L_S(w(t), b(t))
-
-over the full data set at every step.
-
-:func:`fit` is the practical loop around the same gradient: any optimiser of
-:mod:`deltaprop.optim`, mini-batches (``batch_size``; the full batch by default),
-epochs with reshuffling, validation, early stopping that restores the best weights,
-a :class:`History`, callbacks, a progress bar, and a clean stop on Ctrl-C.
-:class:`Trainer` holds a network with its optimiser state and makes one step at a
-time, for training on a stream of batches.
+    run the epoch       (_run_epoch: its batches, steps, loss and gradient norms)
+    record it           (_record_epoch: the History's entries, validation included)
+    the callbacks       (any of them may stop training)
+    stop?               (StoppingRule: improvement, patience, the best weights)
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import Any
+import math
+from collections.abc import Iterable, Sequence
+from typing import Any, Generic, NamedTuple, TypeVar
 
 import numpy as np
-from numpy.typing import NDArray
 
 from deltaprop._checks import as_generator, check_matrix, check_scalar
-from deltaprop._types import Array, Params, RandomState
+from deltaprop._types import Array, RandomState
 from deltaprop.metrics import output_score
 from deltaprop.network import Network
 from deltaprop.optim import GradientTransformation
 from deltaprop.schedules import LearningRate, ReduceOnPlateau
-from deltaprop.train._batches import epoch_batches, progress_bar
+from deltaprop.train._batches import Batch, Batches
+from deltaprop.train._callbacks import Callback, EpochFunction, as_callback
 from deltaprop.train._history import History
-from deltaprop.train._split import split_validation
-from deltaprop.train._trainer import DivergenceError, Trainer, _divergence_message
+from deltaprop.train._progress import ProgressBar
+from deltaprop.train._split import Indices, split_validation
+from deltaprop.train._stopping import StoppingRule
+from deltaprop.train._trainer import Trainer
 
-# Trainer and DivergenceError are defined in deltaprop.train._trainer and public here.
-__all__ = ["Callback", "DivergenceError", "History", "Trainer", "fit", "gradient_descent"]
-
-
-def gradient_descent(
-    net: Network,
-    X: Any,
-    Y: Any,
-    lr: float = 0.1,
-    l2: float = 0.0,
-    steps: int = 100,
-    sample_weight: Any = None,
-) -> NDArray[np.float64]:
-    """Train ``net`` in place by the lecture's batch gradient descent.
-
-    Parameters
-    ----------
-    net : Network
-        Updated in place.
-    X : array of shape (n, M_0)
-    Y : array of shape (n, K)
-        One-hot classes, real targets or 0/1 labels, as ``net.output`` expects.
-    lr : float, default 0.1
-        The learning rate eta > 0.
-    l2 : float, default 0
-        The lecture's lambda >= 0: the penalty lambda/2 ||w||^2 on the weights only.
-    steps : int, default 100
-        The number T of full-batch steps.
-    sample_weight : array of shape (n,), optional
-        Per-sample weights of L_S.
-
-    Returns
-    -------
-    ndarray of shape (steps,)
-        ``losses[t]`` = L_S(w(t), b(t)) + lambda/2 ||w(t)||^2, the loss before step t.
-
-    Raises
-    ------
-    DivergenceError
-        If the loss becomes NaN or infinite; ``net`` then holds the parameters of
-        the last step whose loss was finite.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> X = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
-    >>> Y = np.eye(2)[[0, 1, 1, 0]]
-    >>> net = Network([2, 8, 2], activation="tanh", random_state=0)
-    >>> losses = gradient_descent(net, X, Y, lr=0.5, steps=500)
-    >>> bool(losses[-1] < losses[0])
-    True
-    """
-    X = net.check_X(X)
-    Y = net.check_Y(Y, X.shape[0])
-    s = net.check_sample_weight(sample_weight, X.shape[0])
-    check_scalar(lr, "lr", low=0.0, low_inclusive=False)
-    check_scalar(l2, "l2", low=0.0)
-    check_scalar(steps, "steps", low=0, integer=True)
-    losses = np.empty(steps)
-    previous = net.params
-    # Overflow is detected through the loss below, not through NumPy warnings.
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        for t in range(steps):
-            cache = net._forward(X)
-            losses[t] = net.cache_loss(cache, Y, l2, s)
-            if not np.isfinite(losses[t]):
-                net.params = previous
-                raise DivergenceError(_divergence_message(t, losses[t]))
-            grads = net._backward(cache, Y, l2, s)
-            previous = net.params
-            # The update builds new arrays, so `previous` still holds w(t).
-            net.W = [W - lr * gW for W, gW in zip(net.W, grads.W, strict=True)]
-            net.b = [b - lr * gb for b, gb in zip(net.b, grads.b, strict=True)]
-    return losses
-
-
-# --------------------------------------------------------------------------- fit
 MONITORS = ("loss", "val_loss", "val_score")
 
-
-class Callback:
-    """Base class of training callbacks; override either method.
-
-    A method returning True asks training to stop after the current batch or epoch.
-    A plain function ``fn(epoch, history, net)`` passed to :func:`fit` is used as
-    ``on_epoch_end``.
-    """
-
-    def on_train_begin(self, trainer: Trainer, rng: np.random.Generator) -> None:
-        """Called once before the first epoch with the trainer and the shuffling generator."""
-
-    def on_batch_end(self, step: int, loss: float, net: Network) -> bool | None:
-        """Called after every parameter update with the batch loss before it."""
-        return None
-
-    def on_epoch_end(self, epoch: int, history: History, net: Network) -> bool | None:
-        """Called after every epoch, once ``history`` holds its entries."""
-        return None
+T = TypeVar("T")
 
 
-class _FunctionCallback(Callback):
-    def __init__(self, fn: Callable[[int, History, Network], bool | None]) -> None:
-        self.fn = fn
+class _Default(Generic[T]):
+    """A default that fit tells apart from the same value given (it shows as the value)."""
 
-    def on_epoch_end(self, epoch: int, history: History, net: Network) -> bool | None:
-        return self.fn(epoch, history, net)
+    def __init__(self, value: T) -> None:
+        self.value = value
+
+    def __repr__(self) -> str:
+        return repr(self.value)
+
+
+# Defaults of the arguments a Trainer as 'optimizer' brings itself.
+_LEARNING_RATE: _Default[LearningRate] = _Default(0.1)
+_L2: _Default[float] = _Default(0.0)
 
 
 def fit(
@@ -148,8 +60,8 @@ def fit(
     Y: Any,
     *,
     optimizer: str | GradientTransformation | Trainer = "gd",
-    learning_rate: LearningRate = 0.1,
-    l2: float = 0.0,
+    learning_rate: LearningRate | _Default[LearningRate] = _LEARNING_RATE,
+    l2: float | _Default[float] = _L2,
     epochs: int = 100,
     batch_size: int | None = None,
     shuffle: bool = True,
@@ -162,7 +74,7 @@ def fit(
     tol: float = 1e-4,
     n_iter_no_change: int = 10,
     restore_best: bool = True,
-    callbacks: Sequence[Callback | Callable[[int, History, Network], bool | None]] = (),
+    callbacks: Sequence[Callback | EpochFunction] = (),
     verbose: bool = False,
     history: History | None = None,
     **options: Any,
@@ -175,10 +87,13 @@ def fit(
     X : array of shape (n, M_0)
     Y : array of shape (n, K)
     optimizer : str, GradientTransformation or Trainer, default "gd"
-        See :class:`Trainer`; a Trainer continues with its optimiser state.
+        See :class:`Trainer`; a Trainer continues with its optimiser state and
+        brings its own learning rate, ``l2`` and options.
     learning_rate : float or schedule, default 0.1
+        Not with a Trainer as ``optimizer``.
     l2 : float, default 0
         The lecture's lambda (penalty lambda/2 ||w||^2 on the weights only).
+        Not with a Trainer as ``optimizer``.
     epochs : int, default 100
         Passes over the training data.
     batch_size : int, optional
@@ -206,7 +121,7 @@ def fit(
     history : History, optional
         Continue appending to this History (e.g. after resuming).
     **options
-        Hyper-parameters of the named optimiser.
+        Hyper-parameters of the named optimiser; not with a Trainer as ``optimizer``.
 
     Returns
     -------
@@ -216,6 +131,9 @@ def fit(
     ------
     DivergenceError
         On a non-finite loss; ``net`` keeps the parameters of the last finite step.
+    TypeError
+        When ``optimizer`` is a Trainer and ``learning_rate``, ``l2`` or optimiser
+        options are given too (the Trainer's own would silently win).
 
     Notes
     -----
@@ -235,6 +153,97 @@ def fit(
     >>> history.epochs, history.val_score[-1] > 0.8
     (50, True)
     """
+    run = _check_arguments(
+        net,
+        X,
+        Y,
+        optimizer=optimizer,
+        learning_rate=learning_rate,
+        l2=l2,
+        options=options,
+        epochs=epochs,
+        batch_size=batch_size,
+        shuffle=shuffle,
+        random_state=random_state,
+        sample_weight=sample_weight,
+        validation_data=validation_data,
+        validation_fraction=validation_fraction,
+        monitor=monitor,
+        tol=tol,
+        n_iter_no_change=n_iter_no_change,
+        callbacks=callbacks,
+    )
+    trainer = run.trainer
+    history = History() if history is None else history
+    rule = StoppingRule(
+        maximize=run.monitor == "val_score",
+        tol=tol,
+        patience=n_iter_no_change if early_stopping else math.inf,
+        keep_best=early_stopping and restore_best,
+        best_epoch=history.best_epoch,
+    )
+    rule.resume(getattr(history, run.monitor))  # a resumed run goes on counting
+    for cb in run.callbacks:
+        cb.on_train_begin(trainer, run.rng)
+    with ProgressBar(epochs, enabled=verbose) as progress:
+        try:
+            # Overflow is detected through the loss (DivergenceError), not through NumPy warnings.
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                for epoch in range(history.epochs, history.epochs + epochs):
+                    done = _run_epoch(trainer, run.batches.epoch(run.rng), run.callbacks)
+                    _record_epoch(history, done, trainer, run.validation)
+                    if isinstance(trainer.learning_rate, ReduceOnPlateau):  # a schedule that watches the loss
+                        trainer.learning_rate.observe(history.loss[-1])
+                    if rule.update(getattr(history, run.monitor)[-1], net, epoch):
+                        history.best_epoch = rule.best_epoch
+                    progress.advance(_summary(history))
+                    asked = any(cb.on_epoch_end(epoch, history, net) for cb in run.callbacks)
+                    if done.stopped or asked:
+                        history.stop_reason = "callback"
+                        break
+                    if rule.patience_used_up:
+                        history.stop_reason = "no_improvement"
+                        break
+        except KeyboardInterrupt:
+            history.stop_reason = "interrupted"
+    rule.restore(net)  # the best epoch's weights, with early_stopping and restore_best
+    return history
+
+
+# ----------------------------------------------------------- checking the arguments
+class _Run(NamedTuple):
+    """fit's arguments, checked once: the hot loop trusts them."""
+
+    trainer: Trainer
+    batches: Batches
+    validation: tuple[Array, Array] | None  # (X_val, Y_val)
+    monitor: str
+    rng: np.random.Generator
+    callbacks: list[Callback]
+
+
+def _check_arguments(
+    net: Network,
+    X: Any,
+    Y: Any,
+    *,
+    optimizer: str | GradientTransformation | Trainer,
+    learning_rate: LearningRate | _Default[LearningRate],
+    l2: float | _Default[float],
+    options: dict[str, Any],
+    epochs: int,
+    batch_size: int | None,
+    shuffle: bool,
+    random_state: RandomState,
+    sample_weight: Any,
+    validation_data: tuple[Any, Any] | None,
+    validation_fraction: float | None,
+    monitor: str | None,
+    tol: float,
+    n_iter_no_change: int,
+    callbacks: Sequence[Callback | EpochFunction],
+) -> _Run:
+    """Validate fit's arguments (naming the culprit) and split off the validation data."""
     X = net.check_X(X)
     Y = net.check_Y(Y, X.shape[0])
     s = net.check_sample_weight(sample_weight, X.shape[0])
@@ -242,128 +251,124 @@ def fit(
     check_scalar(tol, "tol", low=0.0)
     check_scalar(n_iter_no_change, "n_iter_no_change", low=1, integer=True)
     rng = as_generator(random_state)
-    trainer = (
-        optimizer if isinstance(optimizer, Trainer) else Trainer(net, optimizer, learning_rate, l2, **options)
-    )
-    if trainer.net is not net:
-        raise ValueError("The Trainer passed as 'optimizer' trains another network.")
-
-    X_val: Array | None = None
-    Y_val: Array | None = None
+    trainer = _trainer(net, optimizer, learning_rate, l2, options)
+    validation = None
     if validation_data is not None and validation_fraction is not None:
         raise ValueError("Give either 'validation_data' or 'validation_fraction', not both.")
     if validation_data is not None:
         X_val = check_matrix(validation_data[0], "X_val", net.dtype, n_columns=net.sizes[0])
-        Y_val = net.check_Y(validation_data[1], X_val.shape[0])
+        validation = (X_val, net.check_Y(validation_data[1], X_val.shape[0]))
     elif validation_fraction is not None:
-        check_scalar(validation_fraction, "validation_fraction", low=0.0, low_inclusive=False)
-        if validation_fraction >= 1:
-            raise ValueError(f"The 'validation_fraction' parameter must be < 1. Got {validation_fraction}.")
-        labels = Y.argmax(axis=1) if net.output.name == "softmax" else None
-        train, val = split_validation(X.shape[0], validation_fraction, rng, labels=labels)
-        if val.size == 0 or train.size == 0:
-            raise ValueError(
-                f"validation_fraction={validation_fraction} leaves {val.size} of {X.shape[0]} samples "
-                "for validation; both parts need at least one sample."
-            )
-        X_val, Y_val = X[val], Y[val]
-        X, Y = X[train], Y[train]
-        s = None if s is None else s[train]
+        train, val = _split(net, Y, validation_fraction, rng)
+        validation = (X[val], Y[val])
+        X, Y, s = X[train], Y[train], None if s is None else s[train]
     n = X.shape[0]
     if batch_size is None:
         batch_size = n
     check_scalar(batch_size, "batch_size", low=1, integer=True)
-    batch_size = min(batch_size, n)
     if monitor is None:
-        monitor = "val_loss" if X_val is not None else "loss"
+        monitor = "val_loss" if validation is not None else "loss"
     if monitor not in MONITORS:
         raise ValueError(f"The 'monitor' parameter must be one of {list(MONITORS)}. Got {monitor!r} instead.")
-    if monitor != "loss" and X_val is None:
+    if monitor != "loss" and validation is None:
         raise ValueError(
             f"monitor={monitor!r} needs validation data: give 'validation_data' or 'validation_fraction'."
         )
-    all_callbacks = [cb if isinstance(cb, Callback) else _FunctionCallback(cb) for cb in callbacks]
-    history = History() if history is None else history
-    sign = -1.0 if monitor == "val_score" else 1.0  # minimise sign * value
-    best_value = np.inf
-    best_params: Params | None = None
-    no_improvement = 0
-    for value in np.multiply(sign, getattr(history, monitor)):  # a resumed run goes on counting
-        no_improvement = 0 if value < best_value - tol else no_improvement + 1
-        best_value = min(best_value, value)
-    # Shuffled batches are gathered into one reused buffer, never a fresh copy per batch.
-    full_batch = batch_size == n
-    X_buffer = None if full_batch or not shuffle else np.empty((batch_size, X.shape[1]), net.dtype)
-    Y_buffer = None if X_buffer is None else np.empty((batch_size, Y.shape[1]), net.dtype)
-    for cb in all_callbacks:
-        cb.on_train_begin(trainer, rng)
-    progress = progress_bar(verbose, epochs)
-    task = progress.add_task("train", total=epochs, metrics="") if progress else None
-    if progress:
-        progress.start()
-    try:
-        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            for epoch in range(history.epochs, history.epochs + epochs):
-                total_loss = seen = 0.0
-                norms = np.zeros(net.D)
-                batches = [slice(0, n)] if full_batch else epoch_batches(n, batch_size, shuffle, rng)
-                stop = False
-                for index in batches:
-                    if isinstance(index, slice):
-                        Xb, Yb = X[index], Y[index]  # views
-                    else:
-                        assert X_buffer is not None and Y_buffer is not None
-                        # mode="clip" (the indices are valid) lets take write straight into out
-                        Xb = X.take(index, axis=0, out=X_buffer[: index.size], mode="clip")
-                        Yb = Y.take(index, axis=0, out=Y_buffer[: index.size], mode="clip")
-                    sb = None if s is None else s[index]
-                    loss, grads = trainer._step(Xb, Yb, sb)
-                    weight = Xb.shape[0] if sb is None else float(sb.sum())
-                    total_loss += loss * weight
-                    seen += weight
-                    norms += [np.sqrt(np.vdot(g, g)) for g in grads.W]
-                    if all_callbacks and any(
-                        cb.on_batch_end(trainer.steps, loss, net) for cb in all_callbacks
-                    ):
-                        stop = True
-                        break
-                history.loss.append(total_loss / seen)
-                history.grad_norms.append((norms / len(batches)).tolist())
-                history.lr.append(trainer.current_lr)
-                history.steps = trainer.steps
-                if X_val is not None and Y_val is not None:
-                    cache = net._forward(X_val)
-                    history.val_loss.append(net.cache_loss(cache, Y_val, trainer.l2))
-                    history.val_score.append(output_score(net.output.name, cache.z[-1], Y_val))
-                if isinstance(trainer.learning_rate, ReduceOnPlateau):
-                    trainer.learning_rate.observe(history.loss[-1])
-                value = sign * getattr(history, monitor)[-1]
-                if value < best_value - tol:
-                    no_improvement = 0
-                else:
-                    no_improvement += 1
-                if value < best_value:
-                    best_value = value
-                    history.best_epoch = epoch
-                    if early_stopping and restore_best:
-                        best_params = Params([w.copy() for w in net.W], [v.copy() for v in net.b])
-                if progress:
-                    shown = f"loss {history.loss[-1]:.4f}"
-                    if history.val_loss:
-                        shown += f"  val_loss {history.val_loss[-1]:.4f}"
-                    progress.update(task, advance=1, metrics=shown)
-                stop |= any(cb.on_epoch_end(epoch, history, net) for cb in all_callbacks)
-                if stop:
-                    history.stop_reason = "callback"
-                    break
-                if early_stopping and no_improvement >= n_iter_no_change:
-                    history.stop_reason = "no_improvement"
-                    break
-    except KeyboardInterrupt:
-        history.stop_reason = "interrupted"
-    finally:
-        if progress:
-            progress.stop()
-    if best_params is not None:
-        net.params = best_params
-    return history
+    batches = Batches(X, Y, s, min(batch_size, n), shuffle)
+    return _Run(trainer, batches, validation, monitor, rng, [as_callback(cb) for cb in callbacks])
+
+
+def _trainer(
+    net: Network,
+    optimizer: str | GradientTransformation | Trainer,
+    learning_rate: LearningRate | _Default[LearningRate],
+    l2: float | _Default[float],
+    options: dict[str, Any],
+) -> Trainer:
+    """The Trainer that fit drives: a new one for ``net``, or the one given with nothing to override it."""
+    if not isinstance(optimizer, Trainer):
+        lr = learning_rate.value if isinstance(learning_rate, _Default) else learning_rate
+        return Trainer(net, optimizer, lr, l2.value if isinstance(l2, _Default) else l2, **options)
+    if optimizer.net is not net:
+        raise ValueError("The Trainer passed as 'optimizer' trains another network.")
+    given = [
+        name
+        for name, value in [("learning_rate", learning_rate), ("l2", l2)]
+        if not isinstance(value, _Default)
+    ]
+    if given or options:
+        names = ", ".join(repr(name) for name in [*given, *sorted(options)])
+        raise TypeError(
+            f"fit() got a Trainer as 'optimizer' and also {names}. A Trainer carries its own learning "
+            "rate, l2 and optimiser options, so these would be ignored; set them when building the "
+            "Trainer: Trainer(net, optimizer, learning_rate, l2, **options)."
+        )
+    return optimizer
+
+
+def _split(net: Network, Y: Array, fraction: float, rng: np.random.Generator) -> tuple[Indices, Indices]:
+    """Training and validation rows for ``validation_fraction`` (stratified for softmax outputs)."""
+    check_scalar(fraction, "validation_fraction", low=0.0, low_inclusive=False)
+    if fraction >= 1:
+        raise ValueError(f"The 'validation_fraction' parameter must be < 1. Got {fraction}.")
+    labels = Y.argmax(axis=1) if net.output.name == "softmax" else None
+    train, val = split_validation(Y.shape[0], fraction, rng, labels=labels)
+    if val.size == 0 or train.size == 0:
+        raise ValueError(
+            f"validation_fraction={fraction} leaves {val.size} of {Y.shape[0]} samples "
+            "for validation; both parts need at least one sample."
+        )
+    return train, val
+
+
+# ------------------------------------------------------------------ one epoch
+class _Epoch(NamedTuple):
+    """What one epoch's batches gave: averages over the batches that ran."""
+
+    loss: float  # the (weighted) mean of the batch losses
+    grad_norms: list[float]  # per layer h = 1..D, the mean of ||dL/dW^(h)||
+    stopped: bool  # a callback's on_batch_end asked to stop
+
+
+def _run_epoch(trainer: Trainer, batches: Iterable[Batch], callbacks: Sequence[Callback]) -> _Epoch:
+    """One step per batch; a callback returning True from ``on_batch_end`` ends the epoch there."""
+    net = trainer.net
+    total_loss = seen = 0.0
+    norms = np.zeros(net.D)
+    ran = 0
+    stopped = False
+    for Xb, Yb, sb in batches:
+        loss, grads = trainer._step(Xb, Yb, sb)
+        weight = Xb.shape[0] if sb is None else float(sb.sum())
+        total_loss += loss * weight
+        seen += weight
+        norms += [np.sqrt(np.vdot(g, g)) for g in grads.W]
+        ran += 1
+        if callbacks and any(cb.on_batch_end(trainer.steps, loss, net) for cb in callbacks):
+            stopped = True
+            break
+    return _Epoch(total_loss / seen, (norms / ran).tolist(), stopped)
+
+
+def _record_epoch(
+    history: History, epoch: _Epoch, trainer: Trainer, validation: tuple[Array, Array] | None
+) -> None:
+    """Append the epoch to ``history``: loss, gradient norms, learning rate, steps, validation."""
+    history.loss.append(epoch.loss)
+    history.grad_norms.append(epoch.grad_norms)
+    history.lr.append(trainer.current_lr)
+    history.steps = trainer.steps
+    if validation is not None:
+        X_val, Y_val = validation
+        net = trainer.net
+        cache = net._forward(X_val)
+        history.val_loss.append(net.cache_loss(cache, Y_val, trainer.l2))
+        history.val_score.append(output_score(net.output.name, cache.z[-1], Y_val))
+
+
+def _summary(history: History) -> str:
+    """The last epoch's numbers beside the progress bar."""
+    shown = f"loss {history.loss[-1]:.4f}"
+    if history.val_loss:
+        shown += f"  val_loss {history.val_loss[-1]:.4f}"
+    return shown
