@@ -274,13 +274,15 @@ def run_train(opts: TrainOptions, console: Console) -> TrainedModel:
         f"learning rate {opts.lr:g} ({opts.schedule}), batch size {batch_size}, lambda {l2:g}; "
         f"{n} training and {0 if val_frame is None else len(val_frame)} validation rows."
     )
+    # A resumed Trainer carries its own learning rate and lambda.
+    resumed = isinstance(optimizer, Trainer)
+    rates: dict[str, Any] = {} if resumed else {"learning_rate": learning_rate, "l2": l2}
     history = fit(
         net,
         X,
         Y,
         optimizer=optimizer,
-        learning_rate=learning_rate,
-        l2=l2,
+        **rates,
         epochs=epochs,
         history=history,
         batch_size=batch_size,

@@ -26,7 +26,7 @@ class History:
     lr : list of float
         Learning rate at the epoch's last step (NaN for a custom optimiser).
     grad_norms : list of list of float
-        Per epoch, per layer h = 1..D: the mean over the epoch's batches of ||dL/dW^(h)||.
+        Per epoch, per layer h = 1..D: the mean of ||dL/dW^(h)|| over the epoch's batches that ran.
     best_epoch : int or None
         0-based epoch of the best monitored value, when a stopping rule is active.
     stop_reason : str
