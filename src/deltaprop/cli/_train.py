@@ -317,7 +317,8 @@ def run_train(opts: TrainOptions, console: Console) -> TrainedModel:
     if opts.report is not None:
         from deltaprop.report import training_report
 
-        path = training_report(model, train_frame, val_frame, opts.data).write(opts.report / "report.html")
+        report = training_report(net, prep, history, model.training, train_frame, val_frame, opts.data)
+        path = report.write(opts.report / "report.html")
         console.print(f"Report: [bold]{escape(str(path))}[/bold]")
     return model
 
