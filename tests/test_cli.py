@@ -10,8 +10,9 @@ import pytest
 from typer.testing import CliRunner
 
 from deltaprop.checkpoint import load_checkpoint
-from deltaprop.cli._data import UserError, load_model
+from deltaprop.cli._data import load_model
 from deltaprop.cli._demo import DEMO_FIGURES
+from deltaprop.cli._errors import UserError
 from deltaprop.explain import trace
 from deltaprop.modelfile import _format as modelfile
 from deltaprop.modelfile import save

@@ -26,7 +26,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from deltaprop.cli._choices import DType, Init, Missing, Output, PlotKind, Schedule, Solver, Task, TraceFormat
-from deltaprop.cli._errors import one_line_errors, set_debug
+from deltaprop.cli._errors import UserError, one_line_errors, set_debug
 
 app = typer.Typer(
     name="deltaprop",
@@ -180,7 +180,7 @@ def predict(
     keep_input: Annotated[bool, typer.Option("--keep-input", help="Put the input columns first.")] = False,
 ) -> None:
     """Predict every row of DATA: a label (or a number) per row, and class probabilities with --proba."""
-    from deltaprop.cli._train import run_predict
+    from deltaprop.cli._predict import run_predict
 
     run_predict(model, data, out, proba, keep_input, Console())
 
@@ -203,7 +203,7 @@ def evaluate(
     ] = None,
 ) -> None:
     """Print metrics: accuracy, log loss, per-class precision/recall/F1; or MSE, MAE, R^2."""
-    from deltaprop.cli._train import run_evaluate
+    from deltaprop.cli._predict import run_evaluate
 
     run_evaluate(model, data, target, json_path, Console())
 
@@ -229,8 +229,6 @@ def gradcheck(
 
     report = run_gradcheck(model, sizes, activation, output.value, samples, seed, l2, Console())
     if report.max_rel_error > tol:
-        from deltaprop.cli._data import UserError
-
         raise UserError(f"The largest relative error {report.max_rel_error:.3e} is above --tol {tol:g}.")
     Console().print(f"[green]All relative errors are below {tol:g}: backpropagation is right.[/green]")
 

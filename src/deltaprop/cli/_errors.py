@@ -27,6 +27,10 @@ F = TypeVar("F", bound=Callable[..., Any])
 _state = {"debug": False}
 
 
+class UserError(Exception):
+    """A mistake in what the user asked for; the command line prints the message and exits with 1."""
+
+
 def set_debug(debug: bool) -> None:
     """--debug: show an error's traceback instead of its one line."""
     _state["debug"] = debug
@@ -46,7 +50,6 @@ def one_line_errors(fn: F) -> F:
 
     @functools.wraps(fn)
     def run(*args: Any, **kwargs: Any) -> Any:
-        from deltaprop.cli._data import UserError
         from deltaprop.preprocessing import UnseenCategoryWarning
 
         with warnings.catch_warnings():

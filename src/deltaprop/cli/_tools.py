@@ -14,8 +14,9 @@ from rich.table import Table
 from deltaprop import datasets
 from deltaprop._types import Array
 from deltaprop.cli._choices import PlotKind
-from deltaprop.cli._data import TrainedModel, UserError, load_model, read_table, write_table
-from deltaprop.cli._train import parse_activations, parse_sizes
+from deltaprop.cli._data import TrainedModel, load_model, read_table, write_table
+from deltaprop.cli._errors import UserError
+from deltaprop.cli._parse import parse_activations, parse_sizes
 from deltaprop.gradcheck import GradientReport, check_gradients
 from deltaprop.network import Network
 

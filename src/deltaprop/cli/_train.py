@@ -1,47 +1,26 @@
-"""What ``deltaprop train``, ``predict`` and ``evaluate`` do, behind the command line's options."""
+"""What ``deltaprop train`` does, behind the command line's options."""
 
 from __future__ import annotations
 
-import json
 import math
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
 
 from deltaprop import schedules
-from deltaprop.activations import activation_names
 from deltaprop.checkpoint import Checkpointer, load_checkpoint
-from deltaprop.cli._data import (
-    TrainedModel,
-    UserError,
-    load_model,
-    read_table,
-    save_model,
-    write_table,
-)
-from deltaprop.metrics import classification_metrics, regression_metrics
+from deltaprop.cli._data import TrainedModel, no_column, read_table, save_model
+from deltaprop.cli._errors import UserError
+from deltaprop.cli._parse import parse_activations, parse_batch_size, parse_sizes
+from deltaprop.cli._predict import model_scores
 from deltaprop.network import Network
 from deltaprop.preprocessing import Preprocessor, detect_task
 from deltaprop.train import Callback, History, Trainer, fit, split_validation
-
-METRIC_NAMES = {
-    "accuracy": "accuracy",
-    "log_loss": "log loss",
-    "macro_precision": "precision (macro average)",
-    "macro_recall": "recall (macro average)",
-    "macro_f1": "F1 (macro average)",
-    "mse": "mean squared error",
-    "rmse": "root mean squared error",
-    "mae": "mean absolute error",
-    "r2": "R^2",
-}
 
 
 @dataclass
@@ -76,61 +55,7 @@ class TrainOptions:
     quiet: bool = False
 
 
-# ------------------------------------------------------------------ parsing
-def no_column(column: str, path: Path, frame: pd.DataFrame) -> UserError:
-    """The error for a target column that ``frame``, read from ``path``, lacks."""
-    return UserError(
-        f"The target column {column!r} is not in '{path}'; its columns are {list(frame.columns)}."
-    )
-
-
-def parse_sizes(text: str, option: str, *, allow_empty: bool = False) -> list[int]:
-    """ "64,32" -> [64, 32]; "none" or "" -> [] where allowed."""
-    cleaned = text.strip().lower()
-    if allow_empty and cleaned in ("", "none", "0"):
-        return []
-    try:
-        sizes = [int(part) for part in cleaned.split(",")]
-    except ValueError:
-        sizes = []
-    if not sizes or min(sizes) < 1:
-        example = "64,32 (or none)" if allow_empty else "4,8,3"
-        raise UserError(
-            f"{option} must be comma-separated positive integers such as {example}; got {text!r}."
-        )
-    return sizes
-
-
-def parse_activations(text: str, n_hidden: int) -> str | list[str]:
-    """One activation for all hidden layers, or one per hidden layer."""
-    names = [part.strip() for part in text.split(",")]
-    unknown = [name for name in names if name not in activation_names()]
-    if unknown:
-        raise UserError(
-            f"--activation {unknown[0]!r} is unknown; choose from {', '.join(activation_names())}."
-        )
-    if len(names) == 1:
-        return names[0]
-    if len(names) != n_hidden:
-        raise UserError(
-            f"--activation lists {len(names)} activations for {n_hidden} hidden layers; "
-            "give one for all or one per hidden layer."
-        )
-    return names
-
-
-def parse_batch_size(text: str, solver: str, n: int) -> int:
-    """ "auto" (full batch for gd, else min(200, n)), "full", or a positive integer."""
-    cleaned = text.strip().lower()
-    if cleaned == "full" or (cleaned == "auto" and solver == "gd"):
-        return n
-    if cleaned == "auto":
-        return min(200, n)
-    if cleaned.isdigit() and int(cleaned) >= 1:
-        return min(int(cleaned), n)
-    raise UserError(f"--batch-size must be a positive integer, 'auto' or 'full'; got {text!r}.")
-
-
+# ------------------------------------------------------------------ options
 def make_schedule(name: str, lr: float, epochs: int, steps_per_epoch: int) -> schedules.LearningRate:
     """The learning rate (a number or a schedule) that --schedule names."""
     if name == "constant":
@@ -197,15 +122,6 @@ def split_rows(
     if val.size == 0 or train.size == 0:
         return frame, None
     return frame.iloc[train], frame.iloc[val]
-
-
-def _scores(model: TrainedModel, frame: pd.DataFrame) -> dict[str, Any]:
-    prep = model.preprocessor
-    assert prep is not None
-    F = model.network.predict(prep.transform(frame))
-    if prep.classes is None:
-        return regression_metrics(prep.target_values(frame), prep.decode(F))
-    return classification_metrics(prep.target_indices(frame), prep.probabilities(F), prep.classes)
 
 
 def run_train(opts: TrainOptions, console: Console) -> TrainedModel:
@@ -303,7 +219,7 @@ def run_train(opts: TrainOptions, console: Console) -> TrainedModel:
     summary = f"loss {history.loss[-1]:.4f}"
     if history.val_loss:
         summary += f", validation loss {history.val_loss[-1]:.4f}"
-    scores = _scores(model, train_frame if val_frame is None else val_frame)
+    scores = model_scores(net, prep, train_frame if val_frame is None else val_frame)
     which = "training" if val_frame is None else "validation"
     if prep.classes is None:
         summary += f", {which} R^2 {scores['r2']:.3f}"
@@ -321,72 +237,3 @@ def run_train(opts: TrainOptions, console: Console) -> TrainedModel:
         path = report.write(opts.report / "report.html")
         console.print(f"Report: [bold]{escape(str(path))}[/bold]")
     return model
-
-
-# ------------------------------------------------------ predict and evaluate
-def run_predict(
-    model_path: Path, data: Path, out: Path | None, proba: bool, keep_input: bool, console: Console
-) -> pd.DataFrame:
-    """Predictions for every row of ``data``, written to ``out`` (CSV on standard output without)."""
-    model = load_model(model_path)
-    prep = model.require_preprocessor(model_path)
-    if proba and prep.classes is None:
-        raise UserError("--proba is for classification models; this model does regression.")
-    frame = read_table(data)
-    F = model.network.predict(prep.transform(frame))
-    result = pd.DataFrame({f"predicted_{prep.target}": prep.decode(F)}, index=frame.index)
-    if proba:
-        assert prep.classes is not None
-        P = prep.probabilities(F)
-        for k, label in enumerate(prep.classes):
-            result[f"proba_{label}"] = P[:, k]
-    if keep_input:
-        result = pd.concat([frame, result], axis=1)
-    if out is None:
-        console.file.write(result.to_csv(index=False))
-    else:
-        write_table(result, out)
-        console.print(f"Wrote {len(result)} predictions to [bold]{escape(str(out))}[/bold].")
-    return result
-
-
-def run_evaluate(
-    model_path: Path, data: Path, target: str | None, json_path: Path | None, console: Console
-) -> dict[str, Any]:
-    """Metrics of the model on ``data`` as a table (and a JSON file)."""
-    model = load_model(model_path)
-    prep = model.require_preprocessor(model_path)
-    frame = read_table(data)
-    if target is not None and target != prep.target:
-        if target not in frame.columns:
-            raise no_column(target, data, frame)
-        frame = frame.drop(columns=[prep.target], errors="ignore").rename(columns={target: prep.target})
-    if prep.target not in frame.columns:
-        raise UserError(
-            f"The model's target column {prep.target!r} is not in '{data}'; name the column holding "
-            f"the true values with --target (its columns are {list(frame.columns)})."
-        )
-    metrics = _scores(model, frame)
-    table = Table(title=f"{prep.task.capitalize()} metrics on {escape(str(data))} ({len(frame)} rows)")
-    table.add_column("metric")
-    table.add_column("value", justify="right")
-    for key, value in metrics.items():
-        if isinstance(value, float):
-            table.add_row(METRIC_NAMES.get(key, key), f"{value:.4f}")
-    console.print(table)
-    if "per_class" in metrics:
-        per_class = Table(title="Per class")
-        for column in ("class", "precision", "recall", "f1", "support"):
-            per_class.add_column(column, justify="left" if column == "class" else "right")
-        for row in metrics["per_class"]:
-            cells = [escape(str(row["class"]))]
-            cells += [f"{row[c]:.4f}" for c in ("precision", "recall", "f1")] + [str(row["support"])]
-            per_class.add_row(*cells)
-        console.print(per_class)
-    if json_path is not None:
-        document = {"model": str(model_path), "data": str(data), "n_samples": len(frame), "task": prep.task}
-        document.update(metrics)
-        json_path.parent.mkdir(parents=True, exist_ok=True)
-        json_path.write_text(json.dumps(document, indent=2) + "\n")
-        console.print(f"Wrote the metrics to [bold]{escape(str(json_path))}[/bold].")
-    return metrics
