@@ -382,6 +382,17 @@ def test_debug_shows_the_exception(broken):
     assert isinstance(result.exception, UserError)
 
 
+def test_every_field_of_train_options_is_a_train_option(monkeypatch):
+    import dataclasses
+
+    from deltaprop.cli._options import TrainOptions
+
+    monkeypatch.setenv("COLUMNS", "200")
+    shown = _ok(cli("train", "--help")).stdout
+    for field in dataclasses.fields(TrainOptions)[1:]:
+        assert f"--{field.name.replace('_', '-')} " in shown, field.name
+
+
 # ------------------------------------------------------------ gradcheck, explain
 def test_gradcheck_prints_per_layer_errors(files):
     result = _ok(cli("gradcheck", "--sizes", "3,5,4,2", "--activation", "tanh,sigmoid", "--samples", 4))

@@ -25,8 +25,9 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from deltaprop.cli._choices import DType, Init, Missing, Output, PlotKind, Schedule, Solver, Task, TraceFormat
+from deltaprop.cli._choices import Output, PlotKind, TraceFormat
 from deltaprop.cli._errors import UserError, one_line_errors, set_debug
+from deltaprop.cli._options import TrainOptions, options_command
 
 app = typer.Typer(
     name="deltaprop",
@@ -60,107 +61,11 @@ def _main(
 # ---------------------------------------------------------------- train
 @app.command()
 @one_line_errors
-def train(
-    data: Annotated[Path, typer.Argument(help="Training data: a .csv or .parquet file.", show_default=False)],
-    target: Annotated[str, typer.Option("--target", "-t", help="The column to predict.", show_default=False)],
-    out: Annotated[
-        Path, typer.Option("--out", "-o", help="The model file to write (.npz).", show_default=False)
-    ],
-    task: Annotated[
-        Task | None,
-        typer.Option(help="Default: detected from the target (text or few integers: classification)."),
-    ] = None,
-    hidden: Annotated[
-        str, typer.Option(help="Hidden layer widths M_1,...,M_(D-1), e.g. 64,32; 'none' for none.")
-    ] = "32",
-    activation: Annotated[
-        str, typer.Option(help="The hidden layers' sigma: one name, or one per layer (relu,tanh).")
-    ] = "relu",
-    output: Annotated[
-        Output | None, typer.Option(help="Default: softmax for classification, identity for regression.")
-    ] = None,
-    init: Annotated[Init, typer.Option(help="Initial weights.")] = Init.glorot,
-    solver: Annotated[
-        Solver, typer.Option(help="gd is the lecture's step; sgd is Nesterov momentum 0.9.")
-    ] = Solver.adam,
-    lr: Annotated[float, typer.Option("--lr", help="The learning rate eta.")] = 0.01,
-    schedule: Annotated[
-        Schedule,
-        typer.Option(
-            help="eta over time: constant; invscaling eta/sqrt(t+1); step halves it every quarter of the "
-            "epochs; cosine decays to 0; plateau divides by 5 after 5 epochs without improvement."
-        ),
-    ] = Schedule.constant,
-    epochs: Annotated[int, typer.Option(help="Passes over the training rows.")] = 100,
-    batch_size: Annotated[
-        str,
-        typer.Option(help="Rows per step: an integer, 'full', or 'auto' (full for gd, else min(200, n))."),
-    ] = "auto",
-    l2: Annotated[
-        float | None,
-        typer.Option("--l2", help="The lecture's lambda: penalty lambda/2 ||w||^2 on the weights."),
-    ] = None,
-    alpha: Annotated[
-        float | None,
-        typer.Option(help="scikit-learn's L2 strength instead of --l2: lambda = alpha / batch size."),
-    ] = None,
-    validation: Annotated[float, typer.Option(help="Share of rows held out for validation (0: none).")] = 0.1,
-    early_stopping: Annotated[
-        bool, typer.Option("--early-stopping", help="Stop when the validation loss stops improving.")
-    ] = False,
-    patience: Annotated[int, typer.Option(help="Epochs without improvement before early stopping.")] = 10,
-    seed: Annotated[int, typer.Option(help="Seeds the weights, the split and the shuffling.")] = 0,
-    dtype: Annotated[DType, typer.Option(help="Floating-point precision of the network.")] = DType.float64,
-    missing: Annotated[
-        Missing, typer.Option(help="Missing values: refuse (name them), or impute median / most frequent.")
-    ] = Missing.refuse,
-    drop: Annotated[str, typer.Option(help="Columns to leave out, comma-separated (e.g. an id).")] = "",
-    report: Annotated[
-        Path | None,
-        typer.Option(help="Also write an HTML report (curves, metrics, figures) into this folder."),
-    ] = None,
-    checkpoint: Annotated[
-        Path | None, typer.Option(help="Save the training state to this file after every epoch.")
-    ] = None,
-    resume: Annotated[
-        Path | None,
-        typer.Option(
-            help="Continue from a --checkpoint file: same data and options; --epochs counts all epochs."
-        ),
-    ] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
-) -> None:
+@options_command(TrainOptions)
+def train(options: TrainOptions) -> None:
     """Train a network on a CSV or Parquet file; the model file keeps the preprocessing learned."""
-    from deltaprop.cli._train import TrainOptions, run_train
+    from deltaprop.cli._train import run_train
 
-    options = TrainOptions(
-        data=data,
-        target=target,
-        out=out,
-        task=None if task is None else task.value,
-        hidden=hidden,
-        activation=activation,
-        output=None if output is None else output.value,
-        init=init.value,
-        solver=solver.value,
-        lr=lr,
-        schedule=schedule.value,
-        epochs=epochs,
-        batch_size=batch_size,
-        l2=l2,
-        alpha=alpha,
-        validation=validation,
-        early_stopping=early_stopping,
-        patience=patience,
-        seed=seed,
-        dtype=dtype.value,
-        missing=missing.value,
-        drop=drop,
-        report=report,
-        checkpoint=checkpoint,
-        resume=resume,
-        quiet=quiet,
-    )
     run_train(options, Console())
 
 

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import asdict, dataclass
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -16,43 +14,12 @@ from deltaprop import schedules
 from deltaprop.checkpoint import Checkpointer, load_checkpoint
 from deltaprop.cli._data import TrainedModel, no_column, read_table, save_model
 from deltaprop.cli._errors import UserError
+from deltaprop.cli._options import TrainOptions, plain
 from deltaprop.cli._parse import parse_activations, parse_batch_size, parse_sizes
 from deltaprop.cli._predict import model_scores
 from deltaprop.network import Network
 from deltaprop.preprocessing import Preprocessor, detect_task
 from deltaprop.train import Callback, History, Trainer, fit, split_validation
-
-
-@dataclass
-class TrainOptions:
-    """The options of ``deltaprop train``, as given on the command line."""
-
-    data: Path
-    target: str
-    out: Path
-    task: str | None = None
-    hidden: str = "32"
-    activation: str = "relu"
-    output: str | None = None
-    init: str = "glorot"
-    solver: str = "adam"
-    lr: float = 0.01
-    schedule: str = "constant"
-    epochs: int = 100
-    batch_size: str = "auto"
-    l2: float | None = None
-    alpha: float | None = None
-    validation: float = 0.1
-    early_stopping: bool = False
-    patience: int = 10
-    seed: int = 0
-    dtype: str = "float64"
-    missing: str = "refuse"
-    drop: str = ""
-    report: Path | None = None
-    checkpoint: Path | None = None
-    resume: Path | None = None
-    quiet: bool = False
 
 
 # ------------------------------------------------------------------ options
@@ -92,7 +59,7 @@ def check_options(opts: TrainOptions) -> tuple[list[int], str | list[str]]:
     """Check the options that do not depend on the data; return the hidden sizes and activations."""
     hidden = parse_sizes(opts.hidden, "--hidden", allow_empty=True)
     activation = parse_activations(opts.activation, len(hidden))
-    parse_batch_size(opts.batch_size, opts.solver, 1)
+    parse_batch_size(opts.batch_size, opts.solver.value, 1)
     if not (opts.lr > 0 and math.isfinite(opts.lr)):
         raise UserError(f"--lr must be a positive number; got {opts.lr}.")
     if opts.l2 is not None and opts.alpha is not None:
@@ -140,32 +107,34 @@ def run_train(opts: TrainOptions, console: Console) -> TrainedModel:
         task, reason = detect_task(frame[opts.target])
         console.print(f"Task: [bold]{task}[/bold], since {escape(reason)}; --task chooses another.")
     else:
-        task = opts.task
+        task = opts.task.value
         console.print(f"Task: [bold]{task}[/bold] (as given).")
     rng = np.random.default_rng(opts.seed)
     train_frame, val_frame = split_rows(frame, opts.target, task, opts.validation, rng)
-    prep = Preprocessor.fit(train_frame, opts.target, task=task, missing=opts.missing)
+    prep = Preprocessor.fit(train_frame, opts.target, task=task, missing=opts.missing.value)
     console.print(f"Preprocessing: {escape(prep.summary())}.")
     if prep.classes is not None:
         console.print(f"Classes: {escape(', '.join(str(c) for c in prep.classes))}.")
 
-    output, K = check_output(opts.output, prep)
+    output, K = check_output(None if opts.output is None else opts.output.value, prep)
     sizes = [prep.n_features, *hidden, K]
-    net = Network(sizes, activation, output, init=opts.init, random_state=opts.seed, dtype=opts.dtype)
+    net = Network(
+        sizes, activation, output, init=opts.init.value, random_state=opts.seed, dtype=opts.dtype.value
+    )
     X, Y = prep.transform(train_frame), prep.encode_target(train_frame, K)
     validation = None
     if val_frame is not None:
         validation = (prep.transform(val_frame), prep.encode_target(val_frame, K))
     n = X.shape[0]
-    batch_size = parse_batch_size(opts.batch_size, opts.solver, n)
+    batch_size = parse_batch_size(opts.batch_size, opts.solver.value, n)
     l2 = opts.alpha / batch_size if opts.alpha is not None else (opts.l2 or 0.0)
     steps_per_epoch = math.ceil(n / batch_size)
-    learning_rate = make_schedule(opts.schedule, opts.lr, opts.epochs, steps_per_epoch)
+    learning_rate = make_schedule(opts.schedule.value, opts.lr, opts.epochs, steps_per_epoch)
     callbacks: list[Callback] = []
     if opts.checkpoint is not None:
         opts.checkpoint.parent.mkdir(parents=True, exist_ok=True)
         callbacks.append(Checkpointer(opts.checkpoint, every=1))
-    optimizer: str | Trainer = opts.solver
+    optimizer: str | Trainer = opts.solver.value
     history: History | None = None
     epochs = opts.epochs
     if opts.resume is not None:
@@ -186,8 +155,8 @@ def run_train(opts: TrainOptions, console: Console) -> TrainedModel:
         )
 
     console.print(
-        f"Network {sizes} ({escape(str(activation))} hidden, {output} output), {opts.solver} with "
-        f"learning rate {opts.lr:g} ({opts.schedule}), batch size {batch_size}, lambda {l2:g}; "
+        f"Network {sizes} ({escape(str(activation))} hidden, {output} output), {opts.solver.value} with "
+        f"learning rate {opts.lr:g} ({opts.schedule.value}), batch size {batch_size}, lambda {l2:g}; "
         f"{n} training and {0 if val_frame is None else len(val_frame)} validation rows."
     )
     history = fit(
@@ -211,7 +180,7 @@ def run_train(opts: TrainOptions, console: Console) -> TrainedModel:
         console.print(
             f"[yellow]Interrupted after {history.epochs} epochs; saving the weights so far.[/yellow]"
         )
-    training = {key: str(value) if isinstance(value, Path) else value for key, value in asdict(opts).items()}
+    training = plain(opts)
     training.update(l2_used=l2, batch_size_used=batch_size, sizes=sizes, output_used=output, task_used=task)
     model = TrainedModel(net, prep, history, training)
     save_model(model, opts.out)
