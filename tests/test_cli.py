@@ -277,6 +277,28 @@ def test_resume_from_checkpoint_equals_uninterrupted(tmp_path, files):
     assert "resume with the options of the interrupted run" in other.stderr
 
 
+def test_train_gives_fit_a_trainer_and_no_learning_rate(tmp_path, files, monkeypatch):
+    from deltaprop.cli import _train
+    from deltaprop.train import Trainer
+
+    calls, real_fit = [], _train.fit
+
+    def spy(*args, **kwargs):
+        calls.append(kwargs)
+        return real_fit(*args, **kwargs)
+
+    monkeypatch.setattr(_train, "fit", spy)
+    args = ("train", files / "moons.csv", "-t", "y", "-q", "--lr", 0.05, "--l2", 0.001)
+    _ok(cli(*args, "-o", tmp_path / "a.npz", "--epochs", 2, "--checkpoint", tmp_path / "ck.npz"))
+    _ok(cli(*args, "-o", tmp_path / "b.npz", "--epochs", 4, "--resume", tmp_path / "ck.npz"))
+    fresh, resumed = calls
+    for kwargs in calls:
+        assert isinstance(kwargs["optimizer"], Trainer)
+        assert "learning_rate" not in kwargs and "l2" not in kwargs
+    assert fresh["optimizer"].learning_rate == 0.05 and fresh["optimizer"].l2 == 0.001
+    assert resumed["optimizer"].steps > 0 and resumed["epochs"] == 2
+
+
 # ------------------------------------------------------------ user errors
 def _broken_files(d):
     _write(_animals(), d / "data.csv")

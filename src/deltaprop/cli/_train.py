@@ -1,9 +1,22 @@
-"""What ``deltaprop train`` does, behind the command line's options."""
+"""What ``deltaprop train`` does: read the data, fit the network, write the results.
+
+:func:`run_train` checks the options (:func:`check_options`) and then takes three steps:
+
+1. :func:`read_data`: read the table, check the target and ``--drop``, decide the task,
+   split off the validation rows and fit the preprocessing on the training rows;
+2. :func:`fit_network`: build the network and its optimiser (or take both from the
+   ``--resume`` checkpoint) and train it;
+3. :func:`write_results`: save the model file (and the ``--report``) and print the summary.
+
+One generator, seeded by ``--seed``, draws the split and then the shuffling.
+"""
 
 from __future__ import annotations
 
 import math
 import time
+from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -11,7 +24,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from deltaprop import schedules
-from deltaprop.checkpoint import Checkpointer, load_checkpoint
+from deltaprop.checkpoint import Checkpoint, Checkpointer, load_checkpoint
 from deltaprop.cli._data import TrainedModel, no_column, read_table, save_model
 from deltaprop.cli._errors import UserError
 from deltaprop.cli._options import TrainOptions, plain
@@ -22,7 +35,49 @@ from deltaprop.preprocessing import Preprocessor, detect_task
 from deltaprop.train import Callback, History, Trainer, fit, split_validation
 
 
+@dataclass
+class TrainingData:
+    """The rows of the data file, split, with the preprocessing learned on the training rows."""
+
+    task: str
+    preprocessor: Preprocessor
+    train_frame: pd.DataFrame
+    val_frame: pd.DataFrame | None
+
+
+def run_train(opts: TrainOptions, console: Console) -> TrainedModel:
+    """Read the data, fit the preprocessing and the network, save the model (and the report)."""
+    started = time.perf_counter()
+    hidden, activation = check_options(opts)
+    rng = np.random.default_rng(opts.seed)
+    data = read_data(opts, rng, console)
+    model = fit_network(opts, data, hidden, activation, rng, console)
+    write_results(opts, data, model, started, console)
+    return model
+
+
 # ------------------------------------------------------------------ options
+def check_options(opts: TrainOptions) -> tuple[list[int], str | list[str]]:
+    """Check the options that do not depend on the data; return the hidden sizes and activations."""
+    hidden = parse_sizes(opts.hidden, "--hidden", allow_empty=True)
+    activation = parse_activations(opts.activation, len(hidden))
+    parse_batch_size(opts.batch_size, opts.solver.value, 1)
+    if not (opts.lr > 0 and math.isfinite(opts.lr)):
+        raise UserError(f"--lr must be a positive number; got {opts.lr}.")
+    if opts.l2 is not None and opts.alpha is not None:
+        raise UserError("Give either --l2 (the lecture's lambda) or --alpha (scikit-learn's), not both.")
+    for value, option in ((opts.l2, "--l2"), (opts.alpha, "--alpha")):
+        if value is not None and not (value >= 0 and math.isfinite(value)):
+            raise UserError(f"{option} must be a non-negative number; got {value}.")
+    if opts.epochs < 1:
+        raise UserError(f"--epochs must be at least 1; got {opts.epochs}.")
+    if opts.patience < 1:
+        raise UserError(f"--patience must be at least 1; got {opts.patience}.")
+    if not 0 <= opts.validation < 1:
+        raise UserError(f"--validation must be a fraction in [0, 1); got {opts.validation}.")
+    return hidden, activation
+
+
 def make_schedule(name: str, lr: float, epochs: int, steps_per_epoch: int) -> schedules.LearningRate:
     """The learning rate (a number or a schedule) that --schedule names."""
     if name == "constant":
@@ -54,26 +109,29 @@ def check_output(output: str | None, prep: Preprocessor) -> tuple[str, int]:
     )
 
 
-# ------------------------------------------------------------------ training
-def check_options(opts: TrainOptions) -> tuple[list[int], str | list[str]]:
-    """Check the options that do not depend on the data; return the hidden sizes and activations."""
-    hidden = parse_sizes(opts.hidden, "--hidden", allow_empty=True)
-    activation = parse_activations(opts.activation, len(hidden))
-    parse_batch_size(opts.batch_size, opts.solver.value, 1)
-    if not (opts.lr > 0 and math.isfinite(opts.lr)):
-        raise UserError(f"--lr must be a positive number; got {opts.lr}.")
-    if opts.l2 is not None and opts.alpha is not None:
-        raise UserError("Give either --l2 (the lecture's lambda) or --alpha (scikit-learn's), not both.")
-    for value, option in ((opts.l2, "--l2"), (opts.alpha, "--alpha")):
-        if value is not None and not (value >= 0 and math.isfinite(value)):
-            raise UserError(f"{option} must be a non-negative number; got {value}.")
-    if opts.epochs < 1:
-        raise UserError(f"--epochs must be at least 1; got {opts.epochs}.")
-    if opts.patience < 1:
-        raise UserError(f"--patience must be at least 1; got {opts.patience}.")
-    if not 0 <= opts.validation < 1:
-        raise UserError(f"--validation must be a fraction in [0, 1); got {opts.validation}.")
-    return hidden, activation
+# --------------------------------------------------------------------- read
+def read_data(opts: TrainOptions, rng: np.random.Generator, console: Console) -> TrainingData:
+    """The data file's rows without --drop's columns, split, and the preprocessing of the training rows."""
+    frame = read_table(opts.data)
+    if opts.target not in frame.columns:
+        raise no_column(opts.target, opts.data, frame)
+    dropped = [c.strip() for c in opts.drop.split(",") if c.strip()]
+    unknown = [c for c in dropped if c not in frame.columns or c == opts.target]
+    if unknown:
+        raise UserError(f"--drop names {unknown}, which are not feature columns of '{opts.data}'.")
+    frame = frame.drop(columns=dropped)
+    if opts.task is None:
+        task, reason = detect_task(frame[opts.target])
+        console.print(f"Task: [bold]{task}[/bold], since {escape(reason)}; --task chooses another.")
+    else:
+        task = opts.task.value
+        console.print(f"Task: [bold]{task}[/bold] (as given).")
+    train_frame, val_frame = split_rows(frame, opts.target, task, opts.validation, rng)
+    prep = Preprocessor.fit(train_frame, opts.target, task=task, missing=opts.missing.value)
+    console.print(f"Preprocessing: {escape(prep.summary())}.")
+    if prep.classes is not None:
+        console.print(f"Classes: {escape(', '.join(str(c) for c in prep.classes))}.")
+    return TrainingData(task, prep, train_frame, val_frame)
 
 
 def split_rows(
@@ -91,81 +149,52 @@ def split_rows(
     return frame.iloc[train], frame.iloc[val]
 
 
-def run_train(opts: TrainOptions, console: Console) -> TrainedModel:
-    """Read the data, fit the preprocessing and the network, save the model (and the report)."""
-    started = time.perf_counter()
-    hidden, activation = check_options(opts)
-    frame = read_table(opts.data)
-    if opts.target not in frame.columns:
-        raise no_column(opts.target, opts.data, frame)
-    dropped = [c.strip() for c in opts.drop.split(",") if c.strip()]
-    unknown = [c for c in dropped if c not in frame.columns or c == opts.target]
-    if unknown:
-        raise UserError(f"--drop names {unknown}, which are not feature columns of '{opts.data}'.")
-    frame = frame.drop(columns=dropped)
-    if opts.task is None:
-        task, reason = detect_task(frame[opts.target])
-        console.print(f"Task: [bold]{task}[/bold], since {escape(reason)}; --task chooses another.")
-    else:
-        task = opts.task.value
-        console.print(f"Task: [bold]{task}[/bold] (as given).")
-    rng = np.random.default_rng(opts.seed)
-    train_frame, val_frame = split_rows(frame, opts.target, task, opts.validation, rng)
-    prep = Preprocessor.fit(train_frame, opts.target, task=task, missing=opts.missing.value)
-    console.print(f"Preprocessing: {escape(prep.summary())}.")
-    if prep.classes is not None:
-        console.print(f"Classes: {escape(', '.join(str(c) for c in prep.classes))}.")
-
-    output, K = check_output(None if opts.output is None else opts.output.value, prep)
-    sizes = [prep.n_features, *hidden, K]
-    net = Network(
-        sizes, activation, output, init=opts.init.value, random_state=opts.seed, dtype=opts.dtype.value
-    )
-    X, Y = prep.transform(train_frame), prep.encode_target(train_frame, K)
+# ---------------------------------------------------------------------- fit
+def fit_network(
+    opts: TrainOptions,
+    data: TrainingData,
+    hidden: list[int],
+    activation: str | list[str],
+    rng: np.random.Generator,
+    console: Console,
+) -> TrainedModel:
+    """Build the network and its optimiser (or resume them) and train on the training rows."""
+    prep = data.preprocessor
+    net = build_network(opts, prep, hidden, activation)
+    sizes, K = net.sizes, net.sizes[-1]
+    X, Y = prep.transform(data.train_frame), prep.encode_target(data.train_frame, K)
     validation = None
-    if val_frame is not None:
-        validation = (prep.transform(val_frame), prep.encode_target(val_frame, K))
+    if data.val_frame is not None:
+        validation = (prep.transform(data.val_frame), prep.encode_target(data.val_frame, K))
     n = X.shape[0]
     batch_size = parse_batch_size(opts.batch_size, opts.solver.value, n)
-    l2 = opts.alpha / batch_size if opts.alpha is not None else (opts.l2 or 0.0)
-    steps_per_epoch = math.ceil(n / batch_size)
-    learning_rate = make_schedule(opts.schedule.value, opts.lr, opts.epochs, steps_per_epoch)
-    callbacks: list[Callback] = []
-    if opts.checkpoint is not None:
-        opts.checkpoint.parent.mkdir(parents=True, exist_ok=True)
-        callbacks.append(Checkpointer(opts.checkpoint, every=1))
-    optimizer: str | Trainer = opts.solver.value
     history: History | None = None
     epochs = opts.epochs
-    if opts.resume is not None:
-        # Same data, seed and options give the same preprocessing and split; the
-        # checkpoint brings the weights, the optimiser's state, the history and the RNG.
-        checkpoint = load_checkpoint(opts.resume)
-        if checkpoint.net.sizes != sizes:
-            raise UserError(
-                f"The checkpoint '{opts.resume}' holds a network {checkpoint.net.sizes}, but these data "
-                f"and options make {sizes}; resume with the options of the interrupted run."
-            )
-        net, optimizer, history = checkpoint.net, checkpoint.trainer, checkpoint.history
-        rng = checkpoint.rng or rng
-        epochs = max(opts.epochs - history.epochs, 0)
+    if opts.resume is None:
+        trainer = new_trainer(opts, net, batch_size, math.ceil(n / batch_size))
+    else:
+        checkpoint = resume(opts.resume, sizes)
+        trainer, history, rng = checkpoint.trainer, checkpoint.history, checkpoint.rng or rng
+        net, epochs = trainer.net, max(opts.epochs - history.epochs, 0)
         console.print(
             f"Resuming from '{escape(str(opts.resume))}' after {history.epochs} epochs; "
             f"{epochs} to go (--epochs counts them all)."
         )
-
     console.print(
-        f"Network {sizes} ({escape(str(activation))} hidden, {output} output), {opts.solver.value} with "
-        f"learning rate {opts.lr:g} ({opts.schedule.value}), batch size {batch_size}, lambda {l2:g}; "
-        f"{n} training and {0 if val_frame is None else len(val_frame)} validation rows."
+        f"Network {sizes} ({escape(str(activation))} hidden, {net.output.name} output), {opts.solver.value} "
+        f"with learning rate {opts.lr:g} ({opts.schedule.value}), batch size {batch_size}, lambda "
+        f"{trainer.l2:g}; {n} training and {0 if validation is None else len(validation[0])} validation rows."
     )
+    callbacks: list[Callback] = []
+    if opts.checkpoint is not None:
+        opts.checkpoint.parent.mkdir(parents=True, exist_ok=True)
+        callbacks.append(Checkpointer(opts.checkpoint, every=1))
+    # The Trainer carries the optimiser, the learning rate and lambda (a resumed one, the checkpoint's).
     history = fit(
         net,
         X,
         Y,
-        optimizer=optimizer,
-        learning_rate=learning_rate,
-        l2=l2,
+        optimizer=trainer,
         epochs=epochs,
         history=history,
         batch_size=batch_size,
@@ -180,17 +209,66 @@ def run_train(opts: TrainOptions, console: Console) -> TrainedModel:
         console.print(
             f"[yellow]Interrupted after {history.epochs} epochs; saving the weights so far.[/yellow]"
         )
-    training = plain(opts)
-    training.update(l2_used=l2, batch_size_used=batch_size, sizes=sizes, output_used=output, task_used=task)
-    model = TrainedModel(net, prep, history, training)
-    save_model(model, opts.out)
+    training = plain(opts) | {
+        "l2_used": trainer.l2,
+        "batch_size_used": batch_size,
+        "sizes": sizes,
+        "output_used": net.output.name,
+        "task_used": data.task,
+    }
+    return TrainedModel(net, prep, history, training)
 
+
+def build_network(
+    opts: TrainOptions, prep: Preprocessor, hidden: list[int], activation: str | list[str]
+) -> Network:
+    """The network [d, hidden..., K] for the preprocessed inputs and the task, initialised by --seed."""
+    output, K = check_output(None if opts.output is None else opts.output.value, prep)
+    return Network(
+        [prep.n_features, *hidden, K],
+        activation,
+        output,
+        init=opts.init.value,
+        random_state=opts.seed,
+        dtype=opts.dtype.value,
+    )
+
+
+def new_trainer(opts: TrainOptions, net: Network, batch_size: int, steps_per_epoch: int) -> Trainer:
+    """The optimiser that trains ``net``: --solver, --lr with its --schedule, and lambda (--l2 or --alpha)."""
+    l2 = opts.alpha / batch_size if opts.alpha is not None else (opts.l2 or 0.0)
+    learning_rate = make_schedule(opts.schedule.value, opts.lr, opts.epochs, steps_per_epoch)
+    return Trainer(net, opts.solver.value, learning_rate, l2)
+
+
+def resume(path: Path, sizes: list[int]) -> Checkpoint:
+    """The checkpoint at ``path``, whose network must have the ``sizes`` that the data and options make.
+
+    Same data, seed and options give the same preprocessing and split; the checkpoint
+    brings the weights, the optimiser with its state, the history and the generator.
+    """
+    checkpoint = load_checkpoint(path)
+    if checkpoint.net.sizes != sizes:
+        raise UserError(
+            f"The checkpoint '{path}' holds a network {checkpoint.net.sizes}, but these data "
+            f"and options make {sizes}; resume with the options of the interrupted run."
+        )
+    return checkpoint
+
+
+# ------------------------------------------------------------------- report
+def write_results(
+    opts: TrainOptions, data: TrainingData, model: TrainedModel, started: float, console: Console
+) -> None:
+    """Save the model file, print the summary, and write the --report."""
+    save_model(model, opts.out)
+    history = model.history
     summary = f"loss {history.loss[-1]:.4f}"
     if history.val_loss:
         summary += f", validation loss {history.val_loss[-1]:.4f}"
-    scores = model_scores(net, prep, train_frame if val_frame is None else val_frame)
-    which = "training" if val_frame is None else "validation"
-    if prep.classes is None:
+    which, rows = ("training", data.train_frame) if data.val_frame is None else ("validation", data.val_frame)
+    scores = model_scores(model.network, data.preprocessor, rows)
+    if data.preprocessor.classes is None:
         summary += f", {which} R^2 {scores['r2']:.3f}"
     else:
         summary += f", {which} accuracy {scores['accuracy']:.3f}"
@@ -202,7 +280,14 @@ def run_train(opts: TrainOptions, console: Console) -> TrainedModel:
     if opts.report is not None:
         from deltaprop.report import training_report
 
-        report = training_report(net, prep, history, model.training, train_frame, val_frame, opts.data)
+        report = training_report(
+            model.network,
+            data.preprocessor,
+            model.history,
+            model.training,
+            data.train_frame,
+            data.val_frame,
+            opts.data,
+        )
         path = report.write(opts.report / "report.html")
         console.print(f"Report: [bold]{escape(str(path))}[/bold]")
-    return model
