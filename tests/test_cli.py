@@ -375,6 +375,17 @@ USER_ERRORS = [
         "is for regression",
     ),
     (("datasets", "mnist"), "Unknown data set 'mnist'"),
+    ((*TRAIN, "--seed", "-1"), "--seed must be a non-negative integer; got -1."),
+    (("gradcheck", "--l2=-1"), "--l2: The 'l2' parameter must be >= 0.0"),
+    (("explain", "--lr=-1"), "--lr, --l2: The 'lr' parameter must be > 0.0"),
+    (
+        ("plot", "activations", "--activations", "swish", "--out", "{d}/a.png"),
+        "--activations 'swish' is unknown",
+    ),
+    (
+        ("predict", "{d}/model.npz", "{d}/data.csv", "--out", "{d}/data.csv/p.csv"),
+        "File exists: '{d}/data.csv'",
+    ),
 ]
 
 
@@ -402,6 +413,69 @@ def test_usage_errors_exit_2(broken):
 def test_debug_shows_the_exception(broken):
     result = cli("--debug", "train", broken / "nope.csv", "-t", "species", "-o", broken / "m.npz")
     assert isinstance(result.exception, UserError)
+
+
+def _raise(error):
+    def planted(*args, **kwargs):
+        raise error
+
+    return planted
+
+
+# A bug planted in a library function that each command calls, where no user input is checked.
+PLANTED_BUGS = [
+    ("deltaprop.cli._train.fit", ValueError("boom"), (*TRAIN[:-2], "--epochs", "2")),
+    ("deltaprop.network.Network.predict", TypeError("boom"), ("predict", "{d}/model.npz", "{d}/data.csv")),
+    (
+        "deltaprop.cli._predict.classification_metrics",
+        ValueError("boom"),
+        ("evaluate", "{d}/model.npz", "{d}/data.csv"),
+    ),
+    (
+        "deltaprop.plots.plot_network",
+        ImportError("No module named 'boom'"),
+        ("plot", "network", "--model", "{d}/model.npz", "--out", "{d}/n.png"),
+    ),
+]
+
+
+@pytest.mark.parametrize(("target", "error", "args"), PLANTED_BUGS, ids=[t for t, _, _ in PLANTED_BUGS])
+def test_a_bug_shows_its_traceback_not_a_user_error(broken, monkeypatch, target, error, args):
+    monkeypatch.setattr(target, _raise(error))
+    result = cli(*(a.format(d=broken) for a in args))
+    assert result.exit_code == 1, (result.stdout, result.stderr, result.exception)
+    assert "Traceback (most recent call last)" in result.stderr
+    assert f"{type(error).__name__}: {error}" in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert not any(line.startswith("Error: ") for line in lines)
+    assert lines[-1].startswith("This is a bug in deltaprop")
+
+
+def test_debug_lets_a_bug_through(broken, monkeypatch):
+    monkeypatch.setattr("deltaprop.network.Network.predict", _raise(ValueError("boom")))
+    result = cli("--debug", "predict", broken / "model.npz", broken / "data.csv")
+    assert isinstance(result.exception, ValueError) and str(result.exception) == "boom"
+
+
+@pytest.mark.parametrize(
+    ("error", "line"),
+    [
+        (
+            ImportError("classification_metrics needs scikit-learn: pip install 'deltaprop[sklearn]'"),
+            "Error: classification_metrics needs scikit-learn: pip install 'deltaprop[sklearn]'",
+        ),
+        (
+            PermissionError(13, "Permission denied", "/data/m.json"),
+            "Error: Permission denied: '/data/m.json'",
+        ),
+        (IsADirectoryError(21, "Is a directory", "/data"), "Error: Is a directory: '/data'"),
+    ],
+)
+def test_a_missing_extra_or_a_file_system_error_is_one_line(broken, monkeypatch, error, line):
+    monkeypatch.setattr("deltaprop.cli._predict.classification_metrics", _raise(error))
+    result = cli("evaluate", broken / "model.npz", broken / "data.csv")
+    assert result.exit_code == 1
+    assert result.stderr.strip().splitlines() == [line]
 
 
 def test_every_field_of_train_options_is_a_train_option(monkeypatch):

@@ -12,7 +12,9 @@
 A user error (a missing file, an unknown column, a bad option value, a diverging
 training, a model file of another format version ...) ends with a one-line message on
 standard error and exit code 1; a usage error (an unknown option, a missing argument)
-with typer's message and exit code 2.  ``deltaprop --debug COMMAND`` shows the traceback.
+with typer's message and exit code 2; anything else is a bug in deltaprop and shows its
+traceback with a line on how to report it (exit code 1).  ``deltaprop --debug COMMAND``
+shows the traceback of any error.  ``cli._errors`` says which errors are the user's.
 """
 
 from __future__ import annotations
@@ -227,9 +229,12 @@ def demo(
 ) -> None:
     """Run a short tour (moons, digits, diabetes, a backprop trace) and write one HTML report."""
     from deltaprop.cli._demo import run_demo
+    from deltaprop.cli._parse import check_seed
 
     console = Console()
-    path = run_demo(out, quick=quick, seed=seed, png=png, log=lambda line: console.print(escape(line)))
+    path = run_demo(
+        out, quick=quick, seed=check_seed(seed), png=png, log=lambda line: console.print(escape(line))
+    )
     console.print(f"Report: [bold]{escape(str(path.resolve()))}[/bold]", soft_wrap=True)
 
 

@@ -23,14 +23,18 @@ def parse_sizes(text: str, option: str, *, allow_empty: bool = False) -> list[in
     return sizes
 
 
-def parse_activations(text: str, n_hidden: int) -> str | list[str]:
-    """One activation for all hidden layers, or one per hidden layer."""
+def parse_activation_names(text: str, option: str) -> list[str]:
+    """Comma-separated names of activations that deltaprop knows."""
     names = [part.strip() for part in text.split(",")]
     unknown = [name for name in names if name not in activation_names()]
     if unknown:
-        raise UserError(
-            f"--activation {unknown[0]!r} is unknown; choose from {', '.join(activation_names())}."
-        )
+        raise UserError(f"{option} {unknown[0]!r} is unknown; choose from {', '.join(activation_names())}.")
+    return names
+
+
+def parse_activations(text: str, n_hidden: int) -> str | list[str]:
+    """One activation for all hidden layers, or one per hidden layer."""
+    names = parse_activation_names(text, "--activation")
     if len(names) == 1:
         return names[0]
     if len(names) != n_hidden:
@@ -51,3 +55,10 @@ def parse_batch_size(text: str, solver: str, n: int) -> int:
     if cleaned.isdigit() and int(cleaned) >= 1:
         return min(int(cleaned), n)
     raise UserError(f"--batch-size must be a positive integer, 'auto' or 'full'; got {text!r}.")
+
+
+def check_seed(seed: int) -> int:
+    """--seed, which NumPy's generators take as a non-negative integer."""
+    if seed < 0:
+        raise UserError(f"--seed must be a non-negative integer; got {seed}.")
+    return seed

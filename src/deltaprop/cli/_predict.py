@@ -12,7 +12,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from deltaprop.cli._data import load_model, no_column, read_table, write_table
-from deltaprop.cli._errors import UserError
+from deltaprop.cli._errors import UserError, user_input
 from deltaprop.metrics import classification_metrics, regression_metrics
 from deltaprop.network import Network
 from deltaprop.preprocessing import Preprocessor
@@ -32,10 +32,14 @@ METRIC_NAMES = {
 
 def model_scores(net: Network, prep: Preprocessor, frame: pd.DataFrame) -> dict[str, Any]:
     """The metrics of ``net`` on the rows of ``frame``, which hold the true target."""
-    F = net.predict(prep.transform(frame))
+    truth: Any  # class indices or numbers
+    with user_input():  # the rows' columns and values, checked against those seen at training
+        X = prep.transform(frame)
+        truth = prep.target_values(frame) if prep.classes is None else prep.target_indices(frame)
+    F = net.predict(X)
     if prep.classes is None:
-        return regression_metrics(prep.target_values(frame), prep.decode(F))
-    return classification_metrics(prep.target_indices(frame), prep.probabilities(F), prep.classes)
+        return regression_metrics(truth, prep.decode(F))
+    return classification_metrics(truth, prep.probabilities(F), prep.classes)
 
 
 def run_predict(
@@ -47,7 +51,9 @@ def run_predict(
     if proba and prep.classes is None:
         raise UserError("--proba is for classification models; this model does regression.")
     frame = read_table(data)
-    F = model.network.predict(prep.transform(frame))
+    with user_input():
+        X = prep.transform(frame)
+    F = model.network.predict(X)
     result = pd.DataFrame({f"predicted_{prep.target}": prep.decode(F)}, index=frame.index)
     if proba:
         assert prep.classes is not None

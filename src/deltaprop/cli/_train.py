@@ -26,9 +26,9 @@ from rich.markup import escape
 from deltaprop import schedules
 from deltaprop.checkpoint import Checkpoint, Checkpointer, load_checkpoint
 from deltaprop.cli._data import TrainedModel, no_column, read_table, save_model
-from deltaprop.cli._errors import UserError
+from deltaprop.cli._errors import UserError, user_input
 from deltaprop.cli._options import TrainOptions, plain
-from deltaprop.cli._parse import parse_activations, parse_batch_size, parse_sizes
+from deltaprop.cli._parse import check_seed, parse_activations, parse_batch_size, parse_sizes
 from deltaprop.cli._predict import model_scores
 from deltaprop.network import Network
 from deltaprop.preprocessing import Preprocessor, detect_task
@@ -75,6 +75,7 @@ def check_options(opts: TrainOptions) -> tuple[list[int], str | list[str]]:
         raise UserError(f"--patience must be at least 1; got {opts.patience}.")
     if not 0 <= opts.validation < 1:
         raise UserError(f"--validation must be a fraction in [0, 1); got {opts.validation}.")
+    check_seed(opts.seed)
     return hidden, activation
 
 
@@ -127,7 +128,8 @@ def read_data(opts: TrainOptions, rng: np.random.Generator, console: Console) ->
         task = opts.task.value
         console.print(f"Task: [bold]{task}[/bold] (as given).")
     train_frame, val_frame = split_rows(frame, opts.target, task, opts.validation, rng)
-    prep = Preprocessor.fit(train_frame, opts.target, task=task, missing=opts.missing.value)
+    with user_input():  # the training rows' columns and values
+        prep = Preprocessor.fit(train_frame, opts.target, task=task, missing=opts.missing.value)
     console.print(f"Preprocessing: {escape(prep.summary())}.")
     if prep.classes is not None:
         console.print(f"Classes: {escape(', '.join(str(c) for c in prep.classes))}.")
@@ -162,10 +164,11 @@ def fit_network(
     prep = data.preprocessor
     net = build_network(opts, prep, hidden, activation)
     sizes, K = net.sizes, net.sizes[-1]
-    X, Y = prep.transform(data.train_frame), prep.encode_target(data.train_frame, K)
-    validation = None
-    if data.val_frame is not None:
-        validation = (prep.transform(data.val_frame), prep.encode_target(data.val_frame, K))
+    with user_input():
+        X, Y = prep.transform(data.train_frame), prep.encode_target(data.train_frame, K)
+        validation = None
+        if data.val_frame is not None:
+            validation = (prep.transform(data.val_frame), prep.encode_target(data.val_frame, K))
     n = X.shape[0]
     batch_size = parse_batch_size(opts.batch_size, opts.solver.value, n)
     history: History | None = None
@@ -224,21 +227,23 @@ def build_network(
 ) -> Network:
     """The network [d, hidden..., K] for the preprocessed inputs and the task, initialised by --seed."""
     output, K = check_output(None if opts.output is None else opts.output.value, prep)
-    return Network(
-        [prep.n_features, *hidden, K],
-        activation,
-        output,
-        init=opts.init.value,
-        random_state=opts.seed,
-        dtype=opts.dtype.value,
-    )
+    with user_input("--hidden, --activation, --init, --dtype"):
+        return Network(
+            [prep.n_features, *hidden, K],
+            activation,
+            output,
+            init=opts.init.value,
+            random_state=opts.seed,
+            dtype=opts.dtype.value,
+        )
 
 
 def new_trainer(opts: TrainOptions, net: Network, batch_size: int, steps_per_epoch: int) -> Trainer:
     """The optimiser that trains ``net``: --solver, --lr with its --schedule, and lambda (--l2 or --alpha)."""
     l2 = opts.alpha / batch_size if opts.alpha is not None else (opts.l2 or 0.0)
-    learning_rate = make_schedule(opts.schedule.value, opts.lr, opts.epochs, steps_per_epoch)
-    return Trainer(net, opts.solver.value, learning_rate, l2)
+    with user_input("--solver, --lr, --schedule, --l2, --alpha"):
+        learning_rate = make_schedule(opts.schedule.value, opts.lr, opts.epochs, steps_per_epoch)
+        return Trainer(net, opts.solver.value, learning_rate, l2)
 
 
 def resume(path: Path, sizes: list[int]) -> Checkpoint:
