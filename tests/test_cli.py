@@ -478,15 +478,24 @@ def test_a_missing_extra_or_a_file_system_error_is_one_line(broken, monkeypatch,
     assert result.stderr.strip().splitlines() == [line]
 
 
-def test_every_field_of_train_options_is_a_train_option(monkeypatch):
+@pytest.mark.parametrize("command", ["train", "gradcheck", "explain"])
+def test_every_field_of_a_commands_options_is_one_of_its_options(monkeypatch, command):
     import dataclasses
 
-    from deltaprop.cli._options import TrainOptions
+    from deltaprop.cli import _options
 
+    options = {
+        "train": _options.TrainOptions,
+        "gradcheck": _options.GradcheckOptions,
+        "explain": _options.ExplainOptions,
+    }[command]
     monkeypatch.setenv("COLUMNS", "200")
-    shown = _ok(cli("train", "--help")).stdout
-    for field in dataclasses.fields(TrainOptions)[1:]:
-        assert f"--{field.name.replace('_', '-')} " in shown, field.name
+    shown = _ok(cli(command, "--help")).stdout
+    arguments = {"train": ["data"]}.get(command, [])
+    for field in dataclasses.fields(options):
+        if field.name not in arguments:
+            option = {"form": "--format"}.get(field.name, f"--{field.name.replace('_', '-')}")
+            assert f"{option} " in shown, field.name
 
 
 # ------------------------------------------------------------ gradcheck, explain

@@ -27,9 +27,9 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from deltaprop.cli._choices import Output, PlotKind, TraceFormat
-from deltaprop.cli._errors import UserError, one_line_errors, set_debug
-from deltaprop.cli._options import TrainOptions, options_command
+from deltaprop.cli._choices import PlotKind
+from deltaprop.cli._errors import one_line_errors, set_debug
+from deltaprop.cli._options import ExplainOptions, GradcheckOptions, TrainOptions, options_command
 
 app = typer.Typer(
     name="deltaprop",
@@ -116,64 +116,30 @@ def evaluate(
 
 
 # ---------------------------------------------------- gradcheck, explain
-_MODEL_HELP = "Use this model file's network instead of --sizes/--activation/--output."
-
-
 @app.command()
 @one_line_errors
-def gradcheck(
-    sizes: Annotated[str, typer.Option(help="Layer widths M_0,...,M_D.")] = "4,8,3",
-    activation: Annotated[str, typer.Option(help="Hidden activation(s).")] = "tanh",
-    output: Annotated[Output, typer.Option(help="Output unit with its loss.")] = Output.softmax,
-    samples: Annotated[int, typer.Option(help="Random samples in the batch.")] = 5,
-    seed: Annotated[int, typer.Option(help="Seeds the network and the samples.")] = 0,
-    l2: Annotated[float, typer.Option("--l2", help="The lecture's lambda.")] = 0.0,
-    model: Annotated[Path | None, typer.Option(help=_MODEL_HELP)] = None,
-    tol: Annotated[float, typer.Option(help="Exit with 1 if a relative error is above this.")] = 1e-7,
-) -> None:
+@options_command(GradcheckOptions)
+def gradcheck(options: GradcheckOptions) -> None:
     """Compare backpropagation's gradient with finite differences, layer by layer."""
     from deltaprop.cli._tools import run_gradcheck
 
-    report = run_gradcheck(model, sizes, activation, output.value, samples, seed, l2, Console())
-    if report.max_rel_error > tol:
-        raise UserError(f"The largest relative error {report.max_rel_error:.3e} is above --tol {tol:g}.")
-    Console().print(f"[green]All relative errors are below {tol:g}: backpropagation is right.[/green]")
+    run_gradcheck(options, Console())
 
 
 @app.command()
 @one_line_errors
-def explain(
-    sizes: Annotated[str, typer.Option(help="Layer widths M_0,...,M_D.")] = "2,3,2",
-    activation: Annotated[str, typer.Option(help="Hidden activation(s).")] = "tanh",
-    output: Annotated[Output, typer.Option(help="Output unit with its loss.")] = Output.softmax,
-    seed: Annotated[int, typer.Option(help="Seeds the network and the random sample.")] = 0,
-    model: Annotated[Path | None, typer.Option(help=_MODEL_HELP)] = None,
-    data: Annotated[Path | None, typer.Option(help="Trace rows of this file (needs --model).")] = None,
-    row: Annotated[int, typer.Option(help="The first row of DATA traced (0-based).")] = 0,
-    samples: Annotated[
-        int, typer.Option(help="Samples in the batch (1: the lecture's per-sample view).")
-    ] = 1,
-    lr: Annotated[float, typer.Option("--lr", help="eta of the gradient step shown at the end.")] = 0.1,
-    l2: Annotated[float, typer.Option("--l2", help="The lecture's lambda.")] = 0.0,
-    form: Annotated[TraceFormat, typer.Option("--format", help="How to print the trace.")] = TraceFormat.text,
-    digits: Annotated[int, typer.Option(help="Decimals shown.")] = 4,
-    document: Annotated[
-        bool, typer.Option("--document", help="With --format latex: a whole .tex file.")
-    ] = False,
-    out: Annotated[Path | None, typer.Option("--out", "-o", help="Write to this file instead.")] = None,
-) -> None:
+@options_command(ExplainOptions)
+def explain(options: ExplainOptions) -> None:
     """Trace one gradient step: every quantity of the lecture with its equation and shape."""
     from deltaprop.cli._tools import run_explain
 
-    text = run_explain(
-        model, data, sizes, activation, output.value, seed, row, samples, lr, l2, form.value, digits, document
-    )
-    if out is None:
+    text = run_explain(options)
+    if options.out is None:
         sys.stdout.write(text)
     else:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(text)
-        Console().print(f"Wrote the trace to {out}.")
+        options.out.parent.mkdir(parents=True, exist_ok=True)
+        options.out.write_text(text)
+        Console().print(f"Wrote the trace to {options.out}.")
 
 
 # ----------------------------------------------------- plot, datasets, demo

@@ -1,9 +1,10 @@
-"""The options of ``deltaprop train``, declared once: a dataclass whose fields are typer options.
+"""The options of ``deltaprop train``, ``gradcheck`` and ``explain``, each declared once.
 
-Each field of :class:`TrainOptions` carries its option in ``Annotated`` metadata
-(names, help, default), and :func:`options_command` gives a command the signature
-typer reads from those fields: typer parses the command line, and the command
-receives one ``TrainOptions``.  A new option is one new field.
+Each field of an options dataclass (:class:`TrainOptions`, :class:`GradcheckOptions`,
+:class:`ExplainOptions`) carries its option in ``Annotated`` metadata (names, help,
+default), and :func:`options_command` gives a command the signature typer reads from
+those fields: typer parses the command line, and the command receives one options
+record.  A new option is one new field.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 
-from deltaprop.cli._choices import DType, Init, Missing, Output, Schedule, Solver, Task
+from deltaprop.cli._choices import DType, Init, Missing, Output, Schedule, Solver, Task, TraceFormat
 
 O = TypeVar("O")
 R = TypeVar("R")
@@ -136,3 +137,42 @@ class TrainOptions:
         ),
     ] = None
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False
+
+
+_MODEL_HELP = "Use this model file's network instead of --sizes/--activation/--output."
+
+
+@dataclasses.dataclass
+class GradcheckOptions:
+    """The options of ``deltaprop gradcheck``."""
+
+    sizes: Annotated[str, typer.Option(help="Layer widths M_0,...,M_D.")] = "4,8,3"
+    activation: Annotated[str, typer.Option(help="Hidden activation(s).")] = "tanh"
+    output: Annotated[Output, typer.Option(help="Output unit with its loss.")] = Output.softmax
+    samples: Annotated[int, typer.Option(help="Random samples in the batch.")] = 5
+    seed: Annotated[int, typer.Option(help="Seeds the network and the samples.")] = 0
+    l2: Annotated[float, typer.Option("--l2", help="The lecture's lambda.")] = 0.0
+    model: Annotated[Path | None, typer.Option(help=_MODEL_HELP)] = None
+    tol: Annotated[float, typer.Option(help="Exit with 1 if a relative error is above this.")] = 1e-7
+
+
+@dataclasses.dataclass
+class ExplainOptions:
+    """The options of ``deltaprop explain``."""
+
+    sizes: Annotated[str, typer.Option(help="Layer widths M_0,...,M_D.")] = "2,3,2"
+    activation: Annotated[str, typer.Option(help="Hidden activation(s).")] = "tanh"
+    output: Annotated[Output, typer.Option(help="Output unit with its loss.")] = Output.softmax
+    seed: Annotated[int, typer.Option(help="Seeds the network and the random sample.")] = 0
+    model: Annotated[Path | None, typer.Option(help=_MODEL_HELP)] = None
+    data: Annotated[Path | None, typer.Option(help="Trace rows of this file (needs --model).")] = None
+    row: Annotated[int, typer.Option(help="The first row of DATA traced (0-based).")] = 0
+    samples: Annotated[int, typer.Option(help="Samples in the batch (1: the lecture's per-sample view).")] = 1
+    lr: Annotated[float, typer.Option("--lr", help="eta of the gradient step shown at the end.")] = 0.1
+    l2: Annotated[float, typer.Option("--l2", help="The lecture's lambda.")] = 0.0
+    form: Annotated[TraceFormat, typer.Option("--format", help="How to print the trace.")] = TraceFormat.text
+    digits: Annotated[int, typer.Option(help="Decimals shown.")] = 4
+    document: Annotated[bool, typer.Option("--document", help="With --format latex: a whole .tex file.")] = (
+        False
+    )
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Write to this file instead.")] = None

@@ -14,9 +14,10 @@ from rich.table import Table
 
 from deltaprop import datasets
 from deltaprop._types import Array
-from deltaprop.cli._choices import PlotKind
+from deltaprop.cli._choices import PlotKind, TraceFormat
 from deltaprop.cli._data import load_model, read_table, write_table
 from deltaprop.cli._errors import UserError, user_input
+from deltaprop.cli._options import ExplainOptions, GradcheckOptions
 from deltaprop.cli._parse import check_seed, parse_activation_names, parse_activations, parse_sizes
 from deltaprop.gradcheck import GradientReport, check_gradients
 from deltaprop.network import Network
@@ -56,23 +57,18 @@ def _network(model: Path | None, sizes: str, activation: str, output: str, seed:
 
 
 # ---------------------------------------------------------------- gradcheck
-def run_gradcheck(
-    model: Path | None,
-    sizes: str,
-    activation: str,
-    output: str,
-    samples: int,
-    seed: int,
-    l2: float,
-    console: Console,
-) -> GradientReport:
-    """Per-layer relative errors of backpropagation against finite differences, as a table."""
-    net, what = _network(model, sizes, activation, output, seed)
-    X, Y = random_problem(net, samples, np.random.default_rng(check_seed(seed)))
+def run_gradcheck(opts: GradcheckOptions, console: Console) -> GradientReport:
+    """Per-layer relative errors of backpropagation against finite differences, as a table.
+
+    A UserError if one is above ``--tol``.
+    """
+    net, what = _network(opts.model, opts.sizes, opts.activation, opts.output.value, opts.seed)
+    X, Y = random_problem(net, opts.samples, np.random.default_rng(check_seed(opts.seed)))
     with user_input("--l2"):
-        report = check_gradients(net, X, Y, l2=l2)
+        report = check_gradients(net, X, Y, l2=opts.l2)
     table = Table(
-        title=f"Gradient check of {escape(what)} {net.sizes}, {samples} random samples, lambda {l2:g}"
+        title=f"Gradient check of {escape(what)} {net.sizes}, {opts.samples} random samples, "
+        f"lambda {opts.l2:g}"
     )
     table.add_column("layer h", justify="right")
     table.add_column("rel. error dL/dW^(h)", justify="right")
@@ -80,55 +76,44 @@ def run_gradcheck(
     for layer in report.layers:
         table.add_row(str(layer.h), f"{layer.W:.3e}", f"{layer.b:.3e}")
     console.print(table)
+    if report.max_rel_error > opts.tol:
+        raise UserError(f"The largest relative error {report.max_rel_error:.3e} is above --tol {opts.tol:g}.")
+    console.print(f"[green]All relative errors are below {opts.tol:g}: backpropagation is right.[/green]")
     return report
 
 
 # ------------------------------------------------------------------ explain
-def run_explain(
-    model: Path | None,
-    data: Path | None,
-    sizes: str,
-    activation: str,
-    output: str,
-    seed: int,
-    row: int,
-    samples: int,
-    lr: float,
-    l2: float,
-    form: str,
-    digits: int,
-    document: bool,
-) -> str:
+def run_explain(opts: ExplainOptions) -> str:
     """The backprop trace of one step, rendered as text, Markdown or LaTeX."""
     from deltaprop.explain import trace
 
+    model, data = opts.model, opts.data
     if data is not None and model is None:
         raise UserError("--data needs --model: the model's preprocessing turns the rows into inputs.")
-    if digits < 0:
-        raise UserError(f"--digits must be a non-negative integer; got {digits}.")
-    net, _ = _network(model, sizes, activation, output, seed)
+    if opts.digits < 0:
+        raise UserError(f"--digits must be a non-negative integer; got {opts.digits}.")
+    net, _ = _network(model, opts.sizes, opts.activation, opts.output.value, opts.seed)
     X: Any
     Y: Any
     if data is not None and model is not None:
-        trained = load_model(model)
-        prep = trained.require_preprocessor(model)
+        prep = load_model(model).require_preprocessor(model)
         frame = read_table(data)
-        if not 0 <= row < len(frame):
-            raise UserError(f"--row must be in 0..{len(frame) - 1} for '{data}'; got {row}.")
+        if not 0 <= opts.row < len(frame):
+            raise UserError(f"--row must be in 0..{len(frame) - 1} for '{data}'; got {opts.row}.")
         if prep.target not in frame.columns:
             raise UserError(f"The trace needs the true target: '{data}' lacks the column {prep.target!r}.")
-        rows = frame.iloc[row : row + samples]
+        rows = frame.iloc[opts.row : opts.row + opts.samples]
         with user_input():
             X, Y = prep.transform(rows), prep.encode_target(rows, net.sizes[-1])
     else:
-        X, Y = random_problem(net, samples, np.random.default_rng(check_seed(seed)))
+        X, Y = random_problem(net, opts.samples, np.random.default_rng(check_seed(opts.seed)))
     with user_input("--lr, --l2"):
-        result = trace(net, X, Y, lr=lr, l2=l2)
-    if form == "markdown":
-        return result.to_markdown(digits)
-    if form == "latex":
-        return result.to_latex(digits, document=document)
-    return result.to_text(digits)
+        result = trace(net, X, Y, lr=opts.lr, l2=opts.l2)
+    if opts.form == TraceFormat.markdown:
+        return result.to_markdown(opts.digits)
+    if opts.form == TraceFormat.latex:
+        return result.to_latex(opts.digits, document=opts.document)
+    return result.to_text(opts.digits)
 
 
 # --------------------------------------------------------------------- plot
