@@ -10,8 +10,9 @@ import pytest
 from typer.testing import CliRunner
 
 from deltaprop.checkpoint import load_checkpoint
-from deltaprop.cli._data import UserError, load_model
+from deltaprop.cli._data import load_model
 from deltaprop.cli._demo import DEMO_FIGURES
+from deltaprop.cli._errors import UserError
 from deltaprop.explain import trace
 from deltaprop.modelfile import _format as modelfile
 from deltaprop.modelfile import save
@@ -276,6 +277,28 @@ def test_resume_from_checkpoint_equals_uninterrupted(tmp_path, files):
     assert "resume with the options of the interrupted run" in other.stderr
 
 
+def test_train_gives_fit_a_trainer_and_no_learning_rate(tmp_path, files, monkeypatch):
+    from deltaprop.cli import _train
+    from deltaprop.train import Trainer
+
+    calls, real_fit = [], _train.fit
+
+    def spy(*args, **kwargs):
+        calls.append(kwargs)
+        return real_fit(*args, **kwargs)
+
+    monkeypatch.setattr(_train, "fit", spy)
+    args = ("train", files / "moons.csv", "-t", "y", "-q", "--lr", 0.05, "--l2", 0.001)
+    _ok(cli(*args, "-o", tmp_path / "a.npz", "--epochs", 2, "--checkpoint", tmp_path / "ck.npz"))
+    _ok(cli(*args, "-o", tmp_path / "b.npz", "--epochs", 4, "--resume", tmp_path / "ck.npz"))
+    fresh, resumed = calls
+    for kwargs in calls:
+        assert isinstance(kwargs["optimizer"], Trainer)
+        assert "learning_rate" not in kwargs and "l2" not in kwargs
+    assert fresh["optimizer"].learning_rate == 0.05 and fresh["optimizer"].l2 == 0.001
+    assert resumed["optimizer"].steps > 0 and resumed["epochs"] == 2
+
+
 # ------------------------------------------------------------ user errors
 def _broken_files(d):
     _write(_animals(), d / "data.csv")
@@ -352,6 +375,17 @@ USER_ERRORS = [
         "is for regression",
     ),
     (("datasets", "mnist"), "Unknown data set 'mnist'"),
+    ((*TRAIN, "--seed", "-1"), "--seed must be a non-negative integer; got -1."),
+    (("gradcheck", "--l2=-1"), "--l2: The 'l2' parameter must be >= 0.0"),
+    (("explain", "--lr=-1"), "--lr, --l2: The 'lr' parameter must be > 0.0"),
+    (
+        ("plot", "activations", "--activations", "swish", "--out", "{d}/a.png"),
+        "--activations 'swish' is unknown",
+    ),
+    (
+        ("predict", "{d}/model.npz", "{d}/data.csv", "--out", "{d}/data.csv/p.csv"),
+        "File exists: '{d}/data.csv'",
+    ),
 ]
 
 
@@ -379,6 +413,89 @@ def test_usage_errors_exit_2(broken):
 def test_debug_shows_the_exception(broken):
     result = cli("--debug", "train", broken / "nope.csv", "-t", "species", "-o", broken / "m.npz")
     assert isinstance(result.exception, UserError)
+
+
+def _raise(error):
+    def planted(*args, **kwargs):
+        raise error
+
+    return planted
+
+
+# A bug planted in a library function that each command calls, where no user input is checked.
+PLANTED_BUGS = [
+    ("deltaprop.cli._train.fit", ValueError("boom"), (*TRAIN[:-2], "--epochs", "2")),
+    ("deltaprop.network.Network.predict", TypeError("boom"), ("predict", "{d}/model.npz", "{d}/data.csv")),
+    (
+        "deltaprop.cli._predict.classification_metrics",
+        ValueError("boom"),
+        ("evaluate", "{d}/model.npz", "{d}/data.csv"),
+    ),
+    (
+        "deltaprop.plots.plot_network",
+        ImportError("No module named 'boom'"),
+        ("plot", "network", "--model", "{d}/model.npz", "--out", "{d}/n.png"),
+    ),
+]
+
+
+@pytest.mark.parametrize(("target", "error", "args"), PLANTED_BUGS, ids=[t for t, _, _ in PLANTED_BUGS])
+def test_a_bug_shows_its_traceback_not_a_user_error(broken, monkeypatch, target, error, args):
+    monkeypatch.setattr(target, _raise(error))
+    result = cli(*(a.format(d=broken) for a in args))
+    assert result.exit_code == 1, (result.stdout, result.stderr, result.exception)
+    assert "Traceback (most recent call last)" in result.stderr
+    assert f"{type(error).__name__}: {error}" in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert not any(line.startswith("Error: ") for line in lines)
+    assert lines[-1].startswith("This is a bug in deltaprop")
+
+
+def test_debug_lets_a_bug_through(broken, monkeypatch):
+    monkeypatch.setattr("deltaprop.network.Network.predict", _raise(ValueError("boom")))
+    result = cli("--debug", "predict", broken / "model.npz", broken / "data.csv")
+    assert isinstance(result.exception, ValueError) and str(result.exception) == "boom"
+
+
+@pytest.mark.parametrize(
+    ("error", "line"),
+    [
+        (
+            ImportError("classification_metrics needs scikit-learn: pip install 'deltaprop[sklearn]'"),
+            "Error: classification_metrics needs scikit-learn: pip install 'deltaprop[sklearn]'",
+        ),
+        (
+            PermissionError(13, "Permission denied", "/data/m.json"),
+            "Error: Permission denied: '/data/m.json'",
+        ),
+        (IsADirectoryError(21, "Is a directory", "/data"), "Error: Is a directory: '/data'"),
+    ],
+)
+def test_a_missing_extra_or_a_file_system_error_is_one_line(broken, monkeypatch, error, line):
+    monkeypatch.setattr("deltaprop.cli._predict.classification_metrics", _raise(error))
+    result = cli("evaluate", broken / "model.npz", broken / "data.csv")
+    assert result.exit_code == 1
+    assert result.stderr.strip().splitlines() == [line]
+
+
+@pytest.mark.parametrize("command", ["train", "gradcheck", "explain"])
+def test_every_field_of_a_commands_options_is_one_of_its_options(monkeypatch, command):
+    import dataclasses
+
+    from deltaprop.cli import _options
+
+    options = {
+        "train": _options.TrainOptions,
+        "gradcheck": _options.GradcheckOptions,
+        "explain": _options.ExplainOptions,
+    }[command]
+    monkeypatch.setenv("COLUMNS", "200")
+    shown = _ok(cli(command, "--help")).stdout
+    arguments = {"train": ["data"]}.get(command, [])
+    for field in dataclasses.fields(options):
+        if field.name not in arguments:
+            option = {"form": "--format"}.get(field.name, f"--{field.name.replace('_', '-')}")
+            assert f"{option} " in shown, field.name
 
 
 # ------------------------------------------------------------ gradcheck, explain

@@ -6,7 +6,6 @@ import pandas as pd
 import pytest
 from matplotlib.figure import Figure
 
-from deltaprop.cli._data import TrainedModel
 from deltaprop.explain import trace
 from deltaprop.network import Network
 from deltaprop.preprocessing import Preprocessor
@@ -116,12 +115,12 @@ def _moons_model(seed=0):
     history = fit(
         net, prep.transform(frame), prep.encode_target(frame), optimizer="adam", learning_rate=0.05, epochs=20
     )
-    return TrainedModel(net, prep, history, {"solver": "adam", "lr": 0.05}), frame
+    return (net, prep, history, {"solver": "adam", "lr": 0.05}), frame
 
 
 def test_training_report_for_a_classifier_of_two_columns(tmp_path):
     model, frame = _moons_model()
-    report = training_report(model, frame.iloc[:60], frame.iloc[60:], tmp_path / "moons.csv")
+    report = training_report(*model, frame.iloc[:60], frame.iloc[60:], tmp_path / "moons.csv")
     assert report.figure_names == [
         "loss-curves",
         "gradient-norms",
@@ -140,15 +139,15 @@ def test_training_report_for_a_regression():
     prep = Preprocessor.fit(frame, "y")
     net = Network([2, 1], output="identity", random_state=0)
     history = fit(net, prep.transform(frame), prep.encode_target(frame), learning_rate=0.1, epochs=50)
-    report = training_report(TrainedModel(net, prep, history, {}), frame, None, "data/line.csv")
+    report = training_report(net, prep, history, {}, frame, None, "data/line.csv")
     assert report.figure_names == ["loss-curves", "gradient-norms", "predicted-vs-true", "network"]
     page = report.render()
     assert "Training report: line.csv" in page and "<th>R^2</th>" in page
 
 
 def test_decision_regions_use_the_columns_and_the_class_labels():
-    model, frame = _moons_model()
-    fig = decision_regions(model.network, model.preprocessor, frame)
+    (net, prep, _, _), frame = _moons_model()
+    fig = decision_regions(net, prep, frame)
     ax = fig.axes[0]
     assert (ax.get_xlabel(), ax.get_ylabel()) == ("u", "v")
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["a", "b"]

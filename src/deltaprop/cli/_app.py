@@ -12,7 +12,9 @@
 A user error (a missing file, an unknown column, a bad option value, a diverging
 training, a model file of another format version ...) ends with a one-line message on
 standard error and exit code 1; a usage error (an unknown option, a missing argument)
-with typer's message and exit code 2.  ``deltaprop --debug COMMAND`` shows the traceback.
+with typer's message and exit code 2; anything else is a bug in deltaprop and shows its
+traceback with a line on how to report it (exit code 1).  ``deltaprop --debug COMMAND``
+shows the traceback of any error.  ``cli._errors`` says which errors are the user's.
 """
 
 from __future__ import annotations
@@ -25,8 +27,9 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from deltaprop.cli._choices import DType, Init, Missing, Output, PlotKind, Schedule, Solver, Task, TraceFormat
+from deltaprop.cli._choices import PlotKind
 from deltaprop.cli._errors import one_line_errors, set_debug
+from deltaprop.cli._options import ExplainOptions, GradcheckOptions, TrainOptions, options_command
 
 app = typer.Typer(
     name="deltaprop",
@@ -60,107 +63,11 @@ def _main(
 # ---------------------------------------------------------------- train
 @app.command()
 @one_line_errors
-def train(
-    data: Annotated[Path, typer.Argument(help="Training data: a .csv or .parquet file.", show_default=False)],
-    target: Annotated[str, typer.Option("--target", "-t", help="The column to predict.", show_default=False)],
-    out: Annotated[
-        Path, typer.Option("--out", "-o", help="The model file to write (.npz).", show_default=False)
-    ],
-    task: Annotated[
-        Task | None,
-        typer.Option(help="Default: detected from the target (text or few integers: classification)."),
-    ] = None,
-    hidden: Annotated[
-        str, typer.Option(help="Hidden layer widths M_1,...,M_(D-1), e.g. 64,32; 'none' for none.")
-    ] = "32",
-    activation: Annotated[
-        str, typer.Option(help="The hidden layers' sigma: one name, or one per layer (relu,tanh).")
-    ] = "relu",
-    output: Annotated[
-        Output | None, typer.Option(help="Default: softmax for classification, identity for regression.")
-    ] = None,
-    init: Annotated[Init, typer.Option(help="Initial weights.")] = Init.glorot,
-    solver: Annotated[
-        Solver, typer.Option(help="gd is the lecture's step; sgd is Nesterov momentum 0.9.")
-    ] = Solver.adam,
-    lr: Annotated[float, typer.Option("--lr", help="The learning rate eta.")] = 0.01,
-    schedule: Annotated[
-        Schedule,
-        typer.Option(
-            help="eta over time: constant; invscaling eta/sqrt(t+1); step halves it every quarter of the "
-            "epochs; cosine decays to 0; plateau divides by 5 after 5 epochs without improvement."
-        ),
-    ] = Schedule.constant,
-    epochs: Annotated[int, typer.Option(help="Passes over the training rows.")] = 100,
-    batch_size: Annotated[
-        str,
-        typer.Option(help="Rows per step: an integer, 'full', or 'auto' (full for gd, else min(200, n))."),
-    ] = "auto",
-    l2: Annotated[
-        float | None,
-        typer.Option("--l2", help="The lecture's lambda: penalty lambda/2 ||w||^2 on the weights."),
-    ] = None,
-    alpha: Annotated[
-        float | None,
-        typer.Option(help="scikit-learn's L2 strength instead of --l2: lambda = alpha / batch size."),
-    ] = None,
-    validation: Annotated[float, typer.Option(help="Share of rows held out for validation (0: none).")] = 0.1,
-    early_stopping: Annotated[
-        bool, typer.Option("--early-stopping", help="Stop when the validation loss stops improving.")
-    ] = False,
-    patience: Annotated[int, typer.Option(help="Epochs without improvement before early stopping.")] = 10,
-    seed: Annotated[int, typer.Option(help="Seeds the weights, the split and the shuffling.")] = 0,
-    dtype: Annotated[DType, typer.Option(help="Floating-point precision of the network.")] = DType.float64,
-    missing: Annotated[
-        Missing, typer.Option(help="Missing values: refuse (name them), or impute median / most frequent.")
-    ] = Missing.refuse,
-    drop: Annotated[str, typer.Option(help="Columns to leave out, comma-separated (e.g. an id).")] = "",
-    report: Annotated[
-        Path | None,
-        typer.Option(help="Also write an HTML report (curves, metrics, figures) into this folder."),
-    ] = None,
-    checkpoint: Annotated[
-        Path | None, typer.Option(help="Save the training state to this file after every epoch.")
-    ] = None,
-    resume: Annotated[
-        Path | None,
-        typer.Option(
-            help="Continue from a --checkpoint file: same data and options; --epochs counts all epochs."
-        ),
-    ] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
-) -> None:
+@options_command(TrainOptions)
+def train(options: TrainOptions) -> None:
     """Train a network on a CSV or Parquet file; the model file keeps the preprocessing learned."""
-    from deltaprop.cli._train import TrainOptions, run_train
+    from deltaprop.cli._train import run_train
 
-    options = TrainOptions(
-        data=data,
-        target=target,
-        out=out,
-        task=None if task is None else task.value,
-        hidden=hidden,
-        activation=activation,
-        output=None if output is None else output.value,
-        init=init.value,
-        solver=solver.value,
-        lr=lr,
-        schedule=schedule.value,
-        epochs=epochs,
-        batch_size=batch_size,
-        l2=l2,
-        alpha=alpha,
-        validation=validation,
-        early_stopping=early_stopping,
-        patience=patience,
-        seed=seed,
-        dtype=dtype.value,
-        missing=missing.value,
-        drop=drop,
-        report=report,
-        checkpoint=checkpoint,
-        resume=resume,
-        quiet=quiet,
-    )
     run_train(options, Console())
 
 
@@ -180,7 +87,7 @@ def predict(
     keep_input: Annotated[bool, typer.Option("--keep-input", help="Put the input columns first.")] = False,
 ) -> None:
     """Predict every row of DATA: a label (or a number) per row, and class probabilities with --proba."""
-    from deltaprop.cli._train import run_predict
+    from deltaprop.cli._predict import run_predict
 
     run_predict(model, data, out, proba, keep_input, Console())
 
@@ -203,72 +110,36 @@ def evaluate(
     ] = None,
 ) -> None:
     """Print metrics: accuracy, log loss, per-class precision/recall/F1; or MSE, MAE, R^2."""
-    from deltaprop.cli._train import run_evaluate
+    from deltaprop.cli._predict import run_evaluate
 
     run_evaluate(model, data, target, json_path, Console())
 
 
 # ---------------------------------------------------- gradcheck, explain
-_MODEL_HELP = "Use this model file's network instead of --sizes/--activation/--output."
-
-
 @app.command()
 @one_line_errors
-def gradcheck(
-    sizes: Annotated[str, typer.Option(help="Layer widths M_0,...,M_D.")] = "4,8,3",
-    activation: Annotated[str, typer.Option(help="Hidden activation(s).")] = "tanh",
-    output: Annotated[Output, typer.Option(help="Output unit with its loss.")] = Output.softmax,
-    samples: Annotated[int, typer.Option(help="Random samples in the batch.")] = 5,
-    seed: Annotated[int, typer.Option(help="Seeds the network and the samples.")] = 0,
-    l2: Annotated[float, typer.Option("--l2", help="The lecture's lambda.")] = 0.0,
-    model: Annotated[Path | None, typer.Option(help=_MODEL_HELP)] = None,
-    tol: Annotated[float, typer.Option(help="Exit with 1 if a relative error is above this.")] = 1e-7,
-) -> None:
+@options_command(GradcheckOptions)
+def gradcheck(options: GradcheckOptions) -> None:
     """Compare backpropagation's gradient with finite differences, layer by layer."""
     from deltaprop.cli._tools import run_gradcheck
 
-    report = run_gradcheck(model, sizes, activation, output.value, samples, seed, l2, Console())
-    if report.max_rel_error > tol:
-        from deltaprop.cli._data import UserError
-
-        raise UserError(f"The largest relative error {report.max_rel_error:.3e} is above --tol {tol:g}.")
-    Console().print(f"[green]All relative errors are below {tol:g}: backpropagation is right.[/green]")
+    run_gradcheck(options, Console())
 
 
 @app.command()
 @one_line_errors
-def explain(
-    sizes: Annotated[str, typer.Option(help="Layer widths M_0,...,M_D.")] = "2,3,2",
-    activation: Annotated[str, typer.Option(help="Hidden activation(s).")] = "tanh",
-    output: Annotated[Output, typer.Option(help="Output unit with its loss.")] = Output.softmax,
-    seed: Annotated[int, typer.Option(help="Seeds the network and the random sample.")] = 0,
-    model: Annotated[Path | None, typer.Option(help=_MODEL_HELP)] = None,
-    data: Annotated[Path | None, typer.Option(help="Trace rows of this file (needs --model).")] = None,
-    row: Annotated[int, typer.Option(help="The first row of DATA traced (0-based).")] = 0,
-    samples: Annotated[
-        int, typer.Option(help="Samples in the batch (1: the lecture's per-sample view).")
-    ] = 1,
-    lr: Annotated[float, typer.Option("--lr", help="eta of the gradient step shown at the end.")] = 0.1,
-    l2: Annotated[float, typer.Option("--l2", help="The lecture's lambda.")] = 0.0,
-    form: Annotated[TraceFormat, typer.Option("--format", help="How to print the trace.")] = TraceFormat.text,
-    digits: Annotated[int, typer.Option(help="Decimals shown.")] = 4,
-    document: Annotated[
-        bool, typer.Option("--document", help="With --format latex: a whole .tex file.")
-    ] = False,
-    out: Annotated[Path | None, typer.Option("--out", "-o", help="Write to this file instead.")] = None,
-) -> None:
+@options_command(ExplainOptions)
+def explain(options: ExplainOptions) -> None:
     """Trace one gradient step: every quantity of the lecture with its equation and shape."""
     from deltaprop.cli._tools import run_explain
 
-    text = run_explain(
-        model, data, sizes, activation, output.value, seed, row, samples, lr, l2, form.value, digits, document
-    )
-    if out is None:
+    text = run_explain(options)
+    if options.out is None:
         sys.stdout.write(text)
     else:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(text)
-        Console().print(f"Wrote the trace to {out}.")
+        options.out.parent.mkdir(parents=True, exist_ok=True)
+        options.out.write_text(text)
+        Console().print(f"Wrote the trace to {options.out}.")
 
 
 # ----------------------------------------------------- plot, datasets, demo
@@ -324,9 +195,12 @@ def demo(
 ) -> None:
     """Run a short tour (moons, digits, diabetes, a backprop trace) and write one HTML report."""
     from deltaprop.cli._demo import run_demo
+    from deltaprop.cli._parse import check_seed
 
     console = Console()
-    path = run_demo(out, quick=quick, seed=seed, png=png, log=lambda line: console.print(escape(line)))
+    path = run_demo(
+        out, quick=quick, seed=check_seed(seed), png=png, log=lambda line: console.print(escape(line))
+    )
     console.print(f"Report: [bold]{escape(str(path.resolve()))}[/bold]", soft_wrap=True)
 
 

@@ -1,4 +1,4 @@
-"""Data files, trained-model files and metrics for the command line.
+"""Data files and trained-model files for the command line.
 
 A model file written by ``deltaprop train`` is an ordinary model file
 (:mod:`deltaprop.modelfile`) whose metadata also holds the fitted
@@ -16,6 +16,7 @@ from typing import Any
 import pandas as pd
 from numpy.typing import NDArray
 
+from deltaprop.cli._errors import UserError
 from deltaprop.modelfile import load_file, save
 from deltaprop.network import Network
 from deltaprop.preprocessing import METADATA_KEY, Preprocessor
@@ -30,10 +31,6 @@ _FORMATS = {
     ".parquet": "Parquet",
     ".pq": "Parquet",
 }
-
-
-class UserError(Exception):
-    """A mistake in what the user asked for; the command line prints the message and exits with 1."""
 
 
 # ---------------------------------------------------------------- data files
@@ -67,6 +64,13 @@ def read_table(path: Path) -> pd.DataFrame:
     except Exception as error:  # pandas, pyarrow and the codecs raise many kinds
         first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise UserError(f"Cannot read '{path}' as {kind}: {first_line}") from None
+
+
+def no_column(column: str, path: Path, frame: pd.DataFrame) -> UserError:
+    """The error for a target column that ``frame``, read from ``path``, lacks."""
+    return UserError(
+        f"The target column {column!r} is not in '{path}'; its columns are {list(frame.columns)}."
+    )
 
 
 def write_table(frame: pd.DataFrame, path: Path) -> Path:
@@ -143,6 +147,3 @@ def load_model(path: Path) -> TrainedModel:
         _stored_history(metadata.get("history"), path),
         training if isinstance(training, dict) else {},
     )
-
-
-# ------------------------------------------------------------------ metrics

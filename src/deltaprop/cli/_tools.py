@@ -7,17 +7,21 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from numpy.typing import NDArray
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
 from deltaprop import datasets
 from deltaprop._types import Array
-from deltaprop.cli._choices import PlotKind
-from deltaprop.cli._data import TrainedModel, UserError, load_model, read_table, write_table
-from deltaprop.cli._train import parse_activations, parse_sizes
+from deltaprop.cli._choices import PlotKind, TraceFormat
+from deltaprop.cli._data import load_model, read_table, write_table
+from deltaprop.cli._errors import UserError, user_input
+from deltaprop.cli._options import ExplainOptions, GradcheckOptions
+from deltaprop.cli._parse import check_seed, parse_activation_names, parse_activations, parse_sizes
 from deltaprop.gradcheck import GradientReport, check_gradients
 from deltaprop.network import Network
+from deltaprop.preprocessing import Preprocessor
 
 PLOT_KINDS = tuple(kind.value for kind in PlotKind)
 
@@ -27,7 +31,9 @@ def network_from_options(sizes: str, activation: str, output: str, seed: int) ->
     widths = parse_sizes(sizes, "--sizes")
     if len(widths) < 2:
         raise UserError(f"--sizes needs at least two layer widths (inputs and outputs); got {sizes!r}.")
-    return Network(widths, parse_activations(activation, len(widths) - 2), output, random_state=seed)
+    activations = parse_activations(activation, len(widths) - 2)
+    with user_input("--sizes, --activation, --output"):
+        return Network(widths, activations, output, random_state=check_seed(seed))
 
 
 def random_problem(net: Network, samples: int, rng: np.random.Generator) -> tuple[Array, Array]:
@@ -51,22 +57,18 @@ def _network(model: Path | None, sizes: str, activation: str, output: str, seed:
 
 
 # ---------------------------------------------------------------- gradcheck
-def run_gradcheck(
-    model: Path | None,
-    sizes: str,
-    activation: str,
-    output: str,
-    samples: int,
-    seed: int,
-    l2: float,
-    console: Console,
-) -> GradientReport:
-    """Per-layer relative errors of backpropagation against finite differences, as a table."""
-    net, what = _network(model, sizes, activation, output, seed)
-    X, Y = random_problem(net, samples, np.random.default_rng(seed))
-    report = check_gradients(net, X, Y, l2=l2)
+def run_gradcheck(opts: GradcheckOptions, console: Console) -> GradientReport:
+    """Per-layer relative errors of backpropagation against finite differences, as a table.
+
+    A UserError if one is above ``--tol``.
+    """
+    net, what = _network(opts.model, opts.sizes, opts.activation, opts.output.value, opts.seed)
+    X, Y = random_problem(net, opts.samples, np.random.default_rng(check_seed(opts.seed)))
+    with user_input("--l2"):
+        report = check_gradients(net, X, Y, l2=opts.l2)
     table = Table(
-        title=f"Gradient check of {escape(what)} {net.sizes}, {samples} random samples, lambda {l2:g}"
+        title=f"Gradient check of {escape(what)} {net.sizes}, {opts.samples} random samples, "
+        f"lambda {opts.l2:g}"
     )
     table.add_column("layer h", justify="right")
     table.add_column("rel. error dL/dW^(h)", justify="right")
@@ -74,51 +76,44 @@ def run_gradcheck(
     for layer in report.layers:
         table.add_row(str(layer.h), f"{layer.W:.3e}", f"{layer.b:.3e}")
     console.print(table)
+    if report.max_rel_error > opts.tol:
+        raise UserError(f"The largest relative error {report.max_rel_error:.3e} is above --tol {opts.tol:g}.")
+    console.print(f"[green]All relative errors are below {opts.tol:g}: backpropagation is right.[/green]")
     return report
 
 
 # ------------------------------------------------------------------ explain
-def run_explain(
-    model: Path | None,
-    data: Path | None,
-    sizes: str,
-    activation: str,
-    output: str,
-    seed: int,
-    row: int,
-    samples: int,
-    lr: float,
-    l2: float,
-    form: str,
-    digits: int,
-    document: bool,
-) -> str:
+def run_explain(opts: ExplainOptions) -> str:
     """The backprop trace of one step, rendered as text, Markdown or LaTeX."""
     from deltaprop.explain import trace
 
+    model, data = opts.model, opts.data
     if data is not None and model is None:
         raise UserError("--data needs --model: the model's preprocessing turns the rows into inputs.")
-    net, _ = _network(model, sizes, activation, output, seed)
+    if opts.digits < 0:
+        raise UserError(f"--digits must be a non-negative integer; got {opts.digits}.")
+    net, _ = _network(model, opts.sizes, opts.activation, opts.output.value, opts.seed)
     X: Any
     Y: Any
     if data is not None and model is not None:
-        trained = load_model(model)
-        prep = trained.require_preprocessor(model)
+        prep = load_model(model).require_preprocessor(model)
         frame = read_table(data)
-        if not 0 <= row < len(frame):
-            raise UserError(f"--row must be in 0..{len(frame) - 1} for '{data}'; got {row}.")
+        if not 0 <= opts.row < len(frame):
+            raise UserError(f"--row must be in 0..{len(frame) - 1} for '{data}'; got {opts.row}.")
         if prep.target not in frame.columns:
             raise UserError(f"The trace needs the true target: '{data}' lacks the column {prep.target!r}.")
-        rows = frame.iloc[row : row + samples]
-        X, Y = prep.transform(rows), prep.encode_target(rows, net.sizes[-1])
+        rows = frame.iloc[opts.row : opts.row + opts.samples]
+        with user_input():
+            X, Y = prep.transform(rows), prep.encode_target(rows, net.sizes[-1])
     else:
-        X, Y = random_problem(net, samples, np.random.default_rng(seed))
-    result = trace(net, X, Y, lr=lr, l2=l2)
-    if form == "markdown":
-        return result.to_markdown(digits)
-    if form == "latex":
-        return result.to_latex(digits, document=document)
-    return result.to_text(digits)
+        X, Y = random_problem(net, opts.samples, np.random.default_rng(check_seed(opts.seed)))
+    with user_input("--lr, --l2"):
+        result = trace(net, X, Y, lr=opts.lr, l2=opts.l2)
+    if opts.form == TraceFormat.markdown:
+        return result.to_markdown(opts.digits)
+    if opts.form == TraceFormat.latex:
+        return result.to_latex(opts.digits, document=opts.document)
+    return result.to_text(opts.digits)
 
 
 # --------------------------------------------------------------------- plot
@@ -128,14 +123,20 @@ def _needs(value: Any, option: str, kind: str) -> Any:
     return value
 
 
-def _labelled_rows(trained: TrainedModel, model: Path, data: Path, kind: str) -> tuple[Any, pd.DataFrame]:
-    prep = trained.require_preprocessor(model)
+def _labelled_rows(
+    prep: Preprocessor, data: Path, kind: str
+) -> tuple[pd.DataFrame, NDArray[np.float64], NDArray[Any]]:
+    """The rows of ``data``, their inputs and their true values (class indices or numbers), checked."""
     frame = read_table(data)
     if prep.target not in frame.columns:
         raise UserError(
             f"plot {kind} needs the true values: '{data}' lacks the target column {prep.target!r}."
         )
-    return prep, frame
+    truth: Any  # class indices or numbers
+    with user_input():
+        X = prep.transform(frame)
+        truth = prep.target_values(frame) if prep.classes is None else prep.target_indices(frame)
+    return frame, X, truth
 
 
 def make_figure(
@@ -146,7 +147,7 @@ def make_figure(
     from deltaprop.report import decision_regions
 
     if kind == "activations":
-        return plots.plot_activations([name.strip() for name in activations.split(",")])
+        return plots.plot_activations(parse_activation_names(activations, "--activations"))
     model = _needs(model, "--model", kind)
     trained = load_model(model)
     net = trained.network
@@ -163,30 +164,35 @@ def make_figure(
     if kind == "neuron-maps":
         if net.sizes[0] != 2:
             raise UserError(f"plot neuron-maps needs a network with 2 inputs; '{model}' has {net.sizes[0]}.")
-        X = None
+        D = len(net.sizes) - 1
+        if not 1 <= layer <= D:
+            raise UserError(f"--layer must be a layer h in 1..{D} of '{model}'; got {layer}.")
+        inputs = None
         if data is not None:
-            X = trained.require_preprocessor(model).transform(read_table(data))
-        return plots.plot_neuron_maps(net, X, layer=layer)
+            prep = trained.require_preprocessor(model)
+            frame = read_table(data)
+            with user_input():
+                inputs = prep.transform(frame)
+        return plots.plot_neuron_maps(net, inputs, layer=layer)
     data = _needs(data, "--data", kind)
-    prep, frame = _labelled_rows(trained, model, data, kind)
+    prep = trained.require_preprocessor(model)
     if kind == "predicted-vs-true":
         if prep.classes is not None:
             raise UserError(
                 "plot predicted-vs-true is for regression; use confusion-matrix for classification."
             )
-        return plots.plot_predicted_vs_true(
-            prep.target_values(frame), prep.decode(net.predict(prep.transform(frame)))
-        )
+        _, X, truth = _labelled_rows(prep, data, kind)
+        return plots.plot_predicted_vs_true(truth, prep.decode(net.predict(X)))
     if prep.classes is None:
         raise UserError(f"plot {kind} is for classification; use predicted-vs-true for regression.")
-    if kind == "confusion-matrix":
-        true = np.asarray(prep.classes)[prep.target_indices(frame)]
-        predicted = prep.decode(net.predict(prep.transform(frame)))
-        return plots.plot_confusion_matrix(true, predicted, labels=list(prep.classes))
-    if not (len(prep.columns) == 2 and prep.numeric == prep.columns):
+    if kind == "decision-regions" and not (len(prep.columns) == 2 and prep.numeric == prep.columns):
         raise UserError(
             f"plot decision-regions needs a model of two numeric columns; '{model}' uses {prep.columns}."
         )
+    frame, X, truth = _labelled_rows(prep, data, kind)
+    if kind == "confusion-matrix":
+        true = np.asarray(prep.classes)[truth]
+        return plots.plot_confusion_matrix(true, prep.decode(net.predict(X)), labels=list(prep.classes))
     return decision_regions(net, prep, frame)
 
 
@@ -224,7 +230,7 @@ def export_dataset(name: str, out: Path | None, seed: int, console: Console) -> 
     names = [info.name for info in datasets.available()]
     if name not in names:
         raise UserError(f"Unknown data set {name!r}; choose from {', '.join(names)}.")
-    X, y = datasets.load(name, random_state=seed)
+    X, y = datasets.load(name, random_state=check_seed(seed))
     frame = pd.DataFrame(X, columns=[f"x{j}" for j in range(1, X.shape[1] + 1)])
     frame["y"] = y
     path = write_table(frame, Path(f"{name}.csv") if out is None else out)

@@ -1,134 +1,82 @@
-"""What ``deltaprop train``, ``predict`` and ``evaluate`` do, behind the command line's options."""
+"""What ``deltaprop train`` does: read the data, fit the network, write the results.
+
+:func:`run_train` checks the options (:func:`check_options`) and then takes three steps:
+
+1. :func:`read_data`: read the table, check the target and ``--drop``, decide the task,
+   split off the validation rows and fit the preprocessing on the training rows;
+2. :func:`fit_network`: build the network and its optimiser (or take both from the
+   ``--resume`` checkpoint) and train it;
+3. :func:`write_results`: save the model file (and the ``--report``) and print the summary.
+
+One generator, seeded by ``--seed``, draws the split and then the shuffling.
+"""
 
 from __future__ import annotations
 
-import json
 import math
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
 
 from deltaprop import schedules
-from deltaprop.activations import activation_names
-from deltaprop.checkpoint import Checkpointer, load_checkpoint
-from deltaprop.cli._data import (
-    TrainedModel,
-    UserError,
-    load_model,
-    read_table,
-    save_model,
-    write_table,
-)
-from deltaprop.metrics import classification_metrics, regression_metrics
+from deltaprop.checkpoint import Checkpoint, Checkpointer, load_checkpoint
+from deltaprop.cli._data import TrainedModel, no_column, read_table, save_model
+from deltaprop.cli._errors import UserError, user_input
+from deltaprop.cli._options import TrainOptions, plain
+from deltaprop.cli._parse import check_seed, parse_activations, parse_batch_size, parse_sizes
+from deltaprop.cli._predict import model_scores
 from deltaprop.network import Network
 from deltaprop.preprocessing import Preprocessor, detect_task
 from deltaprop.train import Callback, History, Trainer, fit, split_validation
 
-METRIC_NAMES = {
-    "accuracy": "accuracy",
-    "log_loss": "log loss",
-    "macro_precision": "precision (macro average)",
-    "macro_recall": "recall (macro average)",
-    "macro_f1": "F1 (macro average)",
-    "mse": "mean squared error",
-    "rmse": "root mean squared error",
-    "mae": "mean absolute error",
-    "r2": "R^2",
-}
-
 
 @dataclass
-class TrainOptions:
-    """The options of ``deltaprop train``, as given on the command line."""
+class TrainingData:
+    """The rows of the data file, split, with the preprocessing learned on the training rows."""
 
-    data: Path
-    target: str
-    out: Path
-    task: str | None = None
-    hidden: str = "32"
-    activation: str = "relu"
-    output: str | None = None
-    init: str = "glorot"
-    solver: str = "adam"
-    lr: float = 0.01
-    schedule: str = "constant"
-    epochs: int = 100
-    batch_size: str = "auto"
-    l2: float | None = None
-    alpha: float | None = None
-    validation: float = 0.1
-    early_stopping: bool = False
-    patience: int = 10
-    seed: int = 0
-    dtype: str = "float64"
-    missing: str = "refuse"
-    drop: str = ""
-    report: Path | None = None
-    checkpoint: Path | None = None
-    resume: Path | None = None
-    quiet: bool = False
+    task: str
+    preprocessor: Preprocessor
+    train_frame: pd.DataFrame
+    val_frame: pd.DataFrame | None
 
 
-# ------------------------------------------------------------------ parsing
-def no_column(column: str, path: Path, frame: pd.DataFrame) -> UserError:
-    """The error for a target column that ``frame``, read from ``path``, lacks."""
-    return UserError(
-        f"The target column {column!r} is not in '{path}'; its columns are {list(frame.columns)}."
-    )
+def run_train(opts: TrainOptions, console: Console) -> TrainedModel:
+    """Read the data, fit the preprocessing and the network, save the model (and the report)."""
+    started = time.perf_counter()
+    hidden, activation = check_options(opts)
+    rng = np.random.default_rng(opts.seed)
+    data = read_data(opts, rng, console)
+    model = fit_network(opts, data, hidden, activation, rng, console)
+    write_results(opts, data, model, started, console)
+    return model
 
 
-def parse_sizes(text: str, option: str, *, allow_empty: bool = False) -> list[int]:
-    """ "64,32" -> [64, 32]; "none" or "" -> [] where allowed."""
-    cleaned = text.strip().lower()
-    if allow_empty and cleaned in ("", "none", "0"):
-        return []
-    try:
-        sizes = [int(part) for part in cleaned.split(",")]
-    except ValueError:
-        sizes = []
-    if not sizes or min(sizes) < 1:
-        example = "64,32 (or none)" if allow_empty else "4,8,3"
-        raise UserError(
-            f"{option} must be comma-separated positive integers such as {example}; got {text!r}."
-        )
-    return sizes
-
-
-def parse_activations(text: str, n_hidden: int) -> str | list[str]:
-    """One activation for all hidden layers, or one per hidden layer."""
-    names = [part.strip() for part in text.split(",")]
-    unknown = [name for name in names if name not in activation_names()]
-    if unknown:
-        raise UserError(
-            f"--activation {unknown[0]!r} is unknown; choose from {', '.join(activation_names())}."
-        )
-    if len(names) == 1:
-        return names[0]
-    if len(names) != n_hidden:
-        raise UserError(
-            f"--activation lists {len(names)} activations for {n_hidden} hidden layers; "
-            "give one for all or one per hidden layer."
-        )
-    return names
-
-
-def parse_batch_size(text: str, solver: str, n: int) -> int:
-    """ "auto" (full batch for gd, else min(200, n)), "full", or a positive integer."""
-    cleaned = text.strip().lower()
-    if cleaned == "full" or (cleaned == "auto" and solver == "gd"):
-        return n
-    if cleaned == "auto":
-        return min(200, n)
-    if cleaned.isdigit() and int(cleaned) >= 1:
-        return min(int(cleaned), n)
-    raise UserError(f"--batch-size must be a positive integer, 'auto' or 'full'; got {text!r}.")
+# ------------------------------------------------------------------ options
+def check_options(opts: TrainOptions) -> tuple[list[int], str | list[str]]:
+    """Check the options that do not depend on the data; return the hidden sizes and activations."""
+    hidden = parse_sizes(opts.hidden, "--hidden", allow_empty=True)
+    activation = parse_activations(opts.activation, len(hidden))
+    parse_batch_size(opts.batch_size, opts.solver.value, 1)
+    if not (opts.lr > 0 and math.isfinite(opts.lr)):
+        raise UserError(f"--lr must be a positive number; got {opts.lr}.")
+    if opts.l2 is not None and opts.alpha is not None:
+        raise UserError("Give either --l2 (the lecture's lambda) or --alpha (scikit-learn's), not both.")
+    for value, option in ((opts.l2, "--l2"), (opts.alpha, "--alpha")):
+        if value is not None and not (value >= 0 and math.isfinite(value)):
+            raise UserError(f"{option} must be a non-negative number; got {value}.")
+    if opts.epochs < 1:
+        raise UserError(f"--epochs must be at least 1; got {opts.epochs}.")
+    if opts.patience < 1:
+        raise UserError(f"--patience must be at least 1; got {opts.patience}.")
+    if not 0 <= opts.validation < 1:
+        raise UserError(f"--validation must be a fraction in [0, 1); got {opts.validation}.")
+    check_seed(opts.seed)
+    return hidden, activation
 
 
 def make_schedule(name: str, lr: float, epochs: int, steps_per_epoch: int) -> schedules.LearningRate:
@@ -162,26 +110,30 @@ def check_output(output: str | None, prep: Preprocessor) -> tuple[str, int]:
     )
 
 
-# ------------------------------------------------------------------ training
-def check_options(opts: TrainOptions) -> tuple[list[int], str | list[str]]:
-    """Check the options that do not depend on the data; return the hidden sizes and activations."""
-    hidden = parse_sizes(opts.hidden, "--hidden", allow_empty=True)
-    activation = parse_activations(opts.activation, len(hidden))
-    parse_batch_size(opts.batch_size, opts.solver, 1)
-    if not (opts.lr > 0 and math.isfinite(opts.lr)):
-        raise UserError(f"--lr must be a positive number; got {opts.lr}.")
-    if opts.l2 is not None and opts.alpha is not None:
-        raise UserError("Give either --l2 (the lecture's lambda) or --alpha (scikit-learn's), not both.")
-    for value, option in ((opts.l2, "--l2"), (opts.alpha, "--alpha")):
-        if value is not None and not (value >= 0 and math.isfinite(value)):
-            raise UserError(f"{option} must be a non-negative number; got {value}.")
-    if opts.epochs < 1:
-        raise UserError(f"--epochs must be at least 1; got {opts.epochs}.")
-    if opts.patience < 1:
-        raise UserError(f"--patience must be at least 1; got {opts.patience}.")
-    if not 0 <= opts.validation < 1:
-        raise UserError(f"--validation must be a fraction in [0, 1); got {opts.validation}.")
-    return hidden, activation
+# --------------------------------------------------------------------- read
+def read_data(opts: TrainOptions, rng: np.random.Generator, console: Console) -> TrainingData:
+    """The data file's rows without --drop's columns, split, and the preprocessing of the training rows."""
+    frame = read_table(opts.data)
+    if opts.target not in frame.columns:
+        raise no_column(opts.target, opts.data, frame)
+    dropped = [c.strip() for c in opts.drop.split(",") if c.strip()]
+    unknown = [c for c in dropped if c not in frame.columns or c == opts.target]
+    if unknown:
+        raise UserError(f"--drop names {unknown}, which are not feature columns of '{opts.data}'.")
+    frame = frame.drop(columns=dropped)
+    if opts.task is None:
+        task, reason = detect_task(frame[opts.target])
+        console.print(f"Task: [bold]{task}[/bold], since {escape(reason)}; --task chooses another.")
+    else:
+        task = opts.task.value
+        console.print(f"Task: [bold]{task}[/bold] (as given).")
+    train_frame, val_frame = split_rows(frame, opts.target, task, opts.validation, rng)
+    with user_input():  # the training rows' columns and values
+        prep = Preprocessor.fit(train_frame, opts.target, task=task, missing=opts.missing.value)
+    console.print(f"Preprocessing: {escape(prep.summary())}.")
+    if prep.classes is not None:
+        console.print(f"Classes: {escape(', '.join(str(c) for c in prep.classes))}.")
+    return TrainingData(task, prep, train_frame, val_frame)
 
 
 def split_rows(
@@ -199,90 +151,53 @@ def split_rows(
     return frame.iloc[train], frame.iloc[val]
 
 
-def _scores(model: TrainedModel, frame: pd.DataFrame) -> dict[str, Any]:
-    prep = model.preprocessor
-    assert prep is not None
-    F = model.network.predict(prep.transform(frame))
-    if prep.classes is None:
-        return regression_metrics(prep.target_values(frame), prep.decode(F))
-    return classification_metrics(prep.target_indices(frame), prep.probabilities(F), prep.classes)
-
-
-def run_train(opts: TrainOptions, console: Console) -> TrainedModel:
-    """Read the data, fit the preprocessing and the network, save the model (and the report)."""
-    started = time.perf_counter()
-    hidden, activation = check_options(opts)
-    frame = read_table(opts.data)
-    if opts.target not in frame.columns:
-        raise no_column(opts.target, opts.data, frame)
-    dropped = [c.strip() for c in opts.drop.split(",") if c.strip()]
-    unknown = [c for c in dropped if c not in frame.columns or c == opts.target]
-    if unknown:
-        raise UserError(f"--drop names {unknown}, which are not feature columns of '{opts.data}'.")
-    frame = frame.drop(columns=dropped)
-    if opts.task is None:
-        task, reason = detect_task(frame[opts.target])
-        console.print(f"Task: [bold]{task}[/bold], since {escape(reason)}; --task chooses another.")
-    else:
-        task = opts.task
-        console.print(f"Task: [bold]{task}[/bold] (as given).")
-    rng = np.random.default_rng(opts.seed)
-    train_frame, val_frame = split_rows(frame, opts.target, task, opts.validation, rng)
-    prep = Preprocessor.fit(train_frame, opts.target, task=task, missing=opts.missing)
-    console.print(f"Preprocessing: {escape(prep.summary())}.")
-    if prep.classes is not None:
-        console.print(f"Classes: {escape(', '.join(str(c) for c in prep.classes))}.")
-
-    output, K = check_output(opts.output, prep)
-    sizes = [prep.n_features, *hidden, K]
-    net = Network(sizes, activation, output, init=opts.init, random_state=opts.seed, dtype=opts.dtype)
-    X, Y = prep.transform(train_frame), prep.encode_target(train_frame, K)
-    validation = None
-    if val_frame is not None:
-        validation = (prep.transform(val_frame), prep.encode_target(val_frame, K))
+# ---------------------------------------------------------------------- fit
+def fit_network(
+    opts: TrainOptions,
+    data: TrainingData,
+    hidden: list[int],
+    activation: str | list[str],
+    rng: np.random.Generator,
+    console: Console,
+) -> TrainedModel:
+    """Build the network and its optimiser (or resume them) and train on the training rows."""
+    prep = data.preprocessor
+    net = build_network(opts, prep, hidden, activation)
+    sizes, K = net.sizes, net.sizes[-1]
+    with user_input():
+        X, Y = prep.transform(data.train_frame), prep.encode_target(data.train_frame, K)
+        validation = None
+        if data.val_frame is not None:
+            validation = (prep.transform(data.val_frame), prep.encode_target(data.val_frame, K))
     n = X.shape[0]
-    batch_size = parse_batch_size(opts.batch_size, opts.solver, n)
-    l2 = opts.alpha / batch_size if opts.alpha is not None else (opts.l2 or 0.0)
-    steps_per_epoch = math.ceil(n / batch_size)
-    learning_rate = make_schedule(opts.schedule, opts.lr, opts.epochs, steps_per_epoch)
-    callbacks: list[Callback] = []
-    if opts.checkpoint is not None:
-        opts.checkpoint.parent.mkdir(parents=True, exist_ok=True)
-        callbacks.append(Checkpointer(opts.checkpoint, every=1))
-    optimizer: str | Trainer = opts.solver
+    batch_size = parse_batch_size(opts.batch_size, opts.solver.value, n)
     history: History | None = None
     epochs = opts.epochs
-    if opts.resume is not None:
-        # Same data, seed and options give the same preprocessing and split; the
-        # checkpoint brings the weights, the optimiser's state, the history and the RNG.
-        checkpoint = load_checkpoint(opts.resume)
-        if checkpoint.net.sizes != sizes:
-            raise UserError(
-                f"The checkpoint '{opts.resume}' holds a network {checkpoint.net.sizes}, but these data "
-                f"and options make {sizes}; resume with the options of the interrupted run."
-            )
-        net, optimizer, history = checkpoint.net, checkpoint.trainer, checkpoint.history
-        rng = checkpoint.rng or rng
-        epochs = max(opts.epochs - history.epochs, 0)
+    if opts.resume is None:
+        trainer = new_trainer(opts, net, batch_size, math.ceil(n / batch_size))
+    else:
+        checkpoint = resume(opts.resume, sizes)
+        trainer, history, rng = checkpoint.trainer, checkpoint.history, checkpoint.rng or rng
+        net, epochs = trainer.net, max(opts.epochs - history.epochs, 0)
         console.print(
             f"Resuming from '{escape(str(opts.resume))}' after {history.epochs} epochs; "
             f"{epochs} to go (--epochs counts them all)."
         )
-
     console.print(
-        f"Network {sizes} ({escape(str(activation))} hidden, {output} output), {opts.solver} with "
-        f"learning rate {opts.lr:g} ({opts.schedule}), batch size {batch_size}, lambda {l2:g}; "
-        f"{n} training and {0 if val_frame is None else len(val_frame)} validation rows."
+        f"Network {sizes} ({escape(str(activation))} hidden, {net.output.name} output), {opts.solver.value} "
+        f"with learning rate {opts.lr:g} ({opts.schedule.value}), batch size {batch_size}, lambda "
+        f"{trainer.l2:g}; {n} training and {0 if validation is None else len(validation[0])} validation rows."
     )
-    # A resumed Trainer carries its own learning rate and lambda.
-    resumed = isinstance(optimizer, Trainer)
-    rates: dict[str, Any] = {} if resumed else {"learning_rate": learning_rate, "l2": l2}
+    callbacks: list[Callback] = []
+    if opts.checkpoint is not None:
+        opts.checkpoint.parent.mkdir(parents=True, exist_ok=True)
+        callbacks.append(Checkpointer(opts.checkpoint, every=1))
+    # The Trainer carries the optimiser, the learning rate and lambda (a resumed one, the checkpoint's).
     history = fit(
         net,
         X,
         Y,
-        optimizer=optimizer,
-        **rates,
+        optimizer=trainer,
         epochs=epochs,
         history=history,
         batch_size=batch_size,
@@ -297,17 +212,68 @@ def run_train(opts: TrainOptions, console: Console) -> TrainedModel:
         console.print(
             f"[yellow]Interrupted after {history.epochs} epochs; saving the weights so far.[/yellow]"
         )
-    training = {key: str(value) if isinstance(value, Path) else value for key, value in asdict(opts).items()}
-    training.update(l2_used=l2, batch_size_used=batch_size, sizes=sizes, output_used=output, task_used=task)
-    model = TrainedModel(net, prep, history, training)
-    save_model(model, opts.out)
+    training = plain(opts) | {
+        "l2_used": trainer.l2,
+        "batch_size_used": batch_size,
+        "sizes": sizes,
+        "output_used": net.output.name,
+        "task_used": data.task,
+    }
+    return TrainedModel(net, prep, history, training)
 
+
+def build_network(
+    opts: TrainOptions, prep: Preprocessor, hidden: list[int], activation: str | list[str]
+) -> Network:
+    """The network [d, hidden..., K] for the preprocessed inputs and the task, initialised by --seed."""
+    output, K = check_output(None if opts.output is None else opts.output.value, prep)
+    with user_input("--hidden, --activation, --init, --dtype"):
+        return Network(
+            [prep.n_features, *hidden, K],
+            activation,
+            output,
+            init=opts.init.value,
+            random_state=opts.seed,
+            dtype=opts.dtype.value,
+        )
+
+
+def new_trainer(opts: TrainOptions, net: Network, batch_size: int, steps_per_epoch: int) -> Trainer:
+    """The optimiser that trains ``net``: --solver, --lr with its --schedule, and lambda (--l2 or --alpha)."""
+    l2 = opts.alpha / batch_size if opts.alpha is not None else (opts.l2 or 0.0)
+    with user_input("--solver, --lr, --schedule, --l2, --alpha"):
+        learning_rate = make_schedule(opts.schedule.value, opts.lr, opts.epochs, steps_per_epoch)
+        return Trainer(net, opts.solver.value, learning_rate, l2)
+
+
+def resume(path: Path, sizes: list[int]) -> Checkpoint:
+    """The checkpoint at ``path``, whose network must have the ``sizes`` that the data and options make.
+
+    Same data, seed and options give the same preprocessing and split; the checkpoint
+    brings the weights, the optimiser with its state, the history and the generator.
+    """
+    checkpoint = load_checkpoint(path)
+    if checkpoint.net.sizes != sizes:
+        raise UserError(
+            f"The checkpoint '{path}' holds a network {checkpoint.net.sizes}, but these data "
+            f"and options make {sizes}; resume with the options of the interrupted run."
+        )
+    return checkpoint
+
+
+# ------------------------------------------------------------------- report
+def write_results(
+    opts: TrainOptions, data: TrainingData, model: TrainedModel, started: float, console: Console
+) -> None:
+    """Save the model file, print the summary, and write the --report."""
+    save_model(model, opts.out)
+    history = model.history
     summary = f"loss {history.loss[-1]:.4f}"
     if history.val_loss:
         summary += f", validation loss {history.val_loss[-1]:.4f}"
-    scores = _scores(model, train_frame if val_frame is None else val_frame)
-    which = "training" if val_frame is None else "validation"
-    if prep.classes is None:
+    which, rows = ("training", data.train_frame) if data.val_frame is None else ("validation", data.val_frame)
+    scores = model_scores(model.network, data.preprocessor, rows)
+    if data.preprocessor.classes is None:
         summary += f", {which} R^2 {scores['r2']:.3f}"
     else:
         summary += f", {which} accuracy {scores['accuracy']:.3f}"
@@ -319,75 +285,14 @@ def run_train(opts: TrainOptions, console: Console) -> TrainedModel:
     if opts.report is not None:
         from deltaprop.report import training_report
 
-        path = training_report(model, train_frame, val_frame, opts.data).write(opts.report / "report.html")
-        console.print(f"Report: [bold]{escape(str(path))}[/bold]")
-    return model
-
-
-# ------------------------------------------------------ predict and evaluate
-def run_predict(
-    model_path: Path, data: Path, out: Path | None, proba: bool, keep_input: bool, console: Console
-) -> pd.DataFrame:
-    """Predictions for every row of ``data``, written to ``out`` (CSV on standard output without)."""
-    model = load_model(model_path)
-    prep = model.require_preprocessor(model_path)
-    if proba and prep.classes is None:
-        raise UserError("--proba is for classification models; this model does regression.")
-    frame = read_table(data)
-    F = model.network.predict(prep.transform(frame))
-    result = pd.DataFrame({f"predicted_{prep.target}": prep.decode(F)}, index=frame.index)
-    if proba:
-        assert prep.classes is not None
-        P = prep.probabilities(F)
-        for k, label in enumerate(prep.classes):
-            result[f"proba_{label}"] = P[:, k]
-    if keep_input:
-        result = pd.concat([frame, result], axis=1)
-    if out is None:
-        console.file.write(result.to_csv(index=False))
-    else:
-        write_table(result, out)
-        console.print(f"Wrote {len(result)} predictions to [bold]{escape(str(out))}[/bold].")
-    return result
-
-
-def run_evaluate(
-    model_path: Path, data: Path, target: str | None, json_path: Path | None, console: Console
-) -> dict[str, Any]:
-    """Metrics of the model on ``data`` as a table (and a JSON file)."""
-    model = load_model(model_path)
-    prep = model.require_preprocessor(model_path)
-    frame = read_table(data)
-    if target is not None and target != prep.target:
-        if target not in frame.columns:
-            raise no_column(target, data, frame)
-        frame = frame.drop(columns=[prep.target], errors="ignore").rename(columns={target: prep.target})
-    if prep.target not in frame.columns:
-        raise UserError(
-            f"The model's target column {prep.target!r} is not in '{data}'; name the column holding "
-            f"the true values with --target (its columns are {list(frame.columns)})."
+        report = training_report(
+            model.network,
+            data.preprocessor,
+            model.history,
+            model.training,
+            data.train_frame,
+            data.val_frame,
+            opts.data,
         )
-    metrics = _scores(model, frame)
-    table = Table(title=f"{prep.task.capitalize()} metrics on {escape(str(data))} ({len(frame)} rows)")
-    table.add_column("metric")
-    table.add_column("value", justify="right")
-    for key, value in metrics.items():
-        if isinstance(value, float):
-            table.add_row(METRIC_NAMES.get(key, key), f"{value:.4f}")
-    console.print(table)
-    if "per_class" in metrics:
-        per_class = Table(title="Per class")
-        for column in ("class", "precision", "recall", "f1", "support"):
-            per_class.add_column(column, justify="left" if column == "class" else "right")
-        for row in metrics["per_class"]:
-            cells = [escape(str(row["class"]))]
-            cells += [f"{row[c]:.4f}" for c in ("precision", "recall", "f1")] + [str(row["support"])]
-            per_class.add_row(*cells)
-        console.print(per_class)
-    if json_path is not None:
-        document = {"model": str(model_path), "data": str(data), "n_samples": len(frame), "task": prep.task}
-        document.update(metrics)
-        json_path.parent.mkdir(parents=True, exist_ok=True)
-        json_path.write_text(json.dumps(document, indent=2) + "\n")
-        console.print(f"Wrote the metrics to [bold]{escape(str(json_path))}[/bold].")
-    return metrics
+        path = report.write(opts.report / "report.html")
+        console.print(f"Report: [bold]{escape(str(path))}[/bold]")

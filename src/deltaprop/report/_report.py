@@ -15,7 +15,7 @@ import base64
 import html
 import io
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
@@ -29,9 +29,9 @@ if TYPE_CHECKING:
     import pandas as pd
     from matplotlib.figure import Figure
 
-    from deltaprop.cli._data import TrainedModel
     from deltaprop.network import Network
     from deltaprop.preprocessing import Preprocessor
+    from deltaprop.train import History
 
 __all__ = ["Report", "decision_regions", "figure_png", "trace_html", "training_report"]
 
@@ -255,14 +255,27 @@ def _metric_rows(metrics: dict[str, Any], keys: Sequence[str]) -> list[Any]:
 
 
 def training_report(
-    model: TrainedModel, train_frame: pd.DataFrame, val_frame: pd.DataFrame | None, source: str | Path
+    net: Network,
+    prep: Preprocessor,
+    history: History,
+    training: Mapping[str, Any],
+    train_frame: pd.DataFrame,
+    val_frame: pd.DataFrame | None,
+    source: str | Path,
 ) -> Report:
     """The report of ``deltaprop train --report``: settings, loss curves, metrics, figures.
 
     Parameters
     ----------
-    model : TrainedModel
-        The trained network with its preprocessing, history and training options.
+    net : Network
+        The trained network.
+    prep : Preprocessor
+        The preprocessing fitted on the training rows.
+    history : History
+        The training history.
+    training : mapping
+        The training options, as ``deltaprop train`` stores them in the model file
+        ("solver", "lr", "schedule", "batch_size_used", "l2_used"); one missing is shown as "?".
     train_frame, val_frame : DataFrame
         The training rows and the validation rows (or None).
     source : Path
@@ -271,10 +284,6 @@ def training_report(
     from deltaprop import plots
     from deltaprop.metrics import classification_metrics, regression_metrics
 
-    prep = model.preprocessor
-    if prep is None:
-        raise ValueError("A training report needs the model's preprocessing.")
-    net, history, options = model.network, model.history, model.training
     source = Path(source)
     report = Report(f"Training report: {source.name}", f"target {prep.target!r}, task {prep.task}")
     report.section("Settings")
@@ -288,10 +297,10 @@ def training_report(
         ("network sizes", str(net.sizes)),
         ("hidden activations", ", ".join(act.name for act in net.activations) or "none"),
         ("output", net.output.name),
-        ("solver", options.get("solver", "?")),
-        ("learning rate", f"{options.get('lr', '?')} ({options.get('schedule', '?')})"),
-        ("batch size", options.get("batch_size_used", "?")),
-        ("lambda (L2)", options.get("l2_used", 0.0)),
+        ("solver", training.get("solver", "?")),
+        ("learning rate", f"{training.get('lr', '?')} ({training.get('schedule', '?')})"),
+        ("batch size", training.get("batch_size_used", "?")),
+        ("lambda (L2)", training.get("l2_used", 0.0)),
         ("epochs run", f"{history.epochs} (stopped: {history.stop_reason})"),
         ("best epoch", history.best_epoch),
     ]
