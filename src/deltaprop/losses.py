@@ -72,6 +72,16 @@ def _logsumexp(a: Array) -> Array:
     return m + np.log(_sum_over_k(np.exp(a - m[:, None])))
 
 
+def log_softmax(a: Array) -> Array:
+    """log softmax(a) = a - logsumexp(a) row by row, finite for any logits a^(D) (n, K).
+
+    >>> import numpy as np
+    >>> log_softmax(np.array([[0.0, 1000.0]])).round(6).tolist()
+    [[-1000.0, 0.0]]
+    """
+    return a - _logsumexp(a)[:, None]
+
+
 def _softmax(a: Array) -> Array:
     e = np.exp(a - a.max(axis=1)[:, None])
     return e / _sum_over_k(e)[:, None]

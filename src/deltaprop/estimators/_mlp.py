@@ -47,6 +47,7 @@ from deltaprop.estimators._labels import (
     sample_class_weights,
 )
 from deltaprop.estimators._solvers import has_partial_fit
+from deltaprop.losses import log_softmax
 from deltaprop.network import Network
 
 __all__ = ["MLPClassifier", "MLPRegressor"]
@@ -240,8 +241,7 @@ class MLPClassifier(ClassifierMixin, TransformerMixin, BaseMLP):
         """log(predict_proba(X)), computed from the logits a^(D) so that it stays finite."""
         a = self._forward(X).a[-1]
         if self.out_activation_ == "softmax":
-            shifted = a - a.max(axis=1, keepdims=True)
-            return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+            return log_softmax(a)
         if self.n_outputs_ == 1:  # log(1 - sigmoid(a)) = -softplus(a), log sigmoid(a) = -softplus(-a)
             return np.hstack([-_softplus(a), -_softplus(-a)])
         return -_softplus(-a)
