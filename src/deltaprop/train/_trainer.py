@@ -14,6 +14,8 @@ import numpy as np
 
 from deltaprop._checks import check_scalar
 from deltaprop._types import Array, Grads, State
+from deltaprop.engine import Engine, EngineWorkspace
+from deltaprop.engine import supports as engine_supports
 from deltaprop.network import Network
 from deltaprop.optim import GradientTransformation, by_name
 from deltaprop.schedules import LearningRate, get_lr
@@ -101,7 +103,8 @@ class Trainer:
                 "The 'optimizer' parameter must be a name or a GradientTransformation. "
                 f"Got {type(optimizer).__name__} instead."
             )
-        self._fast = FastPath(self.optimizer.init(net.params))
+        self._fast: FastPath | Engine = FastPath(self.optimizer.init(net.params))
+        self._chosen_for: GradientTransformation | None = None
         self.steps = 0
 
     @property
@@ -114,9 +117,28 @@ class Trainer:
         self._fast.state = state
 
     @property
-    def workspace(self) -> Workspace | None:
+    def workspace(self) -> Workspace | EngineWorkspace | None:
         """The arrays the steps compute in (None before the first step)."""
         return self._fast.workspace
+
+    @property
+    def path(self) -> str:
+        """Which code computes the steps: "engine" (compiled) or "numpy" (the NumPy fast path)."""
+        self._choose_path()
+        return "engine" if isinstance(self._fast, Engine) else "numpy"
+
+    def _choose_path(self) -> None:
+        """The engine where it computes this network and optimiser, else the NumPy fast path.
+
+        Decided again when ``optimizer`` is replaced; the optimiser state moves along.
+        """
+        if self._chosen_for is self.optimizer:
+            return
+        self._chosen_for = self.optimizer
+        use_engine = engine_supports(self.net, self.optimizer)
+        if use_engine != isinstance(self._fast, Engine):
+            state = self._fast.state
+            self._fast = Engine(state) if use_engine else FastPath(state)
 
     @property
     def current_lr(self) -> float:
@@ -137,6 +159,7 @@ class Trainer:
 
         The returned gradients live in the workspace until the next step.
         """
+        self._choose_path()
         loss, grads = self._fast.step(self.net, self.optimizer, X, Y, self.l2, s)
         if grads is None:
             raise DivergenceError(_divergence_message(self.steps, loss))
