@@ -88,6 +88,31 @@ def times_tanh_df(z, g, one):
 
 # ------------------------------------------------------------ output unit + loss + delta^(D)
 @njit(cache=True)
+def bias_max_shift(a, b, m, e):
+    """a += b; m_i = max_k a_ik; e = a - m: the logits, shifted for an exp that cannot overflow."""
+    n, K = a.shape
+    for i in range(n):
+        top = a[i, 0] + b[0]
+        for k in range(K):
+            v = a[i, k] + b[k]
+            a[i, k] = v
+            if v > top:
+                top = v
+        m[i] = top
+        for k in range(K):
+            e[i, k] = a[i, k] - top
+
+
+@njit(cache=True)
+def softmax_delta(e, s, Y, c):
+    """delta = c_i (e / s_i - Y) in place in e = e^{a - m}: f = softmax(a), then f - Y, scaled."""
+    n, K = e.shape
+    for i in range(n):
+        for k in range(K):
+            e[i, k] = (e[i, k] / s[i] - Y[i, k]) * c[i]
+
+
+@njit(cache=True)
 def output_delta(f, Y, c, delta):
     """delta = c_i (f - Y), for an output unit computed by NumPy."""
     n, K = f.shape

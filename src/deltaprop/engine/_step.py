@@ -91,6 +91,9 @@ class EngineWorkspace:
         self.flat_params: Params | None = None
         self.rows_allocated = 0
         self._scale: tuple[int, Array] | None = None
+        self.ones = np.ones(self.widths[-1], dtype=self.dtype)
+        self.output = builtin_output_name(net.output)
+        self.hidden = [(builtin_name(act), act) for act in net.activations]
         self.reserve(rows)
 
     def reserve(self, rows: int) -> None:
@@ -101,6 +104,7 @@ class EngineWorkspace:
         self.a = [np.empty((rows, M), self.dtype) for M in self.widths]
         self.z = [np.empty((rows, M), self.dtype) for M in self.widths[:-1]]
         self.delta = [np.empty((rows, M), self.dtype) for M in self.widths]
+        self.row_max = np.empty(rows, self.dtype)
 
     def flatten(self, tree: Params) -> Params:
         """A copy of parameter-shaped arrays in the flat layout: ``Params([all W], [all b])``."""
@@ -194,17 +198,17 @@ class Engine:
         for h in range(1, D + 1):
             _matmul(z[h - 1], W[h - 1].T, a[h - 1])  # a^(h) = W^(h) z^(h-1) + b^(h)
             if h < D:
-                act = net.activations[h - 1]
-                _activate(k, builtin_name(act), act, a[h - 1], b[h - 1], z[h], dtype)
+                name, act = ws.hidden[h - 1]
+                _activate(k, name, act, a[h - 1], b[h - 1], z[h], dtype)
         c = ws.scale(n, sample_weight)
         # The output unit and its loss by the reference's own ufuncs and row sums (the
         # numbers of Network.cache_loss, to the bit); delta^(D) = c_i (f - Y) compiled.
-        k.bias(a[D - 1], b[D - 1])
-        if builtin_output_name(net.output) == "softmax":
-            f, per_sample = _softmax_and_cross_entropy(a[D - 1], Y)
+        if ws.output == "softmax":
+            per_sample = _softmax_cross_entropy_delta(k, ws, a[D - 1], b[D - 1], Y, c, delta[D - 1])
         else:
-            f, per_sample = net.output.f(a[D - 1]), net.output.per_sample(a[D - 1], Y)
-        k.output_delta(f, Y, c, delta[D - 1])
+            k.bias(a[D - 1], b[D - 1])
+            per_sample = net.output.per_sample(a[D - 1], Y)
+            k.output_delta(net.output.f(a[D - 1]), Y, c, delta[D - 1])
         loss = weighted_mean(per_sample, sample_weight) + net.penalty(l2)
         if not math.isfinite(loss):
             return loss, None
@@ -218,8 +222,8 @@ class Engine:
             if h > 1:
                 # delta^(h-1) = sigma'(a^(h-1)) o (W^(h))^T delta^(h)
                 _matmul(delta[h - 1], W[h - 1], delta[h - 2])
-                act = net.activations[h - 2]
-                _times_derivative(k, builtin_name(act), act, a[h - 2], z[h - 1], delta[h - 2], dtype)
+                name, act = ws.hidden[h - 2]
+                _times_derivative(k, name, act, a[h - 2], z[h - 1], delta[h - 2], dtype)
         assert ws.flat_params is not None
         g = _flat(ws.flat_grads)
         p = _flat(ws.flat_params)
@@ -237,15 +241,24 @@ def _matmul(A: Array, B: Array, out: Array) -> None:
         np.matmul(A, B, out=out)
 
 
-def _softmax_and_cross_entropy(a: Array, Y: Array) -> tuple[Array, Array]:
-    """softmax(a) and the per-sample cross-entropy, sharing m = max_k a_k and s = sum_k e^{a_k - m}."""
-    ones = np.ones(a.shape[1], dtype=a.dtype)
-    m = a.max(axis=1)
-    e = np.exp(a - m[:, None])
+def _softmax_cross_entropy_delta(
+    k: ModuleType, ws: EngineWorkspace, a: Array, b: Array, Y: Array, c: Array, delta: Array
+) -> Array:
+    """a += b, the per-sample cross-entropy, and delta^(D) = c_i (softmax(a) - Y) into ``delta``.
+
+    The numbers of the reference's softmax and cross-entropy to the bit: exp is NumPy's
+    (vectorised), the sums over k are the same products with ones.
+    """
+    n = a.shape[0]
+    m = ws.row_max[:n]
+    k.bias_max_shift(a, b, m, delta)  # delta = a - m
+    e = np.exp(delta, out=delta)
+    ones = ws.ones
     s = e @ ones
-    per_sample = (m + np.log(s)) * (Y @ ones) - (Y * a) @ ones  # logsumexp(a) sum_k Y_k - sum_k Y_k a_k
-    e /= s[:, None]
-    return e, per_sample
+    # logsumexp(a) sum_k Y_k - sum_k Y_k a_k, with logsumexp(a) = m + log s
+    per_sample = (m + np.log(s)) * (Y @ ones) - (Y * a) @ ones
+    k.softmax_delta(e, s, Y, c)
+    return per_sample
 
 
 def _activate(k: ModuleType, name: str | None, act: Any, a: Array, b: Array, z: Array, dtype: Any) -> None:

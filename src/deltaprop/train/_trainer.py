@@ -2,8 +2,10 @@
 
 Public as :class:`deltaprop.train.Trainer`; :func:`deltaprop.train.fit` drives it over
 epochs.  A step is the lecture's forward pass, loss, backpropagation and update,
-computed by the training loop's fast path (:mod:`deltaprop.train._fastpath`) -- bit
-for bit the numbers of the pure functions.
+computed by the compiled engine (:mod:`deltaprop.engine`) where it knows every piece
+(built-in activations and output units, a named optimiser, float32 or float64), else by
+the NumPy fast path (:mod:`deltaprop.train._fastpath`); both are tested against the
+pure functions.
 """
 
 from __future__ import annotations
@@ -40,11 +42,13 @@ class Trainer:
     :func:`fit` drives a Trainer over epochs; call :meth:`step` yourself to train on a
     stream of batches (``partial_fit``-style, e.g. out of core).
 
-    A Trainer computes its steps on the training loop's fast path: in arrays allocated
-    once (``trainer.workspace``), and with a built-in optimiser (one with a ``spec``:
-    all the named ones) it keeps the network's W and b and the optimiser state as views
-    of flat vectors that each step updates in place.  The numbers are bit for bit those
-    of the pure forward, backward, ``update`` and ``apply_updates``; what changes is that
+    A Trainer computes its steps in arrays allocated once (``trainer.workspace``): with
+    the compiled engine where it covers the network and optimiser (``trainer.path`` is
+    "engine"), else on the NumPy fast path ("numpy").  With a built-in optimiser (one
+    with a ``spec``: all the named ones) it keeps the network's W and b and the
+    optimiser state as views of flat vectors that each step updates in place.  The
+    numbers are those of the pure forward, backward, ``update`` and ``apply_updates``
+    (the engine's within rounding, tested after 50 steps); what changes is that
     the arrays of ``net.W``, ``net.b`` and ``state`` change under a reference kept across
     steps (copy them to keep a snapshot).
 
