@@ -64,7 +64,7 @@ def _reference(net, optimizer, X, Y, batch, steps, l2, s=None):
 
 
 def _engine(net, optimizer, X, Y, batch, steps, l2, s=None):
-    trainer = Trainer(net, optimizer=optimizer, l2=l2)
+    trainer = Trainer(net, optimizer=optimizer, l2=l2, path="engine")
     for t in range(steps):
         rows = np.arange(t * batch, (t + 1) * batch) % N
         trainer.step(X[rows], Y[rows], None if s is None else s[rows])
@@ -116,12 +116,12 @@ def test_the_engine_runs_the_builtins_and_not_user_code():
     assert not supports(net, chain(clip_by_global_norm(1.0), gd(0.1)))
     assert not supports(Network([2, 3, 2], activation=SQUARE, random_state=0), gd(0.1))
     X, Y = np.ones((4, 2)), np.eye(2)[[0, 1, 0, 1]]
-    trainer = Trainer(net, optimizer="adam", learning_rate=0.01)
+    trainer = Trainer(net, optimizer="adam", learning_rate=0.01, path="engine")
     trainer.step(X, Y)
     assert trainer.path == "engine" and isinstance(trainer._fast, Engine)
     assert isinstance(trainer.workspace, EngineWorkspace)
     assert np.shares_memory(net.W[0], trainer.workspace.flat_params.W[0])
-    user = Trainer(Network([2, 3, 2], activation=SQUARE, random_state=0), optimizer="adam")
+    user = Trainer(Network([2, 3, 2], activation=SQUARE, random_state=0), optimizer="adam", path="engine")
     user.step(X, Y)
     assert user.path == "numpy"
 
@@ -130,7 +130,7 @@ def test_replacing_the_optimizer_moves_the_state_between_paths():
     rng = np.random.default_rng(0)
     X, Y = rng.normal(size=(8, 2)), np.eye(2)[rng.integers(0, 2, 8)]
     net = Network([2, 4, 2], random_state=0)
-    trainer = Trainer(net, optimizer="momentum", learning_rate=0.05)
+    trainer = Trainer(net, optimizer="momentum", learning_rate=0.05, path="engine")
     reference = net.copy()
     optimizer = momentum(0.05)
     state = optimizer.init(reference.params)
@@ -150,3 +150,22 @@ def test_import_deltaprop_does_not_import_numba():
     code = "import sys, deltaprop, deltaprop.train, deltaprop.engine; print('numba' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_auto_compiles_only_steps_that_pay_for_it():
+    from deltaprop.train._trainer import ENGINE_MIN_WORK
+
+    rng = np.random.default_rng(0)
+    small = Trainer(Network([2, 8, 8, 2], random_state=0), optimizer="gd")  # the lecture's toy
+    small.step(rng.normal(size=(200, 2)), np.eye(2)[rng.integers(0, 2, 200)])
+    assert small.path == "numpy"
+    net = Network([100, 100, 5], random_state=0)
+    rows = ENGINE_MIN_WORK // sum(w.size for w in net.W) + 1
+    large = Trainer(net, optimizer="gd")
+    large.step(rng.normal(size=(rows, 100)), np.eye(5)[rng.integers(0, 5, rows)])
+    assert large.path == "engine"
+    forced = Trainer(Network([2, 8, 2], random_state=0), optimizer="gd", path="numpy")
+    forced.step(np.ones((4, 2)), np.eye(2)[[0, 1, 0, 1]])
+    assert forced.path == "numpy"
+    with pytest.raises(ValueError, match="'path' parameter must be one of"):
+        Trainer(Network([2, 2]), path="gpu")

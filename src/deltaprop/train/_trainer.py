@@ -23,6 +23,12 @@ from deltaprop.optim import GradientTransformation, by_name
 from deltaprop.schedules import LearningRate, get_lr
 from deltaprop.train._fastpath import FastPath, Workspace
 
+PATHS = ("auto", "engine", "numpy")
+# Multiply-adds of one forward pass (batch rows x weights) from which "auto" compiles:
+# W1 (784-256-128-10, batch 128: 3e7) runs on the engine, the lecture's toy fits (1e4)
+# and W2 (64-64-10, batch 32: 1.5e5) on NumPy, where start-up would cost more than it saves.
+ENGINE_MIN_WORK = 1_000_000
+
 
 class DivergenceError(FloatingPointError):
     """Training produced a non-finite loss; the network keeps its last finite parameters."""
@@ -63,6 +69,11 @@ class Trainer:
         Used when ``optimizer`` is a name.
     l2 : float, default 0
         The lecture's lambda: every step's gradient is that of L_batch + lambda/2 ||w||^2.
+    path : {"auto", "engine", "numpy"}, default "auto"
+        Which code computes the steps: the compiled engine (where it covers the network
+        and optimiser), the NumPy fast path, or (``"auto"``) the engine only for steps
+        of at least ``ENGINE_MIN_WORK`` multiply-adds, where it pays for loading its
+        compiled code.  ``trainer.path`` says which one runs.
     **options
         Hyper-parameters of the named optimiser (``beta``, ``b1``, ``weight_decay`` ...).
 
@@ -86,9 +97,14 @@ class Trainer:
         optimizer: str | GradientTransformation = "gd",
         learning_rate: LearningRate = 0.1,
         l2: float = 0.0,
+        *,
+        path: str = "auto",
         **options: Any,
     ) -> None:
         check_scalar(l2, "l2", low=0.0)
+        if path not in PATHS:
+            raise ValueError(f"The 'path' parameter must be one of {list(PATHS)}. Got {path!r} instead.")
+        self.path_setting = path
         self.net = net
         self.l2 = l2
         self.learning_rate: LearningRate | None
@@ -108,7 +124,8 @@ class Trainer:
                 f"Got {type(optimizer).__name__} instead."
             )
         self._fast: FastPath | Engine = FastPath(self.optimizer.init(net.params))
-        self._chosen_for: GradientTransformation | None = None
+        self._chosen_for: tuple[GradientTransformation, bool] | None = None
+        self._rows = 0  # the rows of the last batch: the size of a step's work
         self.steps = 0
 
     @property
@@ -132,14 +149,21 @@ class Trainer:
         return "engine" if isinstance(self._fast, Engine) else "numpy"
 
     def _choose_path(self) -> None:
-        """The engine where it computes this network and optimiser, else the NumPy fast path.
+        """The engine where it computes this network and optimiser and pays, else the NumPy fast path.
 
-        Decided again when ``optimizer`` is replaced; the optimiser state moves along.
+        With ``path="auto"`` the engine runs a step only when its work (the batch's rows
+        times the network's weights: the multiply-adds of one forward pass) is at least
+        ``ENGINE_MIN_WORK``; below that, loading the compiled code (0.4-0.7 s once per
+        process, 1.5-2 s uncached) costs more than the steps of a small fit save.
+        Decided again when ``optimizer`` is replaced or the work crosses the bound; the
+        optimiser state moves along.
         """
-        if self._chosen_for is self.optimizer:
+        work = self._rows * sum(w.size for w in self.net.W)
+        wanted = self.path_setting == "engine" or (self.path_setting == "auto" and work >= ENGINE_MIN_WORK)
+        if self._chosen_for == (self.optimizer, wanted):
             return
-        self._chosen_for = self.optimizer
-        use_engine = engine_supports(self.net, self.optimizer)
+        self._chosen_for = (self.optimizer, wanted)
+        use_engine = wanted and engine_supports(self.net, self.optimizer)
         if use_engine != isinstance(self._fast, Engine):
             state = self._fast.state
             self._fast = Engine(state) if use_engine else FastPath(state)
@@ -163,6 +187,7 @@ class Trainer:
 
         The returned gradients live in the workspace until the next step.
         """
+        self._rows = X.shape[0]
         self._choose_path()
         loss, grads = self._fast.step(self.net, self.optimizer, X, Y, self.l2, s)
         if grads is None:
