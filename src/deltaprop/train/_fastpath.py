@@ -18,8 +18,10 @@ but without allocating anything large:
   its ``spec``; a transformation without one is run by ``update`` and
   ``apply_updates`` instead.
 
-Nothing outside :mod:`deltaprop.train` uses this module; the compiled engine will
-replace it.
+Nothing outside :mod:`deltaprop.train` uses this module.  The Trainer runs the
+compiled engine (:mod:`deltaprop.engine`) where it covers the network and optimiser;
+this path computes the rest (user-defined activations or output units, ``chain``,
+clipping and other transformations) and stays until the engine covers those too.
 """
 
 from __future__ import annotations

@@ -2,8 +2,10 @@
 
 Public as :class:`deltaprop.train.Trainer`; :func:`deltaprop.train.fit` drives it over
 epochs.  A step is the lecture's forward pass, loss, backpropagation and update,
-computed by the training loop's fast path (:mod:`deltaprop.train._fastpath`) -- bit
-for bit the numbers of the pure functions.
+computed by the compiled engine (:mod:`deltaprop.engine`) where it knows every piece
+(built-in activations and output units, a named optimiser, float32 or float64), else by
+the NumPy fast path (:mod:`deltaprop.train._fastpath`); both are tested against the
+pure functions.
 """
 
 from __future__ import annotations
@@ -14,10 +16,18 @@ import numpy as np
 
 from deltaprop._checks import check_scalar
 from deltaprop._types import Array, Grads, State
+from deltaprop.engine import Engine, EngineWorkspace
+from deltaprop.engine import supports as engine_supports
 from deltaprop.network import Network
 from deltaprop.optim import GradientTransformation, by_name
 from deltaprop.schedules import LearningRate, get_lr
 from deltaprop.train._fastpath import FastPath, Workspace
+
+PATHS = ("auto", "engine", "numpy")
+# Multiply-adds of one forward pass (batch rows x weights) from which "auto" compiles:
+# W1 (784-256-128-10, batch 128: 3e7) runs on the engine, the lecture's toy fits (1e4)
+# and W2 (64-64-10, batch 32: 1.5e5) on NumPy, where start-up would cost more than it saves.
+ENGINE_MIN_WORK = 1_000_000
 
 
 class DivergenceError(FloatingPointError):
@@ -38,11 +48,13 @@ class Trainer:
     :func:`fit` drives a Trainer over epochs; call :meth:`step` yourself to train on a
     stream of batches (``partial_fit``-style, e.g. out of core).
 
-    A Trainer computes its steps on the training loop's fast path: in arrays allocated
-    once (``trainer.workspace``), and with a built-in optimiser (one with a ``spec``:
-    all the named ones) it keeps the network's W and b and the optimiser state as views
-    of flat vectors that each step updates in place.  The numbers are bit for bit those
-    of the pure forward, backward, ``update`` and ``apply_updates``; what changes is that
+    A Trainer computes its steps in arrays allocated once (``trainer.workspace``): with
+    the compiled engine where it covers the network and optimiser (``trainer.path`` is
+    "engine"), else on the NumPy fast path ("numpy").  With a built-in optimiser (one
+    with a ``spec``: all the named ones) it keeps the network's W and b and the
+    optimiser state as views of flat vectors that each step updates in place.  The
+    numbers are those of the pure forward, backward, ``update`` and ``apply_updates``
+    (the engine's within rounding, tested after 50 steps); what changes is that
     the arrays of ``net.W``, ``net.b`` and ``state`` change under a reference kept across
     steps (copy them to keep a snapshot).
 
@@ -57,6 +69,11 @@ class Trainer:
         Used when ``optimizer`` is a name.
     l2 : float, default 0
         The lecture's lambda: every step's gradient is that of L_batch + lambda/2 ||w||^2.
+    path : {"auto", "engine", "numpy"}, default "auto"
+        Which code computes the steps: the compiled engine (where it covers the network
+        and optimiser), the NumPy fast path, or (``"auto"``) the engine only for steps
+        of at least ``ENGINE_MIN_WORK`` multiply-adds, where it pays for loading its
+        compiled code.  ``trainer.path`` says which one runs.
     **options
         Hyper-parameters of the named optimiser (``beta``, ``b1``, ``weight_decay`` ...).
 
@@ -80,9 +97,14 @@ class Trainer:
         optimizer: str | GradientTransformation = "gd",
         learning_rate: LearningRate = 0.1,
         l2: float = 0.0,
+        *,
+        path: str = "auto",
         **options: Any,
     ) -> None:
         check_scalar(l2, "l2", low=0.0)
+        if path not in PATHS:
+            raise ValueError(f"The 'path' parameter must be one of {list(PATHS)}. Got {path!r} instead.")
+        self.path_setting = path
         self.net = net
         self.l2 = l2
         self.learning_rate: LearningRate | None
@@ -101,7 +123,9 @@ class Trainer:
                 "The 'optimizer' parameter must be a name or a GradientTransformation. "
                 f"Got {type(optimizer).__name__} instead."
             )
-        self._fast = FastPath(self.optimizer.init(net.params))
+        self._fast: FastPath | Engine = FastPath(self.optimizer.init(net.params))
+        self._chosen_for: tuple[GradientTransformation, bool] | None = None
+        self._rows = 0  # the rows of the last batch: the size of a step's work
         self.steps = 0
 
     @property
@@ -114,9 +138,35 @@ class Trainer:
         self._fast.state = state
 
     @property
-    def workspace(self) -> Workspace | None:
+    def workspace(self) -> Workspace | EngineWorkspace | None:
         """The arrays the steps compute in (None before the first step)."""
         return self._fast.workspace
+
+    @property
+    def path(self) -> str:
+        """Which code computes the steps: "engine" (compiled) or "numpy" (the NumPy fast path)."""
+        self._choose_path()
+        return "engine" if isinstance(self._fast, Engine) else "numpy"
+
+    def _choose_path(self) -> None:
+        """The engine where it computes this network and optimiser and pays, else the NumPy fast path.
+
+        With ``path="auto"`` the engine runs a step only when its work (the batch's rows
+        times the network's weights: the multiply-adds of one forward pass) is at least
+        ``ENGINE_MIN_WORK``; below that, loading the compiled code (0.4-0.7 s once per
+        process, 1.5-2 s uncached) costs more than the steps of a small fit save.
+        Decided again when ``optimizer`` is replaced or the work crosses the bound; the
+        optimiser state moves along.
+        """
+        work = self._rows * sum(w.size for w in self.net.W)
+        wanted = self.path_setting == "engine" or (self.path_setting == "auto" and work >= ENGINE_MIN_WORK)
+        if self._chosen_for == (self.optimizer, wanted):
+            return
+        self._chosen_for = (self.optimizer, wanted)
+        use_engine = wanted and engine_supports(self.net, self.optimizer)
+        if use_engine != isinstance(self._fast, Engine):
+            state = self._fast.state
+            self._fast = Engine(state) if use_engine else FastPath(state)
 
     @property
     def current_lr(self) -> float:
@@ -137,6 +187,8 @@ class Trainer:
 
         The returned gradients live in the workspace until the next step.
         """
+        self._rows = X.shape[0]
+        self._choose_path()
         loss, grads = self._fast.step(self.net, self.optimizer, X, Y, self.l2, s)
         if grads is None:
             raise DivergenceError(_divergence_message(self.steps, loss))

@@ -1,0 +1,12 @@
+"""The compiled training step: the lecture's step fused into numba loops around BLAS's products.
+
+:class:`Engine` computes what the reference computes (``Network.forward``,
+``Network.backward``, the optimiser's ``update`` and ``apply_updates``) for the
+built-in activations, output units and optimisers (:func:`supports` says which), in
+arrays allocated once.  numba is imported when the first Engine is made, never by
+``import deltaprop``.
+"""
+
+from deltaprop.engine._step import Engine, EngineWorkspace, supports
+
+__all__ = ["Engine", "EngineWorkspace", "supports"]

@@ -1,0 +1,174 @@
+"""The engine's compiled loops: the element-wise work of a step, fused, around BLAS's products.
+
+Imported only when an engine is first made (``import deltaprop`` never imports numba).
+Every kernel is ``@njit(cache=True)`` without fastmath: IEEE arithmetic, no
+contraction into fused multiply-adds, the same bits run after run.  numba compiles one
+version per dtype; scalars are passed in the arrays' dtype (``dtype.type(x)``), so
+float32 arithmetic stays float32, as NumPy's does with Python scalars.  The compiled
+code is cached beside this file, or in numba's user-wide cache directory
+(``NUMBA_CACHE_DIR``, else ``~/.cache/numba``) where the package is not writable.
+
+Transcendental functions (tanh, exp of sigmoid, softplus and gelu) are left to NumPy's
+vectorised ufuncs between these kernels: numba's scalar ``tanh`` and ``exp`` are
+several times slower.
+"""
+
+from __future__ import annotations
+
+import math
+
+from numba import njit
+
+
+# ------------------------------------------------------------ forward
+@njit(cache=True)
+def bias(a, b):
+    """a += b, row by row (a^(h) = W z + b); z = a for the identity."""
+    n, M = a.shape
+    for i in range(n):
+        for j in range(M):
+            a[i, j] += b[j]
+
+
+@njit(cache=True)
+def bias_relu(a, b, z):
+    """a += b; z = max(a, 0)."""
+    n, M = a.shape
+    for i in range(n):
+        for j in range(M):
+            v = a[i, j] + b[j]
+            a[i, j] = v
+            z[i, j] = v if v > 0 else 0
+
+
+@njit(cache=True)
+def bias_leaky_relu(a, b, z, slope):
+    """a += b; z = a where a > 0, else slope a."""
+    n, M = a.shape
+    for i in range(n):
+        for j in range(M):
+            v = a[i, j] + b[j]
+            a[i, j] = v
+            z[i, j] = v if v > 0 else slope * v
+
+
+# ------------------------------------------------------------ backward: g o sigma'(a), in place
+@njit(cache=True)
+def times_relu_df(a, g):
+    n, M = g.shape
+    for i in range(n):
+        for j in range(M):
+            if not a[i, j] > 0:  # ReLU'(0) = 0, the weak derivative
+                g[i, j] *= 0
+
+
+@njit(cache=True)
+def times_leaky_relu_df(a, g, one, slope):
+    n, M = g.shape
+    for i in range(n):
+        for j in range(M):
+            g[i, j] *= one if a[i, j] > 0 else slope
+
+
+@njit(cache=True)
+def times_sigmoid_df(z, g, one):
+    n, M = g.shape
+    for i in range(n):
+        for j in range(M):
+            g[i, j] *= z[i, j] * (one - z[i, j])
+
+
+@njit(cache=True)
+def times_tanh_df(z, g, one):
+    n, M = g.shape
+    for i in range(n):
+        for j in range(M):
+            g[i, j] *= one - z[i, j] * z[i, j]
+
+
+# ------------------------------------------------------------ output unit + loss + delta^(D)
+@njit(cache=True)
+def bias_max_shift(a, b, m, e):
+    """a += b; m_i = max_k a_ik; e = a - m: the logits, shifted for an exp that cannot overflow."""
+    n, K = a.shape
+    for i in range(n):
+        top = a[i, 0] + b[0]
+        for k in range(K):
+            v = a[i, k] + b[k]
+            a[i, k] = v
+            if v > top:
+                top = v
+        m[i] = top
+        for k in range(K):
+            e[i, k] = a[i, k] - top
+
+
+@njit(cache=True)
+def softmax_delta(e, s, Y, c):
+    """delta = c_i (e / s_i - Y) in place in e = e^{a - m}: f = softmax(a), then f - Y, scaled."""
+    n, K = e.shape
+    for i in range(n):
+        for k in range(K):
+            e[i, k] = (e[i, k] / s[i] - Y[i, k]) * c[i]
+
+
+@njit(cache=True)
+def output_delta(f, Y, c, delta):
+    """delta = c_i (f - Y), for an output unit computed by NumPy."""
+    n, K = f.shape
+    for i in range(n):
+        for k in range(K):
+            delta[i, k] = (f[i, k] - Y[i, k]) * c[i]
+
+
+# ------------------------------------------------------------ gradients
+@njit(cache=True)
+def column_sums(delta, db):
+    """db_j = sum_i delta_ij, rows added in order."""
+    n, M = delta.shape
+    for j in range(M):
+        db[j] = 0
+    for i in range(n):
+        for j in range(M):
+            db[j] += delta[i, j]
+
+
+@njit(cache=True)
+def add_scaled(x, y, s):
+    """x += s y on flat vectors (the L2 term: dL/dW += lambda W)."""
+    for i in range(x.shape[0]):
+        x[i] += s * y[i]
+
+
+# ------------------------------------------------------------ optimisers, on the flat parameter vector
+@njit(cache=True)
+def gd_step(p, g, neg_lr):
+    for i in range(p.shape[0]):
+        p[i] += g[i] * neg_lr
+
+
+@njit(cache=True)
+def momentum_step(p, g, v, lr, beta, nesterov):
+    for i in range(p.shape[0]):
+        step = g[i] * lr
+        vi = v[i] * beta - step  # v_{t+1} = beta v_t - eta g
+        v[i] = vi
+        if nesterov:
+            p[i] += vi * beta - step  # u = beta v_{t+1} - eta g
+        else:
+            p[i] += vi
+
+
+@njit(cache=True)
+def adam_step(p, g, m, v, neg_alpha, b1, one_minus_b1, b2, one_minus_b2, eps, decay, n_weights):
+    """adam's step, and adamw's with decay = eta weight_decay on the first n_weights entries."""
+    for i in range(p.shape[0]):
+        gi = g[i]
+        mi = m[i] * b1 + gi * one_minus_b1  # m_t = b1 m_{t-1} + (1 - b1) g
+        vi = v[i] * b2 + gi * gi * one_minus_b2  # v_t = b2 v_{t-1} + (1 - b2) g^2
+        m[i] = mi
+        v[i] = vi
+        u = mi * neg_alpha / (math.sqrt(vi) + eps)  # u_t = -alpha_t m_t / (sqrt(v_t) + eps)
+        if i < n_weights:
+            u -= p[i] * decay  # adamw: - eta weight_decay W, weights only
+        p[i] += u
