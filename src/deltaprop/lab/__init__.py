@@ -1,0 +1,11 @@
+"""The lab: what batch gradient descent does to a network, measured.
+
+:func:`hvp` multiplies the Hessian of the lecture's loss with a direction by
+Pearlmutter's R-operator (one forward and one backward R-sweep, written out as the
+rest of the core), and :func:`hessian` builds it column by column for small networks.
+"""
+
+from deltaprop.lab._hvp import hessian, hvp
+from deltaprop.lab._second_derivatives import SECOND_DERIVATIVES, second_derivative
+
+__all__ = ["SECOND_DERIVATIVES", "hessian", "hvp", "second_derivative"]
