@@ -3,7 +3,7 @@ import pytest
 
 from deltaprop import Network
 from deltaprop.activations import ACTIVATIONS, Activation
-from deltaprop.lab import hessian, hvp, second_derivative
+from deltaprop.lab import hessian, hvp, second_derivative, sharpness
 from deltaprop.losses import OUTPUTS
 from deltaprop.network import Params
 
@@ -159,3 +159,46 @@ def test_hessian_refuses_a_large_network():
     net = Network([64, 100, 10], activation="tanh", random_state=0)
     with pytest.raises(ValueError, match="at most 5000 parameters; use sharpness"):
         hessian(net, np.zeros((2, 64)), np.eye(10)[[0, 1]])
+
+
+# --------------------------------------------------------------------- sharpness
+@pytest.mark.parametrize("activation", ["tanh", "relu", "softplus"])
+def test_sharpness_is_the_top_of_eigvalsh_and_power_agrees(activation):
+    rng = np.random.default_rng(0)
+    net = Network([4, 6, 3], activation=activation, output="softmax", random_state=0)
+    X, Y = rng.normal(size=(30, 4)), _targets("softmax", rng, 30, 3)
+    top = np.linalg.eigvalsh(hessian(net, X, Y, l2=0.01))[::-1][:3]
+    lanczos = sharpness(net, X, Y, l2=0.01, k=3, random_state=0, tol=1e-10)
+    power = sharpness(net, X, Y, l2=0.01, k=3, random_state=0, method="power", tol=1e-10, maxiter=20000)
+    np.testing.assert_allclose(lanczos, top, rtol=1e-8)
+    np.testing.assert_allclose(power, top, rtol=1e-6)
+    assert sharpness(net, X, Y, l2=0.01, random_state=1).shape == (1,)
+
+
+def test_power_iteration_finds_the_largest_algebraic_not_the_largest_magnitude():
+    # Large weights and targets: the most negative eigenvalue dominates in magnitude.
+    rng = np.random.default_rng(1)
+    net = Network([2, 3, 1], activation="tanh", output="identity", random_state=1)
+    net.W = [3 * W for W in net.W]
+    X, Y = rng.normal(size=(10, 2)), 20 * rng.normal(size=(10, 1))
+    eigenvalues = np.linalg.eigvalsh(hessian(net, X, Y))
+    assert -eigenvalues[0] > eigenvalues[-1] > 0
+    power = sharpness(net, X, Y, method="power", random_state=0, tol=1e-10, maxiter=50000)
+    np.testing.assert_allclose(power[0], eigenvalues[-1], rtol=1e-6)
+
+
+def test_sharpness_on_a_fixed_subsample():
+    rng = np.random.default_rng(0)
+    net = Network([4, 5, 3], activation="tanh", output="softmax", random_state=0)
+    X, Y = rng.normal(size=(40, 4)), _targets("softmax", rng, 40, 3)
+    rows = np.sort(np.random.default_rng(7).choice(40, size=15, replace=False))
+    expected = np.linalg.eigvalsh(hessian(net, X[rows], Y[rows]))[-1]
+    once = sharpness(net, X, Y, subsample=15, random_state=7, tol=1e-10)
+    np.testing.assert_allclose(once, expected, rtol=1e-8)
+    np.testing.assert_array_equal(once, sharpness(net, X, Y, subsample=15, random_state=7, tol=1e-10))
+
+
+def test_sharpness_names_a_bad_method():
+    net = Network([2, 1], output="identity", random_state=0)
+    with pytest.raises(ValueError, match=r"'method' parameter must be one of \['lanczos', 'power'\]"):
+        sharpness(net, np.ones((3, 2)), np.ones((3, 1)), method="arnoldi")

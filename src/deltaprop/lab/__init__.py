@@ -2,10 +2,12 @@
 
 :func:`hvp` multiplies the Hessian of the lecture's loss with a direction by
 Pearlmutter's R-operator (one forward and one backward R-sweep, written out as the
-rest of the core), and :func:`hessian` builds it column by column for small networks.
+rest of the core); :func:`hessian` builds it column by column for small networks;
+:func:`sharpness` finds its top eigenvalues by Lanczos or power iteration.
 """
 
 from deltaprop.lab._hvp import hessian, hvp
 from deltaprop.lab._second_derivatives import SECOND_DERIVATIVES, second_derivative
+from deltaprop.lab._sharpness import sharpness
 
-__all__ = ["SECOND_DERIVATIVES", "hessian", "hvp", "second_derivative"]
+__all__ = ["SECOND_DERIVATIVES", "hessian", "hvp", "second_derivative", "sharpness"]
