@@ -3,9 +3,10 @@ import pytest
 
 from deltaprop import Network
 from deltaprop.activations import ACTIVATIONS, Activation
-from deltaprop.lab import hessian, hvp, second_derivative, sharpness
+from deltaprop.lab import edge_of_stability, hessian, hvp, second_derivative, sharpness
 from deltaprop.losses import OUTPUTS
 from deltaprop.network import Params
+from deltaprop.train import gradient_descent
 
 
 def _targets(output, rng, n, K):
@@ -202,3 +203,102 @@ def test_sharpness_names_a_bad_method():
     net = Network([2, 1], output="identity", random_state=0)
     with pytest.raises(ValueError, match=r"'method' parameter must be one of \['lanczos', 'power'\]"):
         sharpness(net, np.ones((3, 2)), np.ones((3, 1)), method="arnoldi")
+
+
+# ------------------------------------------------------------- stability of GD
+def _linear_regression():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(50, 3)) * [1.0, 2.0, 0.5] + 1.0
+    Y = X @ rng.normal(size=(3, 2)) + 0.1 * rng.normal(size=(50, 2))
+    return Network([3, 2], output="identity", random_state=0), X, Y
+
+
+def test_linear_regression_hessian_is_the_normal_matrix():
+    net, X, Y = _linear_regression()
+    Xb = np.column_stack([X, np.ones(len(X))])
+    lam = np.linalg.eigvalsh(Xb.T @ Xb / len(X))[-1]
+    np.testing.assert_allclose(sharpness(net, X, Y, random_state=0, tol=1e-10), [lam], rtol=1e-10)
+
+
+def test_gd_on_a_quadratic_converges_below_two_over_sharpness_and_diverges_above():
+    net, X, Y = _linear_regression()
+    lam = sharpness(net, X, Y, random_state=0, tol=1e-10)[0]
+    Xb = np.column_stack([X, np.ones(len(X))])
+    coef = np.linalg.lstsq(Xb, Y, rcond=None)[0]
+    best = 0.5 * np.mean(np.sum((Xb @ coef - Y) ** 2, axis=1))
+
+    below = net.copy()
+    losses = gradient_descent(below, X, Y, lr=0.95 * 2 / lam, steps=3000)
+    assert below.loss(X, Y) == pytest.approx(best, rel=1e-9)
+    assert losses[-1] < losses[0]
+
+    above = net.copy()
+    losses = gradient_descent(above, X, Y, lr=1.05 * 2 / lam, steps=300)
+    assert losses[-1] > 1e3 * losses[0]  # the error grows by |1 - eta lambda_max| = 1.1 a step
+    with pytest.raises(FloatingPointError, match="training diverged"):  # DivergenceError
+        gradient_descent(above, X, Y, lr=1.05 * 2 / lam, steps=6000)
+
+    result = edge_of_stability(net, X, Y, lrs=[0.95 * 2 / lam, 1.05 * 2 / lam], steps=6000, every=2000)
+    converged, diverged = result.runs
+    assert converged.diverged_at is None and converged.losses[-1] == pytest.approx(best, rel=1e-9)
+    assert diverged.diverged_at is not None and np.isnan(diverged.losses[-1])
+    np.testing.assert_allclose(converged.sharpness, lam, rtol=1e-5)  # constant: the loss is quadratic
+
+
+def _digits(n):
+    from sklearn.datasets import load_digits
+
+    X, y = load_digits(return_X_y=True)
+    X = X[:n] / 16.0
+    return X - X.mean(axis=0), np.eye(10)[y[:n]]
+
+
+def test_edge_of_stability_small():
+    # Cohen et al. (2021) on 200 digits and a 64-32-32-10 tanh net with squared error.
+    X, Y = _digits(200)
+    net = Network([64, 32, 32, 10], activation="tanh", output="identity", random_state=0)
+    result = edge_of_stability(net, X, Y, lrs=[0.3, 0.05], steps=1500, every=25, random_state=0, tol=1e-4)
+    edge, small = result.runs
+    # At eta = 0.3 the sharpness starts below 2/eta, rises to it, and then hovers there ...
+    assert edge.threshold == pytest.approx(2 / 0.3)
+    assert edge.sharpness[0] < edge.threshold
+    assert edge.reached_step is not None and edge.reached_step > 0
+    assert 0.95 <= edge.median_ratio <= 1.10
+    # ... while the loss keeps falling over the long run, with short-term rises.
+    after = edge.losses[edge.reached_step :]
+    assert after[-100:].mean() < 0.8 * after[:100].mean()
+    assert np.count_nonzero(np.diff(after) > 0) > 10
+    # At eta = 0.05 the sharpness rises steadily from its minimum (progressive sharpening),
+    # far below 2/eta = 40, and the loss falls at every step.
+    low = int(np.argmin(small.sharpness))
+    assert np.all(np.diff(small.sharpness[low:]) > 0)
+    assert small.sharpness[-1] > 1.05 * small.sharpness[low]
+    assert small.reached_step is None and small.loss_rises == 0
+    assert "reached 2/eta at" in str(result)
+    assert result.run(0.05) is small
+
+
+def test_edge_of_stability_figure_shows_loss_sharpness_and_the_two_over_eta_lines():
+    from matplotlib.figure import Figure
+
+    from deltaprop.plots import plot_edge_of_stability
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(20, 2))
+    net = Network([2, 4, 1], activation="tanh", output="identity", random_state=0)
+    result = edge_of_stability(net, X, np.sin(X[:, :1]), lrs=[0.5, 0.1], steps=20, every=5)
+    fig = plot_edge_of_stability(result)
+    loss_ax, sharp_ax = fig.axes
+    assert loss_ax.get_yscale() == "log"
+    assert len(loss_ax.get_lines()) == 2
+    np.testing.assert_array_equal(loss_ax.get_lines()[1].get_ydata(), result.runs[1].losses)
+    dashed = [line for line in sharp_ax.get_lines() if line.get_linestyle() == "--"]
+    assert [line.get_ydata()[0] for line in dashed] == pytest.approx([4.0, 20.0])
+    assert sharp_ax.get_ylim()[1] >= 20.0
+    # into a subplot of one's own figure: its slot is split in two
+    outer = Figure()
+    _, right = outer.subplots(1, 2)
+    assert plot_edge_of_stability(result, ax=right) is outer
+    assert len(outer.axes) == 3
+    with pytest.raises(TypeError, match=r"what deltaprop\.lab\.edge_of_stability returns"):
+        plot_edge_of_stability(result.runs)

@@ -3,11 +3,26 @@
 :func:`hvp` multiplies the Hessian of the lecture's loss with a direction by
 Pearlmutter's R-operator (one forward and one backward R-sweep, written out as the
 rest of the core); :func:`hessian` builds it column by column for small networks;
-:func:`sharpness` finds its top eigenvalues by Lanczos or power iteration.
+:func:`sharpness` finds its top eigenvalues by Lanczos or power iteration; and
+:func:`edge_of_stability` runs batch gradient descent for several learning rates and
+records how the sharpness meets 2/eta (Cohen et al., ICLR 2021).
 """
 
+from deltaprop._api import publish
 from deltaprop.lab._hvp import hessian, hvp
 from deltaprop.lab._second_derivatives import SECOND_DERIVATIVES, second_derivative
 from deltaprop.lab._sharpness import sharpness
+from deltaprop.lab._stability import EdgeOfStability, StabilityRun, edge_of_stability
 
-__all__ = ["SECOND_DERIVATIVES", "hessian", "hvp", "second_derivative", "sharpness"]
+__all__ = [
+    "SECOND_DERIVATIVES",
+    "EdgeOfStability",
+    "StabilityRun",
+    "edge_of_stability",
+    "hessian",
+    "hvp",
+    "second_derivative",
+    "sharpness",
+]
+
+publish(__name__, EdgeOfStability, StabilityRun)
