@@ -286,15 +286,17 @@ def test_edge_of_stability_figure_shows_loss_sharpness_and_the_two_over_eta_line
     rng = np.random.default_rng(0)
     X = rng.normal(size=(20, 2))
     net = Network([2, 4, 1], activation="tanh", output="identity", random_state=0)
-    result = edge_of_stability(net, X, np.sin(X[:, :1]), lrs=[0.5, 0.1], steps=20, every=5)
+    result = edge_of_stability(net, X, np.sin(X[:, :1]), lrs=[0.7, 0.1], steps=20, every=5)
     fig = plot_edge_of_stability(result)
     loss_ax, sharp_ax = fig.axes
     assert loss_ax.get_yscale() == "log"
     assert len(loss_ax.get_lines()) == 2
     np.testing.assert_array_equal(loss_ax.get_lines()[1].get_ydata(), result.runs[1].losses)
     dashed = [line for line in sharp_ax.get_lines() if line.get_linestyle() == "--"]
-    assert [line.get_ydata()[0] for line in dashed] == pytest.approx([4.0, 20.0])
-    assert sharp_ax.get_ylim()[1] >= 20.0
+    assert [line.get_ydata()[0] for line in dashed] == pytest.approx([2 / 0.7, 20.0])
+    # 2/eta = 2.86 is on the scale; 20, far above every sharpness, is named instead.
+    assert 2 / 0.7 < sharp_ax.get_ylim()[1] < 20.0
+    assert [text.get_text() for text in sharp_ax.texts] == [r"$2/\eta$ = 20 (off the scale)"]
     # into a subplot of one's own figure: its slot is split in two
     outer = Figure()
     _, right = outer.subplots(1, 2)

@@ -3,7 +3,9 @@
 :func:`plot_edge_of_stability` draws what :func:`deltaprop.lab.edge_of_stability`
 measured, as Cohen et al. (ICLR 2021) show it: the training loss per step on the
 left, the sharpness against its 2/eta line (dashed, the same colour) on the right,
-one colour per learning rate.  Re-exported by :mod:`deltaprop.plots`.
+one colour per learning rate.  A 2/eta far above every measured sharpness (a small
+eta that never reaches it) is named at the top of the panel instead of being drawn to
+scale.  Re-exported by :mod:`deltaprop.plots`.
 """
 
 from __future__ import annotations
@@ -38,6 +40,9 @@ def _two_slots(ax: Axes | None, figsize: tuple[float, float]) -> tuple[Figure, G
 
 def plot_edge_of_stability(result: Any, ax: Axes | None = None, logy: bool = True) -> Figure:
     """Training loss and sharpness per step, with each learning rate's 2/eta line.
+
+    A 2/eta more than 1.5 times the highest measured sharpness is named in the
+    panel's top-left corner rather than drawn to scale.
 
     Parameters
     ----------
@@ -82,7 +87,7 @@ def plot_edge_of_stability(result: Any, ax: Axes | None = None, logy: bool = Tru
         steps = np.arange(run.losses.shape[0])
         loss_ax.plot(steps, run.losses, color=colour, linewidth=1.0, label=label)
         sharp_ax.plot(run.steps, run.sharpness, color=colour, linewidth=1.5, label=label)
-        sharp_ax.axhline(run.threshold, color=colour, linestyle="--", linewidth=1.0)
+        sharp_ax.axhline(run.threshold, color=colour, linestyle="--", linewidth=1.0)  # clipped off the scale
         if run.diverged_at is not None:
             loss_ax.axvline(run.diverged_at, color=colour, linestyle=":", linewidth=1.0)
     if logy:
@@ -92,10 +97,22 @@ def plot_edge_of_stability(result: Any, ax: Axes | None = None, logy: bool = Tru
     loss_ax.set_title("Loss of full-batch gradient descent")
     loss_ax.legend(fontsize="small")
     loss_ax.grid(alpha=0.3, which="both")
-    # The 2/eta lines can lie far above the measured curves (a small eta): show them all.
-    tops = [run.threshold for run in result.runs]
-    finite = [s for run in result.runs for s in run.sharpness[np.isfinite(run.sharpness)]]
-    sharp_ax.set_ylim(0.0, 1.08 * max([*tops, *finite]))
+    # A small eta's 2/eta can lie far above every measured sharpness: such lines are not
+    # drawn to scale (the curves would be squashed flat) but named at the top of the panel.
+    finite = [float(v) for run in result.runs for v in run.sharpness[np.isfinite(run.sharpness)]]
+    highest = max(finite, default=0.0)
+    shown = [run.threshold for run in result.runs if run.threshold <= 1.5 * highest or not finite]
+    sharp_ax.set_ylim(0.0, 1.1 * max([highest, *shown]))
+    above = [(i, run) for i, run in enumerate(result.runs) if run.threshold not in shown]
+    for row, (i, run) in enumerate(above):
+        sharp_ax.annotate(
+            rf"$2/\eta$ = {run.threshold:.4g} (off the scale)",
+            xy=(0.02, 0.97 - 0.07 * row),
+            xycoords="axes fraction",
+            va="top",
+            color=cmap(i % cmap.N),
+            fontsize="small",
+        )
     sharp_ax.set_xlabel("step $t$")
     sharp_ax.set_ylabel(r"sharpness $\lambda_{max}$")
     sharp_ax.set_title(r"Sharpness and $2/\eta$ (dashed)")
