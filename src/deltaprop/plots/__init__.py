@@ -22,6 +22,7 @@ from deltaprop.plots._curves import (
     plot_gradient_norms,
     plot_loss_curves,
 )
+from deltaprop.plots._lab import plot_edge_of_stability
 from deltaprop.plots._network import DIVERGING, ELLIPSIS, plot_network, plot_neuron_maps
 from deltaprop.plots._predictions import (
     confusion_matrix,
@@ -38,6 +39,7 @@ __all__ = [
     "plot_activations",
     "plot_confusion_matrix",
     "plot_decision_regions",
+    "plot_edge_of_stability",
     "plot_gradient_norms",
     "plot_loss_curves",
     "plot_network",

@@ -1,0 +1,28 @@
+"""The lab: what batch gradient descent does to a network, measured.
+
+:func:`hvp` multiplies the Hessian of the lecture's loss with a direction by
+Pearlmutter's R-operator (one forward and one backward R-sweep, written out as the
+rest of the core); :func:`hessian` builds it column by column for small networks;
+:func:`sharpness` finds its top eigenvalues by Lanczos or power iteration; and
+:func:`edge_of_stability` runs batch gradient descent for several learning rates and
+records how the sharpness meets 2/eta (Cohen et al., ICLR 2021).
+"""
+
+from deltaprop._api import publish
+from deltaprop.lab._hvp import hessian, hvp
+from deltaprop.lab._second_derivatives import SECOND_DERIVATIVES, second_derivative
+from deltaprop.lab._sharpness import sharpness
+from deltaprop.lab._stability import EdgeOfStability, StabilityRun, edge_of_stability
+
+__all__ = [
+    "SECOND_DERIVATIVES",
+    "EdgeOfStability",
+    "StabilityRun",
+    "edge_of_stability",
+    "hessian",
+    "hvp",
+    "second_derivative",
+    "sharpness",
+]
+
+publish(__name__, EdgeOfStability, StabilityRun)

@@ -1,0 +1,121 @@
+"""Figures of :mod:`deltaprop.lab`: the edge of stability.
+
+:func:`plot_edge_of_stability` draws what :func:`deltaprop.lab.edge_of_stability`
+measured, as Cohen et al. (ICLR 2021) show it: the training loss per step on the
+left, the sharpness against its 2/eta line (dashed, the same colour) on the right,
+one colour per learning rate.  A 2/eta far above every measured sharpness (a small
+eta that never reaches it) is named at the top of the panel instead of being drawn to
+scale.  Re-exported by :mod:`deltaprop.plots`.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from deltaprop.lab import EdgeOfStability
+from deltaprop.plots._common import _root_figure
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+    from matplotlib.gridspec import GridSpecBase
+
+
+def _two_slots(ax: Axes | None, figsize: tuple[float, float]) -> tuple[Figure, GridSpecBase]:
+    """A new figure with a 1 x 2 grid, or ``ax``'s slot split in two (``ax`` is removed)."""
+    from matplotlib.figure import Figure
+
+    if ax is None:
+        fig = Figure(figsize=figsize, layout="constrained")
+        return fig, fig.add_gridspec(1, 2)
+    spec = ax.get_subplotspec()
+    if spec is None:
+        raise ValueError("The 'ax' parameter must be a subplot (made by add_subplot or subplots).")
+    fig = _root_figure(ax)
+    ax.remove()
+    return fig, spec.subgridspec(1, 2)
+
+
+def plot_edge_of_stability(result: Any, ax: Axes | None = None, logy: bool = True) -> Figure:
+    """Training loss and sharpness per step, with each learning rate's 2/eta line.
+
+    A 2/eta more than 1.5 times the highest measured sharpness is named in the
+    panel's top-left corner rather than drawn to scale.
+
+    Parameters
+    ----------
+    result : EdgeOfStability
+        What :func:`deltaprop.lab.edge_of_stability` returned.
+    ax : matplotlib Axes, optional
+        A subplot whose slot is split into the two panels (it is replaced).
+    logy : bool, default True
+        A logarithmic loss axis.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Two axes: the loss (left) and the sharpness with dashed 2/eta lines (right).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from deltaprop import Network
+    >>> from deltaprop.lab import edge_of_stability
+    >>> X = np.random.default_rng(0).normal(size=(20, 2))
+    >>> net = Network([2, 4, 1], activation="tanh", output="identity", random_state=0)
+    >>> result = edge_of_stability(net, X, X[:, :1], lrs=[0.5], steps=10, every=5)
+    >>> fig = plot_edge_of_stability(result)
+    >>> [axes.get_ylabel() for axes in fig.axes]
+    ['training loss', 'sharpness $\\\\lambda_{max}$']
+    """
+    if not isinstance(result, EdgeOfStability):
+        raise TypeError(
+            "The 'result' parameter must be what deltaprop.lab.edge_of_stability returns. "
+            f"Got {type(result).__name__} instead."
+        )
+    fig, slots = _two_slots(ax, (11.0, 4.2))
+    loss_ax = fig.add_subplot(slots[0, 0])
+    sharp_ax = fig.add_subplot(slots[0, 1])
+    from matplotlib import colormaps
+
+    cmap = colormaps["tab10"]
+    for i, run in enumerate(result.runs):
+        colour = cmap(i % cmap.N)
+        label = rf"$\eta$ = {run.lr:.4g}"
+        steps = np.arange(run.losses.shape[0])
+        loss_ax.plot(steps, run.losses, color=colour, linewidth=1.0, label=label)
+        sharp_ax.plot(run.steps, run.sharpness, color=colour, linewidth=1.5, label=label)
+        sharp_ax.axhline(run.threshold, color=colour, linestyle="--", linewidth=1.0)  # clipped off the scale
+        if run.diverged_at is not None:
+            loss_ax.axvline(run.diverged_at, color=colour, linestyle=":", linewidth=1.0)
+    if logy:
+        loss_ax.set_yscale("log")
+    loss_ax.set_xlabel("step $t$")
+    loss_ax.set_ylabel("training loss")
+    loss_ax.set_title("Loss of full-batch gradient descent")
+    loss_ax.legend(fontsize="small")
+    loss_ax.grid(alpha=0.3, which="both")
+    # A small eta's 2/eta can lie far above every measured sharpness: such lines are not
+    # drawn to scale (the curves would be squashed flat) but named at the top of the panel.
+    finite = [float(v) for run in result.runs for v in run.sharpness[np.isfinite(run.sharpness)]]
+    highest = max(finite, default=0.0)
+    shown = [run.threshold for run in result.runs if run.threshold <= 1.5 * highest or not finite]
+    sharp_ax.set_ylim(0.0, 1.1 * max([highest, *shown]))
+    above = [(i, run) for i, run in enumerate(result.runs) if run.threshold not in shown]
+    for row, (i, run) in enumerate(above):
+        sharp_ax.annotate(
+            rf"$2/\eta$ = {run.threshold:.4g} (off the scale)",
+            xy=(0.02, 0.97 - 0.07 * row),
+            xycoords="axes fraction",
+            va="top",
+            color=cmap(i % cmap.N),
+            fontsize="small",
+        )
+    sharp_ax.set_xlabel("step $t$")
+    sharp_ax.set_ylabel(r"sharpness $\lambda_{max}$")
+    sharp_ax.set_title(r"Sharpness and $2/\eta$ (dashed)")
+    sharp_ax.legend(fontsize="small")
+    sharp_ax.grid(alpha=0.3)
+    return fig

@@ -1,0 +1,306 @@
+import numpy as np
+import pytest
+
+from deltaprop import Network
+from deltaprop.activations import ACTIVATIONS, Activation
+from deltaprop.lab import edge_of_stability, hessian, hvp, second_derivative, sharpness
+from deltaprop.losses import OUTPUTS
+from deltaprop.network import Params
+from deltaprop.train import gradient_descent
+
+
+def _targets(output, rng, n, K):
+    if output == "softmax":
+        return np.eye(K)[rng.integers(0, K, n)]
+    if output == "sigmoid":
+        return rng.integers(0, 2, (n, K)).astype(float)
+    return rng.normal(size=(n, K))
+
+
+def _flat(params):
+    return np.concatenate([part for W, b in zip(*params, strict=True) for part in (W.ravel(), b)])
+
+
+def _direction(net, rng):
+    V = Params([rng.normal(size=W.shape) for W in net.W], [rng.normal(size=b.shape) for b in net.b])
+    norm = np.linalg.norm(_flat(V))
+    return Params([W / norm for W in V.W], [b / norm for b in V.b])
+
+
+def _moved(net, V, t):
+    moved = net.copy()
+    moved.W = [W + t * VW for W, VW in zip(net.W, V.W, strict=True)]
+    moved.b = [b + t * Vb for b, Vb in zip(net.b, V.b, strict=True)]
+    return moved
+
+
+def _gradient_differences(net, X, Y, V, l2, sample_weight=None, eps=1e-4):
+    """d/dt grad L(theta + t V) at t = 0, by the fourth-order central difference."""
+
+    def grad(t):
+        moved = _moved(net, V, t)
+        return _flat(moved.backward(moved.forward(X), Y, l2=l2, sample_weight=sample_weight))
+
+    return (8 * (grad(eps) - grad(-eps)) - (grad(2 * eps) - grad(-2 * eps))) / (12 * eps)
+
+
+def _rel_error(a, b):
+    return np.linalg.norm(a - b) / (np.linalg.norm(a) + np.linalg.norm(b))
+
+
+# --------------------------------------------------------------- second derivatives
+@pytest.mark.parametrize("name", sorted(ACTIVATIONS))
+def test_second_derivative_is_the_derivative_of_sigma_prime(name):
+    act = ACTIVATIONS[name]
+    a = np.linspace(-3, 3, 61) + 0.013  # off the kink of ReLU and leaky ReLU
+    eps = 1e-5
+    numerical = (act.df(a + eps, act.f(a + eps)) - act.df(a - eps, act.f(a - eps))) / (2 * eps)
+    np.testing.assert_allclose(second_derivative(act)(a, act.f(a)), numerical, atol=1e-9)
+
+
+def test_relu_second_derivative_is_zero():
+    a = np.array([-1.0, 0.0, 2.0])
+    assert second_derivative(ACTIVATIONS["relu"])(a, a).tolist() == [0.0, 0.0, 0.0]
+
+
+def test_user_defined_activation_is_refused_with_a_clear_error():
+    square = Activation("square", lambda a: a * a, lambda a, z: 2 * a)
+    net = Network([2, 3, 1], activation=square, output="identity", random_state=0)
+    X, Y = np.ones((2, 2)), np.ones((2, 1))
+    with pytest.raises(ValueError, match=r"second derivative.*'square' is a user-defined activation"):
+        hvp(net, X, Y, net.params)
+
+
+# --------------------------------------------------------------------------- HVP
+@pytest.mark.parametrize("activation", sorted(ACTIVATIONS))
+@pytest.mark.parametrize("output", sorted(OUTPUTS))
+@pytest.mark.parametrize("depth", [1, 2, 3])
+def test_hvp_equals_differences_of_gradients(activation, output, depth):
+    rng = np.random.default_rng(depth)
+    sizes = [3, *rng.integers(2, 5, depth - 1).tolist(), 3]
+    net = Network(sizes, activation=activation, output=output, init="sklearn", random_state=depth)
+    X = rng.normal(size=(6, 3))
+    if depth > 1 and activation in ("relu", "leaky_relu"):
+        # Differences across the kink are meaningless: keep every hidden a^(h) away from 0.
+        while min(np.abs(a).min() for a in net.forward(X).a[:-1]) < 0.05:
+            X = rng.normal(size=(6, 3))
+    Y = _targets(output, rng, 6, 3)
+    V = _direction(net, rng)
+    HV = hvp(net, X, Y, V, l2=0.05)
+    assert [b.shape for b in HV.W] == [W.shape for W in net.W]
+    assert _rel_error(_flat(HV), _gradient_differences(net, X, Y, V, l2=0.05)) < 1e-6
+
+
+def test_hvp_with_sample_weights():
+    rng = np.random.default_rng(0)
+    net = Network([3, 4, 2], activation="tanh", output="softmax", random_state=0)
+    X, Y = rng.normal(size=(5, 3)), _targets("softmax", rng, 5, 2)
+    s = np.array([1.0, 0.0, 2.0, 0.5, 1.0])
+    V = _direction(net, rng)
+    HV = _flat(hvp(net, X, Y, V, sample_weight=s))
+    assert _rel_error(HV, _gradient_differences(net, X, Y, V, 0.0, sample_weight=s)) < 1e-6
+
+
+def test_hessian_column_by_column_matches_differences_and_is_symmetric():
+    rng = np.random.default_rng(3)
+    net = Network([3, 4, 2], activation="sigmoid", output="softmax", init="sklearn", random_state=3)
+    X, Y = rng.normal(size=(8, 3)), _targets("softmax", rng, 8, 2)
+    H = hessian(net, X, Y, l2=0.1)
+    P = 4 * 3 + 4 + 2 * 4 + 2
+    assert H.shape == (P, P)
+    np.testing.assert_allclose(H, H.T, atol=1e-12)
+    numerical = np.empty((P, P))
+    for j in range(P):
+        e = np.zeros(P)
+        e[j] = 1.0
+        start, W, b = 0, [], []
+        for Wh, bh in zip(net.W, net.b, strict=True):
+            W.append(e[start : start + Wh.size].reshape(Wh.shape))
+            b.append(e[start + Wh.size : start + Wh.size + bh.size])
+            start += Wh.size + bh.size
+        numerical[:, j] = _gradient_differences(net, X, Y, Params(W, b), l2=0.1)
+    assert _rel_error(H, numerical) < 1e-8
+    # and a product with H is hvp's
+    V = _direction(net, rng)
+    np.testing.assert_allclose(H @ _flat(V), _flat(hvp(net, X, Y, V, l2=0.1)), atol=1e-13)
+
+
+def test_hvp_is_linear_in_the_direction_and_adds_lambda_on_weights_only():
+    rng = np.random.default_rng(1)
+    net = Network([2, 3, 2], activation="gelu", output="sigmoid", random_state=1)
+    X, Y = rng.normal(size=(4, 2)), _targets("sigmoid", rng, 4, 2)
+    U, V = _direction(net, rng), _direction(net, rng)
+    both = Params(
+        [2 * u + v for u, v in zip(U.W, V.W, strict=True)], [2 * u + v for u, v in zip(U.b, V.b, strict=True)]
+    )
+    np.testing.assert_allclose(
+        _flat(hvp(net, X, Y, both)), 2 * _flat(hvp(net, X, Y, U)) + _flat(hvp(net, X, Y, V)), atol=1e-14
+    )
+    with_l2, without = hvp(net, X, Y, V, l2=0.3), hvp(net, X, Y, V)
+    for h in range(2):
+        np.testing.assert_allclose(with_l2.W[h] - without.W[h], 0.3 * V.W[h], atol=1e-14)
+        np.testing.assert_allclose(with_l2.b[h], without.b[h], atol=1e-14)
+
+
+@pytest.mark.parametrize(
+    ("V", "message"),
+    [
+        ("direction", "must be a pair"),
+        (([np.zeros((3, 2))], [np.zeros(3)]), "one of each per layer"),
+        (([np.zeros((2, 3)), np.zeros((1, 3))], [np.zeros(3), np.zeros(1)]), r"V.W\[0\] has shape \(2, 3\)"),
+    ],
+)
+def test_hvp_names_a_wrong_direction(V, message):
+    net = Network([2, 3, 1], activation="tanh", output="identity", random_state=0)
+    with pytest.raises((TypeError, ValueError), match=message):
+        hvp(net, np.ones((2, 2)), np.ones((2, 1)), V)
+
+
+def test_hessian_refuses_a_large_network():
+    net = Network([64, 100, 10], activation="tanh", random_state=0)
+    with pytest.raises(ValueError, match="at most 5000 parameters; use sharpness"):
+        hessian(net, np.zeros((2, 64)), np.eye(10)[[0, 1]])
+
+
+# --------------------------------------------------------------------- sharpness
+@pytest.mark.parametrize("activation", ["tanh", "relu", "softplus"])
+def test_sharpness_is_the_top_of_eigvalsh_and_power_agrees(activation):
+    rng = np.random.default_rng(0)
+    net = Network([4, 6, 3], activation=activation, output="softmax", random_state=0)
+    X, Y = rng.normal(size=(30, 4)), _targets("softmax", rng, 30, 3)
+    top = np.linalg.eigvalsh(hessian(net, X, Y, l2=0.01))[::-1][:3]
+    lanczos = sharpness(net, X, Y, l2=0.01, k=3, random_state=0, tol=1e-10)
+    power = sharpness(net, X, Y, l2=0.01, k=3, random_state=0, method="power", tol=1e-10, maxiter=20000)
+    np.testing.assert_allclose(lanczos, top, rtol=1e-8)
+    np.testing.assert_allclose(power, top, rtol=1e-6)
+    assert sharpness(net, X, Y, l2=0.01, random_state=1).shape == (1,)
+
+
+def test_power_iteration_finds_the_largest_algebraic_not_the_largest_magnitude():
+    # Large weights and targets: the most negative eigenvalue dominates in magnitude.
+    rng = np.random.default_rng(1)
+    net = Network([2, 3, 1], activation="tanh", output="identity", random_state=1)
+    net.W = [3 * W for W in net.W]
+    X, Y = rng.normal(size=(10, 2)), 20 * rng.normal(size=(10, 1))
+    eigenvalues = np.linalg.eigvalsh(hessian(net, X, Y))
+    assert -eigenvalues[0] > eigenvalues[-1] > 0
+    power = sharpness(net, X, Y, method="power", random_state=0, tol=1e-10, maxiter=50000)
+    np.testing.assert_allclose(power[0], eigenvalues[-1], rtol=1e-6)
+
+
+def test_sharpness_on_a_fixed_subsample():
+    rng = np.random.default_rng(0)
+    net = Network([4, 5, 3], activation="tanh", output="softmax", random_state=0)
+    X, Y = rng.normal(size=(40, 4)), _targets("softmax", rng, 40, 3)
+    rows = np.sort(np.random.default_rng(7).choice(40, size=15, replace=False))
+    expected = np.linalg.eigvalsh(hessian(net, X[rows], Y[rows]))[-1]
+    once = sharpness(net, X, Y, subsample=15, random_state=7, tol=1e-10)
+    np.testing.assert_allclose(once, expected, rtol=1e-8)
+    np.testing.assert_array_equal(once, sharpness(net, X, Y, subsample=15, random_state=7, tol=1e-10))
+
+
+def test_sharpness_names_a_bad_method():
+    net = Network([2, 1], output="identity", random_state=0)
+    with pytest.raises(ValueError, match=r"'method' parameter must be one of \['lanczos', 'power'\]"):
+        sharpness(net, np.ones((3, 2)), np.ones((3, 1)), method="arnoldi")
+
+
+# ------------------------------------------------------------- stability of GD
+def _linear_regression():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(50, 3)) * [1.0, 2.0, 0.5] + 1.0
+    Y = X @ rng.normal(size=(3, 2)) + 0.1 * rng.normal(size=(50, 2))
+    return Network([3, 2], output="identity", random_state=0), X, Y
+
+
+def test_linear_regression_hessian_is_the_normal_matrix():
+    net, X, Y = _linear_regression()
+    Xb = np.column_stack([X, np.ones(len(X))])
+    lam = np.linalg.eigvalsh(Xb.T @ Xb / len(X))[-1]
+    np.testing.assert_allclose(sharpness(net, X, Y, random_state=0, tol=1e-10), [lam], rtol=1e-10)
+
+
+def test_gd_on_a_quadratic_converges_below_two_over_sharpness_and_diverges_above():
+    net, X, Y = _linear_regression()
+    lam = sharpness(net, X, Y, random_state=0, tol=1e-10)[0]
+    Xb = np.column_stack([X, np.ones(len(X))])
+    coef = np.linalg.lstsq(Xb, Y, rcond=None)[0]
+    best = 0.5 * np.mean(np.sum((Xb @ coef - Y) ** 2, axis=1))
+
+    below = net.copy()
+    losses = gradient_descent(below, X, Y, lr=0.95 * 2 / lam, steps=3000)
+    assert below.loss(X, Y) == pytest.approx(best, rel=1e-9)
+    assert losses[-1] < losses[0]
+
+    above = net.copy()
+    losses = gradient_descent(above, X, Y, lr=1.05 * 2 / lam, steps=300)
+    assert losses[-1] > 1e3 * losses[0]  # the error grows by |1 - eta lambda_max| = 1.1 a step
+    with pytest.raises(FloatingPointError, match="training diverged"):  # DivergenceError
+        gradient_descent(above, X, Y, lr=1.05 * 2 / lam, steps=6000)
+
+    result = edge_of_stability(net, X, Y, lrs=[0.95 * 2 / lam, 1.05 * 2 / lam], steps=6000, every=2000)
+    converged, diverged = result.runs
+    assert converged.diverged_at is None and converged.losses[-1] == pytest.approx(best, rel=1e-9)
+    assert diverged.diverged_at is not None and np.isnan(diverged.losses[-1])
+    np.testing.assert_allclose(converged.sharpness, lam, rtol=1e-5)  # constant: the loss is quadratic
+
+
+def _digits(n):
+    from sklearn.datasets import load_digits
+
+    X, y = load_digits(return_X_y=True)
+    X = X[:n] / 16.0
+    return X - X.mean(axis=0), np.eye(10)[y[:n]]
+
+
+def test_edge_of_stability_small():
+    # Cohen et al. (2021) on 200 digits and a 64-32-32-10 tanh net with squared error.
+    X, Y = _digits(200)
+    net = Network([64, 32, 32, 10], activation="tanh", output="identity", random_state=0)
+    result = edge_of_stability(net, X, Y, lrs=[0.3, 0.05], steps=1500, every=25, random_state=0, tol=1e-4)
+    edge, small = result.runs
+    # At eta = 0.3 the sharpness starts below 2/eta, rises to it, and then hovers there ...
+    assert edge.threshold == pytest.approx(2 / 0.3)
+    assert edge.sharpness[0] < edge.threshold
+    assert edge.reached_step is not None and edge.reached_step > 0
+    assert 0.95 <= edge.median_ratio <= 1.10
+    # ... while the loss keeps falling over the long run, with short-term rises.
+    after = edge.losses[edge.reached_step :]
+    assert after[-100:].mean() < 0.8 * after[:100].mean()
+    assert np.count_nonzero(np.diff(after) > 0) > 10
+    # At eta = 0.05 the sharpness rises steadily from its minimum (progressive sharpening),
+    # far below 2/eta = 40, and the loss falls at every step.
+    low = int(np.argmin(small.sharpness))
+    assert np.all(np.diff(small.sharpness[low:]) > 0)
+    assert small.sharpness[-1] > 1.05 * small.sharpness[low]
+    assert small.reached_step is None and small.loss_rises == 0
+    assert "reached 2/eta at" in str(result)
+    assert result.run(0.05) is small
+
+
+def test_edge_of_stability_figure_shows_loss_sharpness_and_the_two_over_eta_lines():
+    from matplotlib.figure import Figure
+
+    from deltaprop.plots import plot_edge_of_stability
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(20, 2))
+    net = Network([2, 4, 1], activation="tanh", output="identity", random_state=0)
+    result = edge_of_stability(net, X, np.sin(X[:, :1]), lrs=[0.7, 0.1], steps=20, every=5)
+    fig = plot_edge_of_stability(result)
+    loss_ax, sharp_ax = fig.axes
+    assert loss_ax.get_yscale() == "log"
+    assert len(loss_ax.get_lines()) == 2
+    np.testing.assert_array_equal(loss_ax.get_lines()[1].get_ydata(), result.runs[1].losses)
+    dashed = [line for line in sharp_ax.get_lines() if line.get_linestyle() == "--"]
+    assert [line.get_ydata()[0] for line in dashed] == pytest.approx([2 / 0.7, 20.0])
+    # 2/eta = 2.86 is on the scale; 20, far above every sharpness, is named instead.
+    assert 2 / 0.7 < sharp_ax.get_ylim()[1] < 20.0
+    assert [text.get_text() for text in sharp_ax.texts] == [r"$2/\eta$ = 20 (off the scale)"]
+    # into a subplot of one's own figure: its slot is split in two
+    outer = Figure()
+    _, right = outer.subplots(1, 2)
+    assert plot_edge_of_stability(result, ax=right) is outer
+    assert len(outer.axes) == 3
+    with pytest.raises(TypeError, match=r"what deltaprop\.lab\.edge_of_stability returns"):
+        plot_edge_of_stability(result.runs)
