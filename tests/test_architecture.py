@@ -27,7 +27,7 @@ LAYERS: list[set[str]] = [
     {"_types", "_checks", "_api", "_version"},
     {"activations", "losses", "schedules", "optim", "metrics"},
     {"network"},
-    {"train", "engine", "gradcheck", "explain"},
+    {"train", "engine", "gradcheck", "explain", "lab"},
     {"modelfile", "checkpoint", "preprocessing", "interop", "datasets"},
     {"estimators", "plots", "report"},
     {"cli"},
