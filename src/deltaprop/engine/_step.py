@@ -12,8 +12,6 @@ bounds the difference after 50 steps.
 from __future__ import annotations
 
 import math
-import operator
-from collections.abc import Sequence
 from types import ModuleType
 from typing import Any
 
@@ -21,6 +19,7 @@ import numpy as np
 
 from deltaprop._types import Array, Grads, Params, State
 from deltaprop.activations import LEAKY_RELU_SLOPE, builtin_name
+from deltaprop.engine._layout import FlatLayout
 from deltaprop.losses import builtin_output_name, weighted_mean
 from deltaprop.network import Network
 from deltaprop.optim import AdamState, GradientTransformation, MomentumState, StepState, map_params
@@ -68,27 +67,14 @@ def supports(net: Network, optimizer: GradientTransformation) -> bool:
     )
 
 
-def _views(flat: Array, shapes: Sequence[tuple[int, ...]]) -> list[Array]:
-    views, start = [], 0
-    for shape in shapes:
-        size = math.prod(shape)
-        views.append(flat[start : start + size].reshape(shape))
-        start += size
-    return views
-
-
-class EngineWorkspace:
+class EngineWorkspace(FlatLayout):
     """The engine's arrays: flat parameters, gradients and state; a^(h), z^(h), delta^(h) per layer."""
 
     def __init__(self, net: Network, rows: int) -> None:
-        self.dtype = net.dtype
-        self.weight_shapes = [w.shape for w in net.W]
-        self.bias_shapes = [v.shape for v in net.b]
+        super().__init__(net)
         self.widths = net.sizes[1:]
-        self.n_weights = sum(math.prod(s) for s in self.weight_shapes)
         self.flat_grads = self.flatten(net.params)
         self.grads = self.unflatten(self.flat_grads)
-        self.flat_params: Params | None = None
         self.rows_allocated = 0
         self._scale: tuple[int, Array] | None = None
         self.ones = np.ones(self.widths[-1], dtype=self.dtype)
@@ -105,28 +91,6 @@ class EngineWorkspace:
         self.z = [np.empty((rows, M), self.dtype) for M in self.widths[:-1]]
         self.delta = [np.empty((rows, M), self.dtype) for M in self.widths]
         self.row_max = np.empty(rows, self.dtype)
-
-    def flatten(self, tree: Params) -> Params:
-        """A copy of parameter-shaped arrays in the flat layout: ``Params([all W], [all b])``."""
-        flat = np.concatenate([np.ravel(x) for x in (*tree.W, *tree.b)]).astype(self.dtype, copy=False)
-        return Params([flat[: self.n_weights]], [flat[self.n_weights :]])
-
-    def unflatten(self, flat: Params) -> Params:
-        """Per-layer views of a flat ``Params([all W], [all b])``."""
-        return Params(_views(flat.W[0], self.weight_shapes), _views(flat.b[0], self.bias_shapes))
-
-    def bind(self, net: Network) -> None:
-        """Move ``net``'s parameters into one flat vector; W and b become its views."""
-        self.flat_params = self.flatten(net.params)
-        net.params = self.unflatten(self.flat_params)
-        self._bound = (list(net.W), list(net.b))
-
-    def is_bound(self, net: Network) -> bool:
-        """Whether ``net``'s W and b are still the views :meth:`bind` gave it."""
-        if self.flat_params is None:
-            return False
-        W, b = self._bound
-        return all(map(operator.is_, net.W, W)) and all(map(operator.is_, net.b, b))
 
     def scale(self, n: int, sample_weight: Array | None) -> Array:
         """c_i = 1/n, or s_i / sum s: delta^(D) is scaled so that sums over samples are means."""

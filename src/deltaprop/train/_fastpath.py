@@ -27,7 +27,6 @@ clipping and other transformations) and stays until the engine covers those too.
 from __future__ import annotations
 
 import math
-import operator
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
@@ -36,6 +35,7 @@ from numpy.typing import NDArray
 
 from deltaprop._types import Array, Grads, Params, State
 from deltaprop.activations import Activation, builtin_name
+from deltaprop.engine import FlatLayout
 from deltaprop.losses import builtin_output_name, output_delta, weighted_mean
 from deltaprop.network import Cache, Network
 from deltaprop.optim import (
@@ -62,8 +62,8 @@ class _Buffers(NamedTuple):
     db: Sequence[Array]
 
 
-class Workspace:
-    """The training loop's preallocated arrays: the one place where deltaprop reuses memory.
+class Workspace(FlatLayout):
+    """The NumPy fast path's preallocated arrays, in the flat layout the engine shares.
 
     A training step computes arrays of the same shapes on every batch.  A Workspace
     holds them, allocated once for batches of up to ``rows`` samples (a smaller batch
@@ -99,13 +99,10 @@ class Workspace:
     """
 
     def __init__(self, net: Network, rows: int) -> None:
-        self.dtype = net.dtype
-        self.weight_shapes = [w.shape for w in net.W]
-        self.bias_shapes = [v.shape for v in net.b]
+        super().__init__(net)
         self.widths = net.sizes[1:]
         self.flat_grads = self.flatten(net.params)
         self.grads = self.unflatten(self.flat_grads)
-        self.flat_params: Params | None = None
         self.rows_allocated = 0
         self._ones: dict[int, Array] = {}
         self.reserve(rows)
@@ -139,39 +136,6 @@ class Workspace:
             ones.flags.writeable = False
             self._ones[width] = ones
         return ones
-
-    def flatten(self, tree: Params) -> Params:
-        """A copy of parameter-shaped arrays in the flat layout: ``Params([all W], [all b])``."""
-        weights = np.concatenate([np.ravel(w) for w in tree.W])
-        flat = np.concatenate([weights, *(np.ravel(v) for v in tree.b)]).astype(self.dtype, copy=False)
-        return Params([flat[: weights.size]], [flat[weights.size :]])
-
-    def unflatten(self, flat: Params) -> Params:
-        """Per-layer views of a flat ``Params([all W], [all b])``: shapes of the network."""
-        return Params(_views(flat.W[0], self.weight_shapes), _views(flat.b[0], self.bias_shapes))
-
-    def bind(self, net: Network) -> None:
-        """Move ``net``'s parameters into a flat vector (``flat_params``); W and b become its views."""
-        self.flat_params = self.flatten(net.params)
-        net.params = self.unflatten(self.flat_params)
-        self._bound = (list(net.W), list(net.b))
-
-    def is_bound(self, net: Network) -> bool:
-        """Whether ``net``'s W and b are still the views :meth:`bind` gave it."""
-        if self.flat_params is None:
-            return False
-        W, b = self._bound
-        return all(map(operator.is_, net.W, W)) and all(map(operator.is_, net.b, b))
-
-
-def _views(flat: Array, shapes: Sequence[tuple[int, ...]]) -> list[Array]:
-    views = []
-    start = 0
-    for shape in shapes:
-        size = int(np.prod(shape))
-        views.append(flat[start : start + size].reshape(shape))
-        start += size
-    return views
 
 
 # ------------------------------------------------------------ products, sums
