@@ -3,7 +3,7 @@ import pytest
 
 from deltaprop import Network
 from deltaprop.activations import ACTIVATIONS, Activation
-from deltaprop.lab import edge_of_stability, hessian, hvp, second_derivative, sharpness
+from deltaprop.lab import edge_of_stability, hessian, hvp, lr_range_test, second_derivative, sharpness
 from deltaprop.losses import OUTPUTS
 from deltaprop.network import Params
 from deltaprop.train import gradient_descent
@@ -304,3 +304,90 @@ def test_edge_of_stability_figure_shows_loss_sharpness_and_the_two_over_eta_line
     assert len(outer.axes) == 3
     with pytest.raises(TypeError, match=r"what deltaprop\.lab\.edge_of_stability returns"):
         plot_edge_of_stability(result.runs)
+
+
+# ------------------------------------------------------- learning-rate range test
+def _convex(seed):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(512, 5)) * [1.0, 2.0, 0.5, 1.0, 3.0] + 0.5
+    Y = X @ rng.normal(size=(5, 2)) + 0.3 * rng.normal(size=(512, 2))
+    return Network([5, 2], output="identity", random_state=seed), X, Y
+
+
+@pytest.mark.parametrize("seed", [0, 3])
+@pytest.mark.parametrize(("mode", "lr_max"), [("exponential", 10.0), ("linear", 1.0)])
+def test_range_test_suggests_rates_below_two_over_sharpness_on_a_convex_problem(seed, mode, lr_max):
+    # Linear regression: a quadratic loss, GD stable exactly below 2 / lambda_max.
+    net, X, Y = _convex(seed)
+    threshold = 2 / sharpness(net, X, Y, random_state=0)[0]
+    result = lr_range_test(net, X, Y, lr_min=1e-4, lr_max=lr_max, epochs=8, mode=mode, random_state=0)
+    assert result.lr[0] < result.base_lr < result.max_lr < threshold
+    # the loss turns up where the quadratic stops being stable, and then the run is stopped
+    turn = result.lr[np.argmin(result.smoothed)]
+    assert 0.5 * threshold < turn < 2 * threshold
+    assert result.stopped_early and result.lr[-1] < lr_max
+
+
+def test_range_test_ramps_the_rate_and_leaves_the_network_alone():
+    net, X, Y = _convex(1)
+    before = [W.copy() for W in net.W]
+    result = lr_range_test(net, X, Y, lr_min=1e-4, lr_max=1e-2, epochs=2, batch_size=64, random_state=0)
+    assert not result.stopped_early and result.lr.shape == result.loss.shape == (16,)
+    np.testing.assert_allclose(result.lr, np.geomspace(1e-4, 1e-2, 16), rtol=1e-12)
+    linear = lr_range_test(net, X, Y, lr_min=1e-4, lr_max=1e-2, epochs=2, batch_size=64, mode="linear")
+    np.testing.assert_allclose(linear.lr, np.linspace(1e-4, 1e-2, 16), rtol=1e-12)
+    for W, saved in zip(net.W, before, strict=True):
+        np.testing.assert_array_equal(W, saved)
+    again = lr_range_test(net, X, Y, lr_min=1e-4, lr_max=1e-2, epochs=2, batch_size=64, random_state=0)
+    np.testing.assert_array_equal(again.loss, result.loss)
+
+
+def test_range_test_on_a_classifier_and_its_range_in_a_cyclical_schedule():
+    from deltaprop.schedules import triangular
+    from deltaprop.train import Trainer
+
+    rng = np.random.default_rng(0)
+    centres = rng.normal(scale=3.0, size=(3, 2))
+    y = rng.integers(0, 3, 300)
+    X, Y = centres[y] + rng.normal(size=(300, 2)), np.eye(3)[y]
+    net = Network([2, 16, 3], activation="tanh", output="softmax", random_state=0)
+    result = lr_range_test(net, X, Y, lr_min=1e-3, lr_max=100.0, epochs=10, random_state=0)
+    assert result.base_lr < result.max_lr
+    early = result.score[result.lr < result.base_lr].mean()
+    inside = result.score[(result.lr > result.max_lr / 2) & (result.lr <= result.max_lr)].mean()
+    assert inside > early + 0.3  # the accuracy has risen inside the suggested range
+    assert "suggested range (Smith): base_lr" in str(result)
+    trained = net.copy()
+    trainer = Trainer(trained, learning_rate=triangular(result.base_lr, result.max_lr, step_size=50))
+    for t in range(200):
+        rows = np.arange(t * 30, t * 30 + 30) % 300
+        trainer.step(X[rows], Y[rows])
+    assert trained.loss(X, Y) < 0.5 * net.loss(X, Y)
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"lr_min": 1.0, "lr_max": 0.5}, "'lr_max' parameter must be > lr_min"),
+        ({"mode": "cosine"}, r"'mode' parameter must be one of \['exponential', 'linear'\]"),
+        ({"stop_factor": 1.0}, "'stop_factor' parameter must be > 1"),
+        ({"epochs": 0}, "'epochs' parameter must be >= 1"),
+    ],
+)
+def test_range_test_names_a_bad_parameter(options, message):
+    net, X, Y = _convex(0)
+    with pytest.raises(ValueError, match=message):
+        lr_range_test(net, X, Y, **options)
+
+
+def test_range_test_figure():
+    from deltaprop.plots import plot_lr_range_test
+
+    net, X, Y = _convex(0)
+    result = lr_range_test(net, X, Y, lr_min=1e-4, epochs=4, random_state=0)
+    loss_ax, score_ax = plot_lr_range_test(result).axes
+    assert loss_ax.get_xscale() == "log"
+    np.testing.assert_array_equal(loss_ax.get_lines()[1].get_ydata(), result.smoothed)
+    (span,) = loss_ax.patches
+    assert span.get_label() == f"suggested [{result.base_lr:.3g}, {result.max_lr:.3g}]"
+    assert score_ax.get_ylim()[1] == pytest.approx(1.05)

@@ -12,9 +12,12 @@ from deltaprop.schedules import (
     ReduceOnPlateau,
     constant,
     cosine_decay,
+    exp_range,
     get_lr,
     inverse_scaling,
     step_decay,
+    triangular,
+    triangular2,
 )
 
 
@@ -133,8 +136,52 @@ def test_reduce_on_plateau_reproduces_sklearn_adaptive():
         (lambda: ReduceOnPlateau(0.1, patience=0), "patience", ValueError),
         (lambda: ReduceOnPlateau(0.1, tol=-1.0), "tol", ValueError),
         (lambda: ReduceOnPlateau(0.1, min_lr=0.2), "min_lr", ValueError),
+        (lambda: triangular(0.0, 1.0, 2), "base_lr", ValueError),
+        (lambda: triangular(0.5, 0.1, 2), "max_lr", ValueError),
+        (lambda: triangular2(0.1, 0.5, 0), "step_size", ValueError),
+        (lambda: exp_range(0.1, 0.5, 2, gamma=1.5), "gamma", ValueError),
+        (lambda: exp_range(0.1, 0.5, 2, gamma=0.0), "gamma", ValueError),
     ],
 )
 def test_bad_schedule_parameters_name_the_parameter(build, name, error):
     with pytest.raises(error, match=f"'{name}' parameter"):
         build()
+
+
+def _smith(base_lr, max_lr, step_size, t, scale):
+    # Smith (2017), section 3.1, as written there
+    cycle = np.floor(1 + t / (2 * step_size))
+    x = np.abs(t / step_size - 2 * cycle + 1)
+    return base_lr + (max_lr - base_lr) * np.maximum(0, 1 - x) * scale(t, cycle)
+
+
+def test_cyclical_schedules_follow_smiths_formulas():
+    t = np.arange(60)
+    cases = [
+        (triangular(0.01, 0.1, 5), lambda t, c: 1.0),
+        (triangular2(0.01, 0.1, 5), lambda t, c: 1 / 2 ** (c - 1)),
+        (exp_range(0.01, 0.1, 5, gamma=0.97), lambda t, c: 0.97**t),
+    ]
+    for schedule, scale in cases:
+        np.testing.assert_allclose([schedule(int(i)) for i in t], _smith(0.01, 0.1, 5, t, scale), rtol=1e-13)
+
+
+def test_triangular_cycles_between_the_bounds():
+    schedule = triangular(0.1, 0.5, step_size=4)
+    values = [schedule(t) for t in range(17)]
+    assert values[0] == values[8] == values[16] == pytest.approx(0.1)  # a cycle is 2 step_size
+    assert values[4] == values[12] == pytest.approx(0.5)
+    assert all(0.1 - 1e-15 <= v <= 0.5 + 1e-15 for v in values)
+    peaks = [triangular2(0.1, 0.5, step_size=4)(t) for t in (4, 12, 20)]
+    assert peaks == pytest.approx([0.5, 0.3, 0.2])  # the amplitude 0.4 halves every cycle
+    assert [exp_range(0.1, 0.5, 4, gamma=1.0)(t) for t in range(17)] == pytest.approx(values)
+
+
+def test_cyclical_schedules_show_and_pickle_as_their_call():
+    schedule = exp_range(0.001, 0.006, step_size=2000, gamma=0.99994)
+    assert repr(schedule) == "exp_range(base_lr=0.001, max_lr=0.006, step_size=2000, gamma=0.99994)"
+    assert repr(triangular2(0.1, 0.5, 3)) == "triangular2(base_lr=0.1, max_lr=0.5, step_size=3)"
+    clone = pickle.loads(pickle.dumps(schedule))
+    assert clone == schedule and clone(123) == schedule(123)
+    assert triangular(0.1, 0.5, 3) != triangular2(0.1, 0.5, 3)
+    assert get_lr(triangular(0.1, 0.5, 3), 3) == 0.5

@@ -4,8 +4,10 @@ An optimiser of :mod:`deltaprop.optim` takes its learning rate as a number or as
 schedule, any callable ``step -> float``; :func:`get_lr` reads either.  The
 schedules here are small records: they print as the call that builds them, and a
 checkpoint (:mod:`deltaprop.checkpoint`) stores them by name and fields, which a
-function of your own cannot be.  :class:`ReduceOnPlateau` is the one with state: the
-training loop shows it each epoch's loss, as scikit-learn's "adaptive" rate.
+function of your own cannot be.  :func:`triangular`, :func:`triangular2` and
+:func:`exp_range` are Smith's cyclical learning rates (WACV 2017).
+:class:`ReduceOnPlateau` is the one with state: the training loop shows it each
+epoch's loss, as scikit-learn's "adaptive" rate.
 """
 
 from __future__ import annotations
@@ -82,6 +84,40 @@ class _CosineDecay(_ScheduleRepr):
         return self.final_lr + 0.5 * (self.lr - self.final_lr) * (1.0 + math.cos(math.pi * progress))
 
 
+@dataclass(frozen=True, repr=False)
+class _Triangular(_ScheduleRepr):
+    _factory: ClassVar[str] = "triangular"
+    base_lr: float
+    max_lr: float
+    step_size: int
+
+    def _scale(self, step: int, cycle: int) -> float:
+        return 1.0
+
+    def __call__(self, step: int) -> float:
+        # Smith (2017): cycle = floor(1 + t / (2 s)), x = |t / s - 2 cycle + 1|
+        cycle = math.floor(1 + step / (2 * self.step_size))
+        x = abs(step / self.step_size - 2 * cycle + 1)
+        return self.base_lr + (self.max_lr - self.base_lr) * max(0.0, 1.0 - x) * self._scale(step, cycle)
+
+
+@dataclass(frozen=True, repr=False)
+class _Triangular2(_Triangular):
+    _factory: ClassVar[str] = "triangular2"
+
+    def _scale(self, step: int, cycle: int) -> float:
+        return 1.0 / 2.0 ** (cycle - 1)  # the amplitude halves every cycle
+
+
+@dataclass(frozen=True, repr=False)
+class _ExpRange(_Triangular):
+    _factory: ClassVar[str] = "exp_range"
+    gamma: float
+
+    def _scale(self, step: int, cycle: int) -> float:
+        return self.gamma**step  # the amplitude shrinks by gamma every update
+
+
 def constant(lr: float) -> Schedule:
     """eta_t = lr.
 
@@ -129,6 +165,57 @@ def cosine_decay(lr: float, total_steps: int, final_lr: float = 0.0) -> Schedule
     if final_lr > lr:
         raise ValueError(f"The 'final_lr' parameter must be <= lr = {lr}. Got {final_lr!r} instead.")
     return _CosineDecay(lr, int(check_scalar(total_steps, "total_steps", low=1, integer=True)), final_lr)
+
+
+def _check_cycle(base_lr: float, max_lr: float, step_size: int) -> tuple[float, float, int]:
+    base_lr = check_positive(base_lr, "base_lr")
+    max_lr = check_positive(max_lr, "max_lr")
+    if max_lr < base_lr:
+        raise ValueError(f"The 'max_lr' parameter must be >= base_lr = {base_lr}. Got {max_lr!r} instead.")
+    return base_lr, max_lr, int(check_scalar(step_size, "step_size", low=1, integer=True))
+
+
+def triangular(base_lr: float, max_lr: float, step_size: int) -> Schedule:
+    """Smith's cyclical learning rate: eta_t goes linearly from base_lr up to max_lr and back.
+
+    One cycle is 2 step_size updates (Smith, "Cyclical Learning Rates for Training Neural
+    Networks", WACV 2017, who suggests step_size = 2 to 10 epochs of updates)::
+
+        cycle = floor(1 + t / (2 step_size)),   x = |t / step_size - 2 cycle + 1|
+        eta_t = base_lr + (max_lr - base_lr) max(0, 1 - x)
+
+    :func:`deltaprop.lab.lr_range_test` suggests base_lr and max_lr.
+
+    >>> [round(triangular(0.1, 0.5, step_size=2)(t), 6) for t in range(5)]
+    [0.1, 0.3, 0.5, 0.3, 0.1]
+    """
+    return _Triangular(*_check_cycle(base_lr, max_lr, step_size))
+
+
+def triangular2(base_lr: float, max_lr: float, step_size: int) -> Schedule:
+    """:func:`triangular` with the amplitude halved after every cycle (Smith 2017).
+
+    eta_t = base_lr + (max_lr - base_lr) max(0, 1 - x) / 2^(cycle - 1).
+
+    >>> [round(triangular2(0.1, 0.5, step_size=2)(t), 6) for t in range(9)]
+    [0.1, 0.3, 0.5, 0.3, 0.1, 0.2, 0.3, 0.2, 0.1]
+    """
+    return _Triangular2(*_check_cycle(base_lr, max_lr, step_size))
+
+
+def exp_range(base_lr: float, max_lr: float, step_size: int, gamma: float) -> Schedule:
+    """:func:`triangular` with the amplitude multiplied by gamma^t (Smith 2017).
+
+    eta_t = base_lr + (max_lr - base_lr) max(0, 1 - x) gamma^t, with 0 < gamma <= 1
+    (gamma = 1 is :func:`triangular`).
+
+    >>> [round(exp_range(0.1, 0.5, step_size=2, gamma=0.5)(t), 6) for t in range(5)]
+    [0.1, 0.2, 0.2, 0.125, 0.1]
+    """
+    gamma = float(check_scalar(gamma, "gamma", low=0.0, low_inclusive=False))
+    if gamma > 1:
+        raise ValueError(f"The 'gamma' parameter must be in (0, 1]. Got {gamma!r} instead.")
+    return _ExpRange(*_check_cycle(base_lr, max_lr, step_size), gamma)
 
 
 class ReduceOnPlateau:

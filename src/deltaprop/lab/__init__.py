@@ -5,11 +5,14 @@ Pearlmutter's R-operator (one forward and one backward R-sweep, written out as t
 rest of the core); :func:`hessian` builds it column by column for small networks;
 :func:`sharpness` finds its top eigenvalues by Lanczos or power iteration; and
 :func:`edge_of_stability` runs batch gradient descent for several learning rates and
-records how the sharpness meets 2/eta (Cohen et al., ICLR 2021).
+records how the sharpness meets 2/eta (Cohen et al., ICLR 2021); :func:`lr_range_test`
+is Smith's learning-rate range test (WACV 2017), which suggests the bounds of the
+cyclical schedules of :mod:`deltaprop.schedules`.
 """
 
 from deltaprop._api import publish
 from deltaprop.lab._hvp import hessian, hvp
+from deltaprop.lab._range_test import RangeTest, lr_range_test
 from deltaprop.lab._second_derivatives import SECOND_DERIVATIVES, second_derivative
 from deltaprop.lab._sharpness import sharpness
 from deltaprop.lab._stability import EdgeOfStability, StabilityRun, edge_of_stability
@@ -17,12 +20,14 @@ from deltaprop.lab._stability import EdgeOfStability, StabilityRun, edge_of_stab
 __all__ = [
     "SECOND_DERIVATIVES",
     "EdgeOfStability",
+    "RangeTest",
     "StabilityRun",
     "edge_of_stability",
     "hessian",
     "hvp",
+    "lr_range_test",
     "second_derivative",
     "sharpness",
 ]
 
-publish(__name__, EdgeOfStability, StabilityRun)
+publish(__name__, EdgeOfStability, RangeTest, StabilityRun)

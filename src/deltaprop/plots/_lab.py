@@ -1,11 +1,12 @@
-"""Figures of :mod:`deltaprop.lab`: the edge of stability.
+"""Figures of :mod:`deltaprop.lab`: the edge of stability and the learning-rate range test.
 
 :func:`plot_edge_of_stability` draws what :func:`deltaprop.lab.edge_of_stability`
 measured, as Cohen et al. (ICLR 2021) show it: the training loss per step on the
 left, the sharpness against its 2/eta line (dashed, the same colour) on the right,
 one colour per learning rate.  A 2/eta far above every measured sharpness (a small
 eta that never reaches it) is named at the top of the panel instead of being drawn to
-scale.  Re-exported by :mod:`deltaprop.plots`.
+scale.  :func:`plot_lr_range_test` draws Smith's range test: the loss and the score
+against eta, with the suggested range shaded.  Re-exported by :mod:`deltaprop.plots`.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from deltaprop.lab import EdgeOfStability
+from deltaprop.lab import EdgeOfStability, RangeTest
 from deltaprop.plots._common import _root_figure
 
 if TYPE_CHECKING:
@@ -118,4 +119,74 @@ def plot_edge_of_stability(result: Any, ax: Axes | None = None, logy: bool = Tru
     sharp_ax.set_title(r"Sharpness and $2/\eta$ (dashed)")
     sharp_ax.legend(fontsize="small")
     sharp_ax.grid(alpha=0.3)
+    return fig
+
+
+def plot_lr_range_test(result: Any, ax: Axes | None = None) -> Figure:
+    """Smith's learning-rate range test: loss and score against eta, the suggested range shaded.
+
+    The eta axis is logarithmic when eta grew by more than a factor of 10.
+
+    Parameters
+    ----------
+    result : RangeTest
+        What :func:`deltaprop.lab.lr_range_test` returned.
+    ax : matplotlib Axes, optional
+        A subplot whose slot is split into the two panels (it is replaced).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Two axes: the batch loss with its smoothed curve (left), the batch score (right).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from deltaprop import Network
+    >>> from deltaprop.lab import lr_range_test
+    >>> X = np.random.default_rng(0).normal(size=(128, 3))
+    >>> net = Network([3, 1], output="identity", random_state=0)
+    >>> result = lr_range_test(net, X, X[:, :1] - X[:, 1:2], lr_min=1e-3, epochs=4, random_state=0)
+    >>> fig = plot_lr_range_test(result)
+    >>> [axes.get_xscale() for axes in fig.axes]
+    ['log', 'log']
+    """
+    if not isinstance(result, RangeTest):
+        raise TypeError(
+            "The 'result' parameter must be what deltaprop.lab.lr_range_test returns. "
+            f"Got {type(result).__name__} instead."
+        )
+    fig, slots = _two_slots(ax, (11.0, 4.0))
+    loss_ax = fig.add_subplot(slots[0, 0])
+    score_ax = fig.add_subplot(slots[0, 1], sharex=loss_ax)
+    finite = result.loss[np.isfinite(result.loss)]
+    loss_ax.plot(result.lr, result.loss, color="tab:blue", alpha=0.35, linewidth=0.8, label="batch loss")
+    loss_ax.plot(result.lr, result.smoothed, color="tab:blue", linewidth=2.0, label="smoothed")
+    score_ax.plot(result.lr, result.score, color="tab:green", linewidth=1.0, label="batch score")
+    suggested = np.isfinite(result.base_lr) and np.isfinite(result.max_lr)
+    for panel in (loss_ax, score_ax):
+        if suggested:
+            panel.axvspan(
+                result.base_lr,
+                result.max_lr,
+                color="tab:orange",
+                alpha=0.2,
+                label=f"suggested [{result.base_lr:.3g}, {result.max_lr:.3g}]",
+            )
+        panel.set_xlabel(r"learning rate $\eta$")
+        panel.grid(alpha=0.3, which="both")
+        panel.legend(fontsize="small")
+    if result.lr[-1] > 10 * result.lr[0]:
+        loss_ax.set_xscale("log")
+    if finite.size:
+        # The blow-up at the end would flatten the curve: clip the view at 1.5 x the first losses.
+        loss_ax.set_ylim(0.0, 1.5 * float(max(result.smoothed[0], finite[0])))
+    loss_ax.set_ylabel("training loss")
+    loss_ax.set_title("Loss while the learning rate grows")
+    scores = result.score[np.isfinite(result.score)]
+    if scores.size:
+        # Accuracy lies in [0, 1]; R^2 <= 1 can start far below 0: show it from -1 up.
+        score_ax.set_ylim(max(float(scores.min()), -1.0) - 0.05, 1.05)
+    score_ax.set_ylabel("accuracy or $R^2$ of the batch")
+    score_ax.set_title("Score while the learning rate grows")
     return fig
