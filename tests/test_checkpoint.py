@@ -130,3 +130,20 @@ def test_a_checkpoint_whose_history_holds_non_finite_values_round_trips(tmp_path
     back = load_checkpoint(tmp_path / "ck.npz").history
     assert back.loss == [0.7, float("inf")] and np.isnan(back.val_loss[0]) and back.val_loss[1] == 0.5
     assert back.grad_norms == [[1.0, float("inf")]]
+
+
+@pytest.mark.parametrize(
+    "schedule",
+    [
+        optim.triangular(0.01, 0.1, 5),
+        optim.triangular2(0.01, 0.1, 5),
+        optim.exp_range(0.01, 0.1, 5, 0.99),
+    ],
+    ids=["triangular", "triangular2", "exp_range"],
+)
+def test_a_checkpoint_keeps_a_cyclical_schedule(tmp_path, schedule):
+    trainer = Trainer(Network([2, 3, 2], random_state=0), "momentum", schedule)
+    trainer.steps = 7
+    save_checkpoint(tmp_path / "ck.npz", trainer, History())
+    back = load_checkpoint(tmp_path / "ck.npz").trainer
+    assert back.learning_rate == schedule and back.current_lr == schedule(7)

@@ -57,7 +57,7 @@ def test_random_shapes(widths, n, activation, output, l2, seed):
     # Differences of the loss resolve a gradient only to ~1e-12 (gradcheck's docstring): a
     # layer whose gradient norm is ~1e-5 (units nearly dead) shows 1e-7 from rounding alone.
     grads = net.backward(net.forward(X), Y, l2=l2)
-    assume(all(np.linalg.norm(g) > 1e-4 for g in grads.W))
+    assume(all(np.linalg.norm(g) > 1e-4 for g in grads.W + grads.b))
     report = check_gradients(net, X, Y, l2=l2)
     assert report.max_rel_error < 1e-7, str(report)
 

@@ -28,7 +28,16 @@ from deltaprop.optim import (
     gd,
     momentum,
 )
-from deltaprop.schedules import ReduceOnPlateau, constant, cosine_decay, inverse_scaling, step_decay
+from deltaprop.schedules import (
+    ReduceOnPlateau,
+    constant,
+    cosine_decay,
+    exp_range,
+    inverse_scaling,
+    step_decay,
+    triangular,
+    triangular2,
+)
 from deltaprop.train import Callback, DivergenceError, History, Trainer, fit, gradient_descent
 
 __all__ = [
@@ -61,6 +70,7 @@ __all__ = [
     "clip_by_global_norm",
     "constant",
     "cosine_decay",
+    "exp_range",
     "fit",
     "from_sklearn",
     "from_torch_state_dict",
@@ -80,6 +90,8 @@ __all__ = [
     "to_torch_module",
     "to_torch_state_dict",
     "trace",
+    "triangular",
+    "triangular2",
 ]
 
 

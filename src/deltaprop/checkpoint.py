@@ -42,6 +42,9 @@ _SCHEDULES = {
     "inverse_scaling": schedules.inverse_scaling,
     "step_decay": schedules.step_decay,
     "cosine_decay": schedules.cosine_decay,
+    "triangular": schedules.triangular,
+    "triangular2": schedules.triangular2,
+    "exp_range": schedules.exp_range,
 }
 
 

@@ -23,9 +23,12 @@ from deltaprop.schedules import (
     Schedule,
     constant,
     cosine_decay,
+    exp_range,
     get_lr,
     inverse_scaling,
     step_decay,
+    triangular,
+    triangular2,
 )
 
 __all__ = [
@@ -46,6 +49,7 @@ __all__ = [
     "clip_by_global_norm",
     "constant",
     "cosine_decay",
+    "exp_range",
     "gd",
     "get_lr",
     "global_norm",
@@ -56,6 +60,8 @@ __all__ = [
     "state_from_arrays",
     "state_to_arrays",
     "step_decay",
+    "triangular",
+    "triangular2",
 ]
 
 publish(__name__, AdamState, EmptyState, GradientTransformation, MomentumState, StepState)
