@@ -7,7 +7,7 @@ arrays allocated once.  numba is imported when the first Engine is made, never b
 ``import deltaprop``.
 """
 
-from deltaprop.engine._layout import FlatLayout
+from deltaprop.engine._layout import FlatLayout, FlatState
 from deltaprop.engine._step import Engine, EngineWorkspace, supports
 
-__all__ = ["Engine", "EngineWorkspace", "FlatLayout", "supports"]
+__all__ = ["Engine", "EngineWorkspace", "FlatLayout", "FlatState", "supports"]

@@ -14,8 +14,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from deltaprop._types import Array, Params
+from deltaprop._types import Array, Params, State
 from deltaprop.network import Network
+from deltaprop.optim import map_params
 
 
 class FlatLayout:
@@ -50,6 +51,33 @@ class FlatLayout:
             return False
         W, b = self._bound
         return all(map(operator.is_, net.W, W)) and all(map(operator.is_, net.b, b))
+
+
+class FlatState:
+    """An optimiser state kept in a workspace's flat layout between steps, given back per layer.
+
+    ``state`` is the state in the optimiser's own structure (one array per W^(h) and
+    b^(h)); setting it hands the steps a new one, moved into flat vectors at the next step.
+    """
+
+    workspace: FlatLayout | None
+
+    def __init__(self, state: State) -> None:
+        self.workspace = None
+        self._state = state
+        self._flat_state: State | None = None  # the state in the workspace's flat layout
+
+    @property
+    def state(self) -> State:
+        """The optimiser state, one array per W^(h) and b^(h), as ``optimizer.init`` makes it."""
+        if self._flat_state is not None and self.workspace is not None:
+            return map_params(self._flat_state, self.workspace.unflatten)
+        return self._state
+
+    @state.setter
+    def state(self, state: State) -> None:
+        self._state = state
+        self._flat_state = None
 
 
 def _views(flat: Array, shapes: Sequence[tuple[int, ...]]) -> list[Array]:

@@ -19,7 +19,7 @@ import numpy as np
 
 from deltaprop._types import Array, Grads, Params, State
 from deltaprop.activations import LEAKY_RELU_SLOPE, builtin_name
-from deltaprop.engine._layout import FlatLayout
+from deltaprop.engine._layout import FlatLayout, FlatState
 from deltaprop.losses import builtin_output_name, weighted_mean
 from deltaprop.network import Network
 from deltaprop.optim import AdamState, GradientTransformation, MomentumState, StepState, map_params
@@ -108,26 +108,14 @@ def _flat(p: Params) -> Array:
     return base
 
 
-class Engine:
+class Engine(FlatState):
     """What the engine's steps keep between them: the arrays and the optimiser state (flat)."""
 
+    workspace: EngineWorkspace | None
+
     def __init__(self, state: State) -> None:
+        super().__init__(state)
         self.k = kernels()
-        self.workspace: EngineWorkspace | None = None
-        self._state = state
-        self._flat_state: State | None = None
-
-    @property
-    def state(self) -> State:
-        """The optimiser state, one array per W^(h) and b^(h), as ``optimizer.init`` makes it."""
-        if self._flat_state is not None and self.workspace is not None:
-            return map_params(self._flat_state, self.workspace.unflatten)
-        return self._state
-
-    @state.setter
-    def state(self, state: State) -> None:
-        self._state = state
-        self._flat_state = None
 
     def _prepare(self, net: Network, rows: int) -> EngineWorkspace:
         ws = self.workspace

@@ -35,7 +35,7 @@ from numpy.typing import NDArray
 
 from deltaprop._types import Array, Grads, Params, State
 from deltaprop.activations import Activation, builtin_name
-from deltaprop.engine import FlatLayout
+from deltaprop.engine import FlatLayout, FlatState
 from deltaprop.losses import builtin_output_name, output_delta, weighted_mean
 from deltaprop.network import Cache, Network
 from deltaprop.optim import (
@@ -494,7 +494,7 @@ def in_place_update(transformation: GradientTransformation) -> InPlaceUpdate | N
 
 
 # ------------------------------------------------------------------ the step
-class FastPath:
+class FastPath(FlatState):
     """What the Trainer's steps keep between them: the Workspace and the optimiser state.
 
     With an optimiser that has an in-place step (every built-in one), the network's W
@@ -503,23 +503,11 @@ class FastPath:
     ``state`` is the optimiser state in its own structure, either way.
     """
 
+    workspace: Workspace | None
+
     def __init__(self, state: State) -> None:
-        self.workspace: Workspace | None = None
-        self._state = state
-        self._flat_state: State | None = None  # the state in the workspace's flat layout
+        super().__init__(state)
         self._update_of: tuple[GradientTransformation, InPlaceUpdate | None] | None = None
-
-    @property
-    def state(self) -> State:
-        """The optimiser state, one array per W^(h) and b^(h), as ``optimizer.init`` makes it."""
-        if self._flat_state is not None and self.workspace is not None:
-            return map_params(self._flat_state, self.workspace.unflatten)
-        return self._state
-
-    @state.setter
-    def state(self, state: State) -> None:
-        self._state = state
-        self._flat_state = None  # moved into flat vectors again at the next step
 
     def _in_place(self, optimizer: GradientTransformation) -> InPlaceUpdate | None:
         if self._update_of is None or self._update_of[0] is not optimizer:
