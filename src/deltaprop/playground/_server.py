@@ -147,15 +147,18 @@ class _Connection:
         await self.send(await asyncio.to_thread(session.frame, self.playing))
 
 
-async def _reader(ws: WebSocket, inbox: asyncio.Queue[str | None]) -> None:
-    """Every text the page sends, into ``inbox``; None when the page has gone."""
+_NOTHING = object()  # no message waiting: train a frame
+
+
+async def _reader(ws: WebSocket, inbox: asyncio.Queue[Any]) -> None:
+    """Every message the page sends (text, or bytes, which are refused), into ``inbox``; None at the end."""
     try:
         while True:
             event = await ws.receive()
             if event["type"] == "websocket.disconnect":
                 break
             text = event.get("text")
-            await inbox.put(text if text is not None else "binary")
+            await inbox.put(text if text is not None else event.get("bytes", b""))
     finally:
         await inbox.put(None)
 
@@ -167,18 +170,18 @@ async def _socket(ws: WebSocket) -> None:
         return
     await ws.accept()
     connection = _Connection(ws)
-    inbox: asyncio.Queue[str | None] = asyncio.Queue(maxsize=64)
+    inbox: asyncio.Queue[Any] = asyncio.Queue(maxsize=64)
     reader = asyncio.create_task(_reader(ws, inbox))
     loop = asyncio.get_running_loop()
     try:
         while True:
             if connection.playing:
-                text = inbox.get_nowait() if not inbox.empty() else ""
+                text = inbox.get_nowait() if not inbox.empty() else _NOTHING
             else:
                 text = await inbox.get()
             if text is None:
                 break
-            if text:
+            if text is not _NOTHING:
                 try:
                     await connection.handle(parse_message(text))
                 except (MessageError, SettingsError) as error:
@@ -224,8 +227,12 @@ def make_server(host: str = "127.0.0.1", port: int = 8000) -> tuple[Any, socket.
 
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+    except OSError:
+        sock.close()
+        raise
     bound = sock.getsockname()[1]
     hosts = list(LOOPBACK) if host in LOOPBACK else ["*"]
     config = uvicorn.Config(
