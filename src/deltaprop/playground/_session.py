@@ -65,8 +65,9 @@ def _bytes(values: Array) -> str:
 
 
 def _unit_map(z: Array) -> dict[str, Any]:
-    """One unit's values on the grid, scaled by max(1, max |z|) to [-1, 1], as bytes."""
-    scale = max(1.0, float(np.nanmax(np.abs(z)))) if np.isfinite(z).any() else 1.0
+    """One unit's values on the grid, scaled by max |z| to [-1, 1], as bytes (and the scale)."""
+    peak = float(np.nanmax(np.abs(z))) if np.isfinite(z).any() else 0.0
+    scale = peak if peak > 1e-12 else 1.0
     return {"grid": _bytes((z / scale + 1.0) / 2.0), "scale": scale}
 
 

@@ -37,11 +37,17 @@ export function cellColors(bytes, cells, channels, discretize, strength = 1) {
       if (discretize) t = t < 0 ? -0.85 : 0.85;
       colors[c] = diverging(t * strength);
     } else {
+      // the classes' colours weighted by their probabilities, paler where no class is sure
       let best = 0;
-      for (let k = 1; k < channels; k++) if (bytes[channels * c + k] > bytes[channels * c + best]) best = k;
-      const p = bytes[channels * c + best] / 255;
-      const confidence = discretize ? 0.8 : Math.max(0, (p - 1 / channels) / (1 - 1 / channels));
-      colors[c] = mix(MID, CLASS_COLORS[best], confidence * 0.9 * strength);
+      const mean = [0, 0, 0];
+      for (let k = 0; k < channels; k++) {
+        const p = bytes[channels * c + k] / 255;
+        if (p > bytes[channels * c + best] / 255) best = k;
+        for (let i = 0; i < 3; i++) mean[i] += p * CLASS_COLORS[k][i];
+      }
+      const top = bytes[channels * c + best] / 255;
+      const confidence = discretize ? 0.8 : Math.max(0, (top - 1 / channels) / (1 - 1 / channels));
+      colors[c] = mix(MID, discretize ? CLASS_COLORS[best] : mean, Math.min(1, 0.25 + confidence) * 0.9 * strength);
     }
   }
   return colors;

@@ -84,7 +84,8 @@ function onSettings(settings, hash) {
   $("discretize").checked = settings.discretize;
   $("classes-row").hidden = !["gauss", "spiral"].includes(settings.dataset);
   for (const b of $("datasets").querySelectorAll("button")) b.classList.toggle("active", b.dataset.name === settings.dataset);
-  $("layer-count").textContent = settings.hidden.length;
+  const L = settings.hidden.length;
+  $("layer-count").textContent = `${L} hidden ${L === 1 ? "layer" : "layers"}`;
   drawOutput();
 }
 
@@ -149,7 +150,7 @@ function onFrame(f) {
   }
 }
 
-const fmt = (v) => (v === null || v === undefined ? "diverged" : v.toFixed(3));
+const fmt = (v) => (v === null || v === undefined ? "diverged" : v >= 0.01 ? v.toFixed(3) : v.toPrecision(2));
 
 function setPlaying(playing) {
   page.playing = playing;
@@ -182,7 +183,9 @@ function drawOutput() {
   const caption = $("map-caption");
   if (page.hover && page.hover.h < f.units.length) {
     drawUnit(canvas, f.units[page.hover.h][page.hover.j], page.setup.unit_grid);
-    caption.innerHTML = page.hover.h === 0 ? page.setup.features[page.hover.j] : `z<sup>(${page.hover.h})</sup><sub>${page.hover.j + 1}</sub> on the plane`;
+    const scale = f.units[page.hover.h][page.hover.j].scale;
+    const name = page.hover.h === 0 ? page.setup.features[page.hover.j] : `z<sup>(${page.hover.h})</sup><sub>${page.hover.j + 1}</sub>`;
+    caption.innerHTML = `${name} on the plane, colours ±${scale.toPrecision(2)}`;
   } else {
     const G = page.setup.output_grid;
     drawCells(canvas, cellColors(decode(f.output.grid), G, f.output.channels, s.discretize, 0.7), G);

@@ -1,6 +1,6 @@
 // The network: feature units, hidden units and outputs as small heatmaps, links as SVG paths.
 
-import { css, decode, drawCells, drawUnit, cellColors, NEG, POS } from "./colors.js";
+import { css, decode, diverging, drawCells, drawUnit, cellColors, NEG, POS } from "./colors.js";
 
 const FEATURES = ["x1", "x2", "x1^2", "x2^2", "x1x2", "sin_x1", "sin_x2"];
 const FEATURE_LABELS = ["x₁", "x₂", "x₁²", "x₂²", "x₁x₂", "sin x₁", "sin x₂"];
@@ -181,7 +181,7 @@ export class NetworkView {
         const x1 = ((c + 0.5) / n) * 12 - 6;
         const x2 = 6 - ((r + 0.5) / n) * 12;
         const v = [x1 / 6, x2 / 6, (x1 * x1) / 36, (x2 * x2) / 36, (x1 * x2) / 36, Math.sin(x1), Math.sin(x2)][i];
-        colors.push(v < 0 ? NEG : POS);
+        colors.push(diverging(v));
       }
     }
     drawCells(canvas, colors, n);
