@@ -8,6 +8,7 @@ The page itself is tested in a real browser in test_playground_browser.py.
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import time
 
@@ -413,3 +414,41 @@ def test_the_command_says_when_the_port_is_taken():
         port = taken.getsockname()[1]
         result = CliRunner().invoke(app, ["playground", "--port", str(port), "--no-browser"])
     assert result.exit_code == 1 and f"Cannot listen on 127.0.0.1:{port}" in result.output
+
+
+def test_at_most_eight_pages_at_once():
+    app = client()
+    with contextlib.ExitStack() as stack:
+        for _ in range(8):
+            ws = stack.enter_context(app.websocket_connect("/ws"))
+            ws.send_json({"type": "hello", "hash": ""})
+            receive(ws, "setup")
+        with pytest.raises(WebSocketDisconnect):
+            with app.websocket_connect("/ws") as ws:
+                ws.receive_json()
+    with app.websocket_connect("/ws") as ws:  # the others have closed
+        ws.send_json({"type": "hello", "hash": ""})
+        receive(ws, "setup")
+
+
+def test_l1_adds_rate_times_the_sign_of_each_weight_and_l2_is_the_lectures_lambda():
+    from deltaprop.playground import make_trainer
+
+    s = from_hash("data=xor&points=50&hidden=3&lr=0.1&reg=l1&rate=0.01&batch=1000")
+    data, net = make_data(s), make_network(s)
+    expected = net.copy()
+    grads = expected.backward(expected.forward(data.X_train), data.Y_train)
+    make_trainer(net, s).step(data.X_train, data.Y_train)
+    for W, W0, g in zip(net.W, expected.W, grads.W, strict=True):
+        np.testing.assert_allclose(W, W0 - 0.1 * (g + 0.01 * np.sign(W0)), rtol=1e-12, atol=1e-15)
+    l2 = make_trainer(make_network(s), from_hash("reg=l2&rate=0.01"))
+    assert l2.l2 == 0.01
+
+
+def test_long_runs_send_thinned_curves():
+    session = Session(from_hash("data=gauss&points=40&hidden=2&batch=40"))
+    for _ in range(500):
+        session.step()
+    curve = session.frame()["curve"]
+    assert len(curve["epoch"]) <= 400 and curve["epoch"][0] == 0 and curve["epoch"][-1] == 500
+    assert curve["train"][-1] == session.history["train"][-1]

@@ -37,6 +37,7 @@ STATIC = Path(__file__).parent / "static"
 MAX_FPS = 20  # frames a second while training
 FRAME_SECONDS = 0.04  # training time per frame, at most
 EPOCHS_PER_FRAME = 10  # epochs per frame, at most
+MAX_PAGES = 8  # pages (WebSockets) open at once
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 CSP = (
     "default-src 'self'; img-src 'self' data: blob:; connect-src 'self'; object-src 'none'; "
@@ -168,6 +169,11 @@ async def _socket(ws: WebSocket) -> None:
     if origin is not None and origin.split("://", 1)[-1] != ws.headers.get("host"):
         await ws.close(code=1008, reason="This playground accepts its own page only.")
         return
+    state = ws.app.state
+    if state.pages >= MAX_PAGES:
+        await ws.close(code=1013, reason=f"At most {MAX_PAGES} playground pages may be open at once.")
+        return
+    state.pages += 1
     await ws.accept()
     connection = _Connection(ws)
     inbox: asyncio.Queue[Any] = asyncio.Queue(maxsize=64)
@@ -198,6 +204,7 @@ async def _socket(ws: WebSocket) -> None:
     except (WebSocketDisconnect, RuntimeError):
         pass  # the page went away
     finally:
+        state.pages -= 1
         reader.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await reader
@@ -218,7 +225,9 @@ def create_app(allowed_hosts: list[str] | None = None) -> Starlette:
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
         WebSocketRoute("/ws", _socket),
     ]
-    return Starlette(routes=routes, middleware=[Middleware(TrustedHostMiddleware, allowed_hosts=hosts)])
+    app = Starlette(routes=routes, middleware=[Middleware(TrustedHostMiddleware, allowed_hosts=hosts)])
+    app.state.pages = 0  # open WebSockets, at most MAX_PAGES
+    return app
 
 
 def make_server(host: str = "127.0.0.1", port: int = 8000) -> tuple[Any, socket.socket, str]:

@@ -39,7 +39,7 @@ export function lineChart(canvas, xs, series, { log = false, label = "" } = {}) 
   ctx.lineTo(pad.l, h - pad.b);
   ctx.lineTo(w - pad.r, h - pad.b);
   ctx.stroke();
-  const fmt = (v) => (log ? `1e${Math.round(v)}` : v.toPrecision(2));
+  const fmt = (v) => (log ? (10 ** v).toExponential(0) : v.toPrecision(2));
   ctx.textAlign = "right";
   ctx.fillText(fmt(hi), pad.l - 3, pad.t + 8);
   ctx.fillText(fmt(lo), pad.l - 3, h - pad.b);
@@ -49,6 +49,11 @@ export function lineChart(canvas, xs, series, { log = false, label = "" } = {}) 
   ctx.fillText(String(x1), w - pad.r, h - 2);
   for (const s of series) {
     ctx.strokeStyle = s.color;
+    ctx.fillStyle = s.color;
+    if (s.values.filter(finite).length === 1) {
+      const i = s.values.findIndex(finite);
+      ctx.fillRect(X(xs[i]) - 1.5, Y(s.values[i]) - 1.5, 3, 3); // a lone point has no line
+    }
     ctx.lineWidth = s.width || 1.5;
     ctx.beginPath();
     let pen = false;

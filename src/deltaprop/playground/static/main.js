@@ -413,7 +413,7 @@ $("export-python").addEventListener("click", () => {
 });
 
 document.addEventListener("keydown", (ev) => {
-  if (ev.target.closest && ev.target.closest("input, select, textarea, button")) return;
+  if (ev.target.closest && ev.target.closest("input, select, textarea")) return;
   if (ev.key === " ") {
     ev.preventDefault();
     send({ type: page.playing ? "pause" : "play" });

@@ -27,7 +27,8 @@ export class NetworkView {
     const hidden = sizes.slice(1, -1);
     const K = sizes[sizes.length - 1];
     const columns = 2 + hidden.length;
-    const width = Math.max(this.root.clientWidth, 130 + 90 * (columns - 1));
+    const gap = this.root.clientWidth < 500 ? 60 : 90; // the least room between columns: a phone gets less
+    const width = Math.max(this.root.clientWidth, 130 + gap * (columns - 1));
     const left = 62;
     const right = 26;
     const colX = (c) => left + (c * (width - left - right - UNIT)) / (columns - 1);
