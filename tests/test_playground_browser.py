@@ -216,3 +216,17 @@ def test_a_phone_gets_one_column_without_sideways_scrolling(open_page):
     assert box["width"] > 300
     data, output = page.locator(".data").bounding_box(), page.locator(".output").bounding_box()
     assert output["y"] > data["y"] + data["height"]  # stacked, not side by side
+
+
+def test_the_lecture_view_works_out_a_units_delta_with_its_numbers(open_page):
+    page = open_page("data=xor&points=200&hidden=3&act=tanh&lr=0.1&seed=2", csp=False)
+    p = state(page, "window.playground.setup.train[3]")
+    box = page.locator("#output-map").bounding_box()
+    page.mouse.click(box["x"] + (p[0] + 6) / 12 * box["width"], box["y"] + (6 - p[1]) / 12 * box["height"])
+    page.locator(".unit[data-layer='1'][data-unit='2']").click()
+    sync_api.expect(page.locator(".worked")).to_contain_text("δ(1)3 = σ'(a(1)3)")
+    m = state(page, "window.playground.inspect")
+    sigma, delta = m["layers"][0]["sigma_prime"][2], m["layers"][0]["delta"][2]
+    backprop = sum(row[2] * d for row, d in zip(m["W"][1], m["layers"][1]["delta"], strict=True))
+    assert delta == pytest.approx(sigma * backprop, abs=1e-5)  # the lecture's recursion, on screen
+    assert f"{delta:.4f}" in page.locator(".worked").inner_text()

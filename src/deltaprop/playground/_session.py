@@ -280,6 +280,7 @@ class Session:
             "x": _rounded(X[index]),
             "y": _rounded(Y[index]),
             "layers": [per_layer[h] for h in range(1, self.net.D + 1)],
+            "W": [_rounded(t[f"W^({h})"]) for h in range(1, self.net.D + 1)],
             "trace": t.to_text(digits=4),
         }
 

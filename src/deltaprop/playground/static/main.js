@@ -107,6 +107,7 @@ function change(changes) {
 
 function onSetup(m) {
   page.setup = m;
+  net.selected = null;
   page.point = null;
   page.inspect = null;
   page.hover = null;
@@ -283,6 +284,23 @@ function renderInspect() {
     <p class="hint">a<sup>(${h})</sup> = W<sup>(${h})</sup> z<sup>(${h - 1})</sup> + b<sup>(${h})</sup>, z<sup>(${h})</sup> = σ(a<sup>(${h})</sup>), ${eq}.</p>
     <table class="q"><thead><tr><th>unit j</th><th>a<sup>(${h})</sup><sub>j</sub></th><th>z<sup>(${h})</sup><sub>j</sub></th><th>σ'(a<sup>(${h})</sup><sub>j</sub>)</th><th>δ<sup>(${h})</sup><sub>j</sub></th></tr></thead><tbody>${rows.join("")}</tbody></table>`;
   $("trace").textContent = m.trace;
+  box.insertAdjacentHTML("beforeend", `<p class="worked">${worked(m, h, sel.j)}</p>`);
+}
+
+// The selected unit's delta worked out with the numbers: the lecture's recursion, one unit.
+function worked(m, h, j) {
+  const D = m.layers.length;
+  const L = m.layers[h - 1];
+  const u = `<sup>(${h})</sup><sub>${j + 1}</sub>`;
+  if (h === D) {
+    return `δ${u} = f<sub>${j + 1}</sub>(x) − Y<sub>${j + 1}</sub> = ${num(L.z[j])} − ${num(m.y[j])} = <b>${num(L.delta[j])}</b>`;
+  }
+  const above = m.layers[h].delta;
+  const W = m.W[h]; // W^(h+1), shape (M_{h+1}, M_h)
+  const factor = (v) => (v < 0 ? `(${num(v)})` : num(v));
+  const terms = above.map((d, k) => `${factor(W[k][j])}·${factor(d)}`);
+  const sum = above.reduce((acc, d, k) => acc + W[k][j] * d, 0);
+  return `δ${u} = σ'(a${u}) · Σ<sub>k</sub> W<sup>(${h + 1})</sup><sub>k,${j + 1}</sub> δ<sup>(${h + 1})</sup><sub>k</sub> = ${num(L.sigma_prime[j])} · (${terms.join(" + ")}) = ${num(L.sigma_prime[j])} · ${factor(sum)} = <b>${num(L.delta[j])}</b>`;
 }
 
 // ------------------------------------------------------------- editing
