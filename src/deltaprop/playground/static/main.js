@@ -119,6 +119,9 @@ function onSetup(m) {
   $("task").textContent = m.task === "regression" ? "Regression: identity output, squared error" : `Classification, K = ${m.classes}: softmax, cross-entropy`;
   onSettings(m.settings, m.hash);
   net.build(m, m.settings);
+  const D = m.sizes.length - 1;
+  const shapes = m.sizes.slice(1).map((M, h) => `W<sup>(${h + 1})</sup> ${M}×${m.sizes[h]}`);
+  $("net-sizes").innerHTML = `sizes = [${m.sizes.join(", ")}], D = ${D}: ${shapes.join(", ")}; σ = ${m.settings.activation}, output ${m.task === "regression" ? "identity" : "softmax"}`;
   drawLegend();
   renderInspect();
 }
