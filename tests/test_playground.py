@@ -452,3 +452,11 @@ def test_long_runs_send_thinned_curves():
     curve = session.frame()["curve"]
     assert len(curve["epoch"]) <= 400 and curve["epoch"][0] == 0 and curve["epoch"][-1] == 500
     assert curve["train"][-1] == session.history["train"][-1]
+
+
+def test_a_run_whose_loss_explodes_stops_before_it_overflows():
+    session = Session(from_hash("data=bumps&hidden=&features=x1,x2,x1^2,x2^2,x1x2&lr=0.01"))
+    for _ in range(30):
+        session.step()
+    assert session.problem is not None and "more than 1e+06 times its start" in session.problem
+    assert np.isfinite(session.history["train"][-1])

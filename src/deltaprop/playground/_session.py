@@ -49,6 +49,7 @@ OUTPUT_GRID = 60  # cells per side of the output heatmap
 UNIT_GRID = 24  # cells per side of each unit's heatmap
 MAX_CURVE = 400  # points of a curve sent to the page (longer runs are thinned)
 MAX_EPOCHS = 100_000  # a run stops here
+DIVERGED = 1e6  # a run stops when its training loss grows past this many times its start
 
 
 def grid_points(cells: int) -> Array:
@@ -191,10 +192,17 @@ class Session:
             np.flatnonzero((a <= 0).all(axis=0)).tolist() if act.name == "relu" else None
             for a, act in zip(cache.a[:-1], net.activations, strict=True)
         ]
+        start = max(1.0, self.history["train"][0])
         if not (np.isfinite(train) and np.isfinite(test)):
             self.problem = (
                 "The loss is no longer a finite number: training diverged. Lower the learning "
                 "rate, or press reset."
+            )
+        elif train > DIVERGED * start:
+            self.problem = (
+                f"The training loss grew to {train:.3g}, more than {DIVERGED:g} times its start: "
+                "training diverges. Lower the learning rate (large inputs such as x1^2 need a small "
+                "one), or press reset."
             )
 
     # ------------------------------------------------------------ frames

@@ -154,7 +154,8 @@ function onFrame(f) {
   }
 }
 
-const fmt = (v) => (v === null || v === undefined ? "diverged" : v >= 0.01 ? v.toFixed(3) : v.toPrecision(2));
+// a loss: three decimals, two digits when small, powers of ten when huge
+const fmt = (v) => (v === null || v === undefined ? "diverged" : v >= 1000 ? v.toExponential(2) : v >= 0.01 ? v.toFixed(3) : v.toPrecision(2));
 
 function setPlaying(playing) {
   page.playing = playing;
@@ -261,7 +262,7 @@ function onInspect(m) {
   renderInspect();
 }
 
-const num = (v) => (v === null || v === undefined ? "–" : Number(v).toFixed(4));
+const num = (v) => (v === null || v === undefined ? "–" : Math.abs(v) >= 1e5 ? Number(v).toExponential(3) : Number(v).toFixed(4));
 
 function renderInspect() {
   const m = page.inspect;
