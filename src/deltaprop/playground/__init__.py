@@ -10,6 +10,7 @@ snippet calls too.
 
 from typing import Any
 
+from deltaprop._api import publish
 from deltaprop.playground._data import (
     DOMAIN,
     PlaygroundData,
@@ -46,6 +47,8 @@ __all__ = [
     "train_epoch",
     "updated",
 ]
+
+publish(__name__, MessageError, PlaygroundData, Session, Settings, SettingsError)
 
 
 def __getattr__(name: str) -> Any:

@@ -95,7 +95,7 @@ def parse_message(text: Any) -> Message:
     >>> parse_message('{"type": "set_bias", "layer": true, "unit": 0, "value": 0.5}')
     Traceback (most recent call last):
     ...
-    deltaprop.playground._messages.MessageError: 'layer' must be a whole number from 1 to 7.
+    deltaprop.playground.MessageError: 'layer' must be a whole number from 1 to 7.
     """
     if not isinstance(text, str):
         raise MessageError("Messages must be JSON text.")
