@@ -120,6 +120,17 @@ def test_controls_change_the_network_and_the_hash(open_page):
     wait_for(page, "window.playground.setup.sizes[0] === 3")
     s = from_hash(state(page, "location.hash"))
     assert (s.activation, s.hidden, s.features) == ("relu", (5, 2, 2), ("x1", "x2", "x1x2"))
+    # the view's check boxes, a data set tile, regenerate: each lands in the hash
+    page.check("#discretize")
+    page.check("#show_test")
+    wait_for(page, "location.hash.includes('discrete=1') && location.hash.includes('test=1')")
+    assert page.locator("#classes-row").is_hidden()
+    page.click("#datasets button[data-name='spiral']")
+    wait_for(page, "location.hash.includes('data=spiral')")
+    assert page.locator("#classes-row").is_visible()
+    seed = from_hash(state(page, "location.hash")).seed
+    page.click("#regenerate")
+    wait_for(page, f"!location.hash.includes('seed={seed}&')")
     # keyboard: the right arrow steps, space plays and pauses
     page.locator("body").press("ArrowRight")
     wait_for(page, "window.playground.frame.epoch === 1")
