@@ -186,7 +186,7 @@ function drawOutput() {
     canvas.height = size;
   }
   const caption = $("map-caption");
-  if (page.hover && page.hover.h < f.units.length) {
+  if (page.hover && page.hover.h < f.units.length && f.units[page.hover.h][page.hover.j]) {
     drawUnit(canvas, f.units[page.hover.h][page.hover.j], page.setup.unit_grid);
     const scale = f.units[page.hover.h][page.hover.j].scale;
     const name = page.hover.h === 0 ? page.setup.features[page.hover.j] : `z<sup>(${page.hover.h})</sup><sub>${page.hover.j + 1}</sub>`;
