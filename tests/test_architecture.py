@@ -29,7 +29,7 @@ LAYERS: list[set[str]] = [
     {"network"},
     {"train", "engine", "gradcheck", "explain", "lab"},
     {"modelfile", "checkpoint", "preprocessing", "interop", "datasets"},
-    {"estimators", "plots", "report"},
+    {"estimators", "plots", "report", "playground"},
     {"cli"},
 ]
 # The package's own __init__ and __main__ stand above every layer.

@@ -8,6 +8,7 @@
     deltaprop plot KIND                              a figure as PNG
     deltaprop datasets [NAME --out FILE]             the data sets that ship, or one as a file
     deltaprop demo                                   a tour, written as one HTML report
+    deltaprop playground                             a network training live in the browser
 
 A user error (a missing file, an unknown column, a bad option value, a diverging
 training, a model file of another format version ...) ends with a one-line message on
@@ -202,6 +203,19 @@ def demo(
         out, quick=quick, seed=check_seed(seed), png=png, log=lambda line: console.print(escape(line))
     )
     console.print(f"Report: [bold]{escape(str(path.resolve()))}[/bold]", soft_wrap=True)
+
+
+@app.command()
+@one_line_errors
+def playground(
+    port: Annotated[int, typer.Option(help="The port (0: any free one).")] = 8000,
+    host: Annotated[str, typer.Option(help="Listen address (not loopback: a warning).")] = "127.0.0.1",
+    no_browser: Annotated[bool, typer.Option("--no-browser", help="Do not open a browser.")] = False,
+) -> None:
+    """Train a network live in the browser: the lecture's network, its units, weights and backprop."""
+    from deltaprop.cli._playground import run_playground
+
+    run_playground(host, port, not no_browser, typer.echo)
 
 
 def main() -> None:
