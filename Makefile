@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test bench lint venv clean
+.PHONY: demo playground test bench lint venv clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -14,6 +14,10 @@ venv: $(BIN)/python
 demo: venv
 	$(BIN)/pip install --quiet -e ".[cli]"
 	$(BIN)/deltaprop demo
+
+playground: venv
+	$(BIN)/pip install --quiet -e ".[cli,playground]"
+	$(BIN)/deltaprop playground
 
 # PyTorch is a test oracle (the interop tests) and a benchmark peer, never a dependency.
 TORCH := torch==2.13.0
