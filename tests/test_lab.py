@@ -391,3 +391,37 @@ def test_range_test_figure():
     (span,) = loss_ax.patches
     assert span.get_label() == f"suggested [{result.base_lr:.3g}, {result.max_lr:.3g}]"
     assert score_ax.get_ylim()[1] == pytest.approx(1.05)
+
+
+# -------------------------------------------------- the estimators' range test
+def test_estimator_range_test_uses_its_network_and_solver_and_fits_nothing():
+    from sklearn.base import clone
+    from sklearn.exceptions import ConvergenceWarning
+
+    from deltaprop.estimators import MLPClassifier, MLPRegressor
+
+    rng = np.random.default_rng(0)
+    centres = rng.normal(scale=3.0, size=(3, 2))
+    y = rng.integers(0, 3, 300)
+    X = centres[y] + rng.normal(size=(300, 2))
+    clf = MLPClassifier(hidden_layer_sizes=(16,), solver="sgd", momentum=0.0, batch_size=30, random_state=0)
+    result = clf.lr_range_test(X, y, lr_min=1e-3, lr_max=100.0, epochs=10)
+    assert not hasattr(clf, "coefs_") and not hasattr(clf, "classes_")
+    assert result.lr.shape[0] <= 100  # 10 epochs of 10 batches, fewer once it blew up
+    assert result.base_lr < result.max_lr
+    # momentum 0 is plain gd: the same as the lab's test on the network fit would draw
+    scores = {}
+    for lr in (result.base_lr, result.max_lr):
+        with pytest.warns(ConvergenceWarning):
+            scores[lr] = clone(clf).set_params(learning_rate_init=lr, max_iter=20).fit(X, y).score(X, y)
+    assert scores[result.max_lr] > scores[result.base_lr]  # the top of the range trains faster
+    adam = clone(clf).set_params(solver="adam").lr_range_test(X, y, lr_min=1e-5, lr_max=1.0, epochs=10)
+    assert adam.base_lr < adam.max_lr < 1.0
+    # the regressor, full-batch gd: 100 updates by default, suggestion below 2 / lambda_max
+    net, Xr, Yr = _convex(0)
+    reg = MLPRegressor(hidden_layer_sizes=(), solver="gd", alpha=0.0, random_state=0)
+    full = reg.lr_range_test(Xr, Yr, lr_min=1e-4, lr_max=10.0)
+    assert full.lr.shape[0] <= 100
+    assert full.max_lr < 2 / sharpness(net, Xr, Yr, random_state=0)[0]
+    with pytest.raises(ValueError, match="solver='lbfgs' has none"):
+        MLPRegressor(solver="lbfgs").lr_range_test(Xr, Yr)
