@@ -267,7 +267,15 @@ def _contours(axes: Axes, surface: LossSurface, levels: int) -> None:
 
     values = _log_losses(surface.losses)
     filled = axes.contourf(surface.alphas, surface.betas, values, levels=levels, cmap=colormaps["viridis"])
-    axes.contour(surface.alphas, surface.betas, values, levels=levels, colors="white", linewidths=0.4)
+    axes.contour(
+        surface.alphas,
+        surface.betas,
+        values,
+        levels=levels,
+        colors="white",
+        linewidths=0.4,
+        negative_linestyles="solid",
+    )
     _root_figure(axes).colorbar(filled, ax=axes, label=r"$\log_{10}$ training loss")
 
 
@@ -360,5 +368,5 @@ def plot_trajectory(trajectory: Any, ax: Axes | None = None, levels: int = 20) -
     axes.set_xlabel(f"1st principal direction ({first:.1f} % of the path)")
     axes.set_ylabel(f"2nd principal direction ({second:.1f} % of the path)")
     axes.set_title("Gradient descent on the plane of its principal directions")
-    axes.legend(fontsize="small", loc="upper right")
+    axes.legend(fontsize="small", loc="lower right")
     return fig
