@@ -8,6 +8,8 @@
     deltaprop plot KIND                              a figure as PNG
     deltaprop datasets [NAME --out FILE]             the data sets that ship, or one as a file
     deltaprop demo                                   a tour, written as one HTML report
+    deltaprop lab ...                                sharpness, edge of stability, range test, landscapes
+    deltaprop exercise backprop / deltaprop grade    backprop exercises and their autograder
 
 A user error (a missing file, an unknown column, a bad option value, a diverging
 training, a model file of another format version ...) ends with a one-line message on
@@ -29,6 +31,7 @@ from rich.markup import escape
 
 from deltaprop.cli._choices import PlotKind
 from deltaprop.cli._errors import one_line_errors, set_debug
+from deltaprop.cli._lab import register as register_lab
 from deltaprop.cli._options import ExplainOptions, GradcheckOptions, TrainOptions, options_command
 
 app = typer.Typer(
@@ -202,6 +205,9 @@ def demo(
         out, quick=quick, seed=check_seed(seed), png=png, log=lambda line: console.print(escape(line))
     )
     console.print(f"Report: [bold]{escape(str(path.resolve()))}[/bold]", soft_wrap=True)
+
+
+register_lab(app)  # lab, exercise, grade: cli/_lab.py
 
 
 def main() -> None:
