@@ -29,7 +29,9 @@ def _ok(result):
 
 def test_lab_sharpness_prints_the_top_eigenvalues():
     out = _ok(cli("lab", "sharpness", "--hidden", "4", "--steps", "20", "--k", "2")).stdout
-    assert "top eigenvalues:" in out and "2/lambda_max" in out
+    assert "top eigenvalues:" in out and "2/lambda_max" in out and "inputs standardised" in out
+    out = _ok(cli("lab", "sharpness", "--data", "digits", "--samples", "50", "--inputs", "centre")).stdout
+    assert "digits (n = 50, inputs centred)" in out
 
 
 def test_lab_edge_of_stability_and_range_test_write_their_figures(tmp_path):
@@ -77,6 +79,7 @@ def test_lab_landscape_kinds(kind, tmp_path):
     [
         (["lab", "landscape", "contour"], "Unknown landscape 'contour'"),
         (["lab", "sharpness", "--data", "nope"], "--data: unknown data set 'nope'"),
+        (["lab", "sharpness", "--inputs", "raw"], "--inputs must be standardise or centre"),
         (["lab", "edge-of-stability", "--lrs", "fast"], "--lrs must be numbers"),
         (["lab", "range-test", "--mode", "cosine"], "'mode' parameter must be one of"),
         (["lab", "sharpness", "--data", "diabetes", "--output", "softmax"], "use --output identity"),

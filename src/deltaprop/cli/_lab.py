@@ -45,6 +45,14 @@ OutputOption = Annotated[
         "--output", help="softmax, sigmoid or identity (squared error on one-hot classes); default by task."
     ),
 ]
+InputsOption = Annotated[
+    str,
+    typer.Option(
+        "--inputs",
+        help="standardise (each column to mean 0, sd 1) or centre (mean 0, divided by the largest |x|: "
+        "pixels / 16 for digits).",
+    ),
+]
 SeedOption = Annotated[int, typer.Option("--seed", help="Seeds the weights, data, directions.")]
 LrOption = Annotated[float, typer.Option("--lr", help="The learning rate eta of the gradient-descent steps.")]
 StepsOption = Annotated[int, typer.Option("--steps", help="Steps of full-batch gradient descent.")]
@@ -55,7 +63,14 @@ class Setup:
     """The data and the network of a lab command, from its options."""
 
     def __init__(
-        self, data: str, samples: int, hidden: str, activation: str, output: str | None, seed: int
+        self,
+        data: str,
+        samples: int,
+        hidden: str,
+        activation: str,
+        output: str | None,
+        seed: int,
+        inputs: str = "standardise",
     ) -> None:
         import numpy as np
 
@@ -73,8 +88,14 @@ class Setup:
             raise UserError(f"--samples must be >= 0; got {samples}.")
         if samples:
             X, y = X[:samples], y[:samples]
-        spread = X.std(axis=0)
-        X = (X - X.mean(axis=0)) / np.where(spread > 0, spread, 1.0)  # standardised inputs
+        if inputs == "standardise":
+            spread = X.std(axis=0)
+            X = (X - X.mean(axis=0)) / np.where(spread > 0, spread, 1.0)
+        elif inputs == "centre":
+            X = (X - X.mean(axis=0)) / (np.abs(X).max() or 1.0)
+        else:
+            raise UserError(f"--inputs must be standardise or centre; got {inputs!r}.")
+        self.inputs = inputs
         if kind == "classification":
             classes = int(y.max()) + 1
             Y = np.eye(classes)[y.astype(int)]
@@ -110,7 +131,8 @@ class Setup:
         return net
 
     def describe(self) -> str:
-        return f"{self.data} (n = {self.X.shape[0]}, inputs standardised): {self.net!r}"
+        done = "standardised" if self.inputs == "standardise" else "centred"
+        return f"{self.data} (n = {self.X.shape[0]}, inputs {done}): {self.net!r}"
 
 
 def _floats(text: str, option: str) -> list[float]:
@@ -145,6 +167,7 @@ def sharpness_command(
     hidden: HiddenOption = "16,16",
     activation: ActivationOption = "tanh",
     output: OutputOption = "",
+    inputs: InputsOption = "standardise",
     seed: SeedOption = 0,
     lr: LrOption = 0.1,
     steps: StepsOption = 0,
@@ -154,7 +177,7 @@ def sharpness_command(
     from deltaprop.lab import sharpness
 
     console = Console()
-    setup = Setup(data, samples, hidden, activation, output or None, seed)
+    setup = Setup(data, samples, hidden, activation, output or None, seed, inputs)
     net = setup.trained(lr, steps)
     with user_input("--k"):
         values = sharpness(net, setup.X, setup.Y, k=k, random_state=seed)
@@ -175,6 +198,7 @@ def edge_of_stability_command(
     hidden: HiddenOption = "16,16",
     activation: ActivationOption = "tanh",
     output: OutputOption = "identity",
+    inputs: InputsOption = "standardise",
     seed: SeedOption = 0,
     lrs: Annotated[str, typer.Option("--lrs", help="Learning rates, e.g. 0.5,0.1.")] = "0.5,0.1",
     steps: StepsOption = 500,
@@ -186,7 +210,7 @@ def edge_of_stability_command(
     from deltaprop.plots import plot_edge_of_stability
 
     console = Console()
-    setup = Setup(data, samples, hidden, activation, output or None, seed)
+    setup = Setup(data, samples, hidden, activation, output or None, seed, inputs)
     with user_input("--lrs, --steps, --every"):
         result = edge_of_stability(
             setup.net,
@@ -211,6 +235,7 @@ def range_test_command(
     hidden: HiddenOption = "16,16",
     activation: ActivationOption = "tanh",
     output: OutputOption = "",
+    inputs: InputsOption = "standardise",
     seed: SeedOption = 0,
     lr_min: Annotated[float, typer.Option("--lr-min", help="The first learning rate.")] = 1e-4,
     lr_max: Annotated[float, typer.Option("--lr-max", help="The last learning rate.")] = 10.0,
@@ -224,7 +249,7 @@ def range_test_command(
     from deltaprop.plots import plot_lr_range_test
 
     console = Console()
-    setup = Setup(data, samples, hidden, activation, output or None, seed)
+    setup = Setup(data, samples, hidden, activation, output or None, seed, inputs)
     with user_input("--lr-min, --lr-max, --epochs, --batch-size, --mode"):
         result = lr_range_test(
             setup.net,
@@ -254,6 +279,7 @@ def landscape_command(
     hidden: HiddenOption = "16,16",
     activation: ActivationOption = "tanh",
     output: OutputOption = "",
+    inputs: InputsOption = "standardise",
     seed: SeedOption = 0,
     lr: LrOption = 0.5,
     steps: StepsOption = 1000,
@@ -271,7 +297,7 @@ def landscape_command(
     if points < 2:
         raise UserError(f"--points must be at least 2; got {points}.")
     console = Console()
-    setup = Setup(data, samples, hidden, activation, output or None, seed)
+    setup = Setup(data, samples, hidden, activation, output or None, seed, inputs)
     X, Y = setup.X, setup.Y
     grid = np.linspace(-1.0, 1.0, points)
     console.print(escape(setup.describe()))
