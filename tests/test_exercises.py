@@ -242,3 +242,22 @@ def _exec_backward(cells):
     exec(cells[0].source, scope)
     exec(cells[1].source, scope)
     return scope["backward"]
+
+
+def test_the_mistakes_figure_shows_what_each_mistake_changes():
+    from deltaprop.plots import plot_mistakes
+
+    problem = make_problem(3, "relu", seed=0, batch=2)
+    fig = plot_mistakes(problem)
+    image = fig.axes[0].get_images()[0].get_array()
+    rows = {key: i for i, key in enumerate(MISTAKES)}
+    columns = list(solve(problem).quantities())
+    assert image.shape == (len(MISTAKES), len(columns))
+    # ReLU: sigma'(z) = sigma'(a) since z = max(a, 0) has the same sign pattern: invisible, so never named
+    assert np.isnan(np.ma.filled(image[rows["sigma_prime_of_z"]], np.nan)).all()
+    # the forward pass is never changed; a flipped delta^(D) changes every delta and gradient
+    forward = [j for j, name in enumerate(columns) if name[0] in "az"]
+    assert np.isnan(np.ma.filled(image[:, forward], np.nan)).all()
+    assert np.isfinite(np.ma.filled(image[rows["delta_sign"], len(forward) :], np.nan)).all()
+    with pytest.raises(TypeError, match=r"deltaprop\.exercises\.Problem"):
+        plot_mistakes({"depth": 2})

@@ -27,6 +27,7 @@ from deltaprop.plots._lab import (
     plot_loss_slices,
     plot_loss_surface,
     plot_lr_range_test,
+    plot_mistakes,
     plot_trajectory,
 )
 from deltaprop.plots._network import DIVERGING, ELLIPSIS, plot_network, plot_neuron_maps
@@ -51,6 +52,7 @@ __all__ = [
     "plot_loss_slices",
     "plot_loss_surface",
     "plot_lr_range_test",
+    "plot_mistakes",
     "plot_network",
     "plot_neuron_maps",
     "plot_predicted_vs_true",

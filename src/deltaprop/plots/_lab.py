@@ -370,3 +370,59 @@ def plot_trajectory(trajectory: Any, ax: Axes | None = None, levels: int = 20) -
     axes.set_title("Gradient descent on the plane of its principal directions")
     axes.legend(fontsize="small", loc="lower right")
     return fig
+
+
+def plot_mistakes(problem: Any, ax: Axes | None = None) -> Figure:
+    """Which quantities of a backpropagation exercise each common mistake changes, and by how much.
+
+    One row per mistake of :data:`deltaprop.exercises.MISTAKES`, one column per quantity
+    (a1, z1, ..., delta1, dW1, ..., W1_new, ...); the colour is log10 of the relative error
+    ||wrong - right|| / ||right|| of the answer of a student who makes that mistake, blank
+    where the quantity is unchanged.  Mistakes whose rows differ are told apart by the grader.
+
+    Parameters
+    ----------
+    problem : deltaprop.exercises.Problem
+    ax : matplotlib Axes, optional
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> from deltaprop.exercises import make_problem
+    >>> fig = plot_mistakes(make_problem(depth=2, activation="relu", batch=2))
+    >>> fig.axes[0].get_xticklabels()[0].get_text()
+    'a1'
+    """
+    from matplotlib import colormaps
+
+    from deltaprop.exercises import MISTAKES, Problem, solve
+
+    if not isinstance(problem, Problem):
+        raise TypeError(
+            "The 'problem' parameter must be a deltaprop.exercises.Problem (make_problem returns one). "
+            f"Got {type(problem).__name__} instead."
+        )
+    right = solve(problem).quantities()
+    keys = list(MISTAKES)
+    errors = np.full((len(keys), len(right)), np.nan)
+    for i, key in enumerate(keys):
+        wrong = solve(problem, [key]).quantities()
+        for j, name in enumerate(right):
+            gap = float(np.linalg.norm(wrong[name] - right[name]))
+            if gap > 1e-12 * max(1.0, float(np.linalg.norm(right[name]))):
+                errors[i, j] = np.log10(gap / max(float(np.linalg.norm(right[name])), 1e-300))
+    fig, axes = _figure_and_axes(ax, (0.42 * len(right) + 4.0, 0.42 * len(keys) + 1.8))
+    image = axes.imshow(errors, cmap=colormaps["magma_r"], aspect="auto", vmin=-4.0, vmax=1.0)
+    axes.set_xticks(range(len(right)), list(right), rotation=60, ha="right", fontsize="small")
+    labels = [MISTAKES[key].name + (" (diagonal)" if key.endswith("_diagonal") else "") for key in keys]
+    axes.set_yticks(range(len(keys)), labels, fontsize="small")
+    axes.set_title(
+        f"What each mistake changes (D = {problem.depth}, {problem.activation}, {problem.output}, "
+        f"n = {problem.n}); blank: unchanged",
+        fontsize="medium",
+    )
+    _root_figure(axes).colorbar(image, ax=axes, label=r"$\log_{10}$ relative error")
+    return fig
