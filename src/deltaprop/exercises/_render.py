@@ -68,13 +68,19 @@ def _setting(problem: Problem) -> str:
 
 def _tasks(problem: Problem) -> list[str]:
     D = problem.depth
+    layers = "h = 1" if D == 1 else f"h = 1, ..., {D}"
+    if D == 1:
+        backward = "δ^(1) = ∂ℓ/∂a^(1) for each sample (per sample, no 1/n)."
+    elif D == 2:
+        backward = "δ^(2) = ∂ℓ/∂a^(2) for each sample, then δ^(1) (per sample, no 1/n)."
+    else:
+        backward = (
+            f"δ^({D}) = ∂ℓ/∂a^({D}) for each sample, then δ^(h) for h = {D - 1}, ..., 1 (per sample, no 1/n)."
+        )
     return [
-        f"1. The forward pass: a^(h) = W^(h) z^(h-1) + b^(h) and z^(h) = σ(a^(h)) for h = 1, ..., {D}, "
+        f"1. The forward pass: a^(h) = W^(h) z^(h-1) + b^(h) and z^(h) = σ(a^(h)) for {layers}, "
         "with z^(0) = x and z^(D) = f(x) the output unit.",
-        f"2. Backpropagation: δ^({D}) = ∂ℓ/∂a^({D}) for each sample, then δ^(h) for h = {D - 1}, ..., 1"
-        if D > 1
-        else f"2. Backpropagation: δ^({D}) = ∂ℓ/∂a^({D}) for each sample (per sample, no 1/n).",
-        *(["   (per sample, no 1/n)."] if D > 1 else []),
+        f"2. Backpropagation: {backward}",
         "3. The gradients ∂L/∂W^(h) and ∂L/∂b^(h) of the mean loss with the penalty, for every layer.",
         "4. One step of gradient descent: the new W^(h) and b^(h).",
     ]
