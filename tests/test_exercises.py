@@ -198,6 +198,7 @@ def test_write_exercise_writes_markdown_notebooks_and_the_problem(tmp_path):
     names = sorted(p.name for p in paths)
     assert names == [
         "answer.json",
+        "otter.ipynb",
         "problem.ipynb",
         "problem.json",
         "problem.md",
@@ -235,6 +236,22 @@ def test_write_exercise_writes_markdown_notebooks_and_the_problem(tmp_path):
     # the notebook's own solution is a backward the grader accepts
     assert grade_backward(problem, _exec_backward(cells)).passed
     assert notebook(problem, with_solution=False).nbformat == 4
+    # the otter-grader master notebook: raw delimiters around the question, its solution and its tests
+    otter = nbformat.read(str(tmp_path / "ex" / "otter.ipynb"), as_version=4)
+    raw = [cell.source.splitlines()[0] for cell in otter.cells if cell.cell_type == "raw"]
+    assert raw == [
+        "# ASSIGNMENT CONFIG",
+        "# BEGIN QUESTION",
+        "# BEGIN SOLUTION",
+        "# END SOLUTION",
+        "# BEGIN TESTS",
+        "# END TESTS",
+        "# END QUESTION",
+    ]
+    scope = {}
+    for cell in otter.cells:
+        if cell.cell_type == "code":
+            exec(cell.source, scope)  # given, solution, tests: the tests pass on the solution
 
 
 def _exec_backward(cells):

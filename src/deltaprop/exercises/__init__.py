@@ -3,7 +3,7 @@
 :func:`make_problem` draws a small network with given numbers (exact in binary),
 :func:`solve` computes every quantity of one backpropagation step, and, with named
 mistakes, what a student who makes them writes down; :func:`write_exercise` writes the
-problem and its solution as Markdown and as Jupyter notebooks (nbgrader's format);
+problem and its solution as Markdown and as Jupyter notebooks (nbgrader's and otter-grader's formats);
 :func:`grade` checks a student's numbers and :func:`grade_backward` a student's
 ``backward`` function, naming each mistake of :data:`MISTAKES` that explains them.
 """
@@ -19,7 +19,13 @@ from deltaprop.exercises._grade import (
     read_answer,
 )
 from deltaprop.exercises._problem import Problem, Solution, make_problem, solve
-from deltaprop.exercises._render import notebook, problem_markdown, solution_markdown, write_exercise
+from deltaprop.exercises._render import (
+    notebook,
+    otter_notebook,
+    problem_markdown,
+    solution_markdown,
+    write_exercise,
+)
 
 __all__ = [
     "MISTAKES",
@@ -32,6 +38,7 @@ __all__ = [
     "load_backward",
     "make_problem",
     "notebook",
+    "otter_notebook",
     "problem_markdown",
     "read_answer",
     "solution_markdown",

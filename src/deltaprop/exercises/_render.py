@@ -5,8 +5,10 @@
 the same notebook with the solution between nbgrader's ``### BEGIN SOLUTION`` and
 ``### END SOLUTION`` markers and nbgrader's cell metadata (the given cell and the tests
 locked, the solution cell to write, the tests worth one point), so that ``nbgrader
-generate_assignment`` can take it as the source.  ``problem.json`` holds the given numbers
-for ``deltaprop grade``; ``answer.json`` is the answer's template, every number null.
+generate_assignment`` can take it as the source; ``otter.ipynb`` is the same exercise as
+an otter-grader master notebook (Otter Assign's v1 format of raw delimiter cells).
+``problem.json`` holds the given numbers for ``deltaprop grade``; ``answer.json`` is the
+answer's template, every number null.
 """
 
 from __future__ import annotations
@@ -279,8 +281,50 @@ def notebook(problem: Problem, with_solution: bool) -> Any:
     return nb
 
 
+def otter_notebook(problem: Problem) -> Any:
+    """The exercise as an otter-grader master notebook (Otter Assign's v1 format).
+
+    One question, ``backward``, worth one point: raw cells delimit the question
+    (``# BEGIN QUESTION`` with its YAML name and points), the solution (``# BEGIN
+    SOLUTION`` ... ``# END SOLUTION``) and the tests (``# BEGIN TESTS`` ... ``# END
+    TESTS``), the layout that ``otter assign otter.ipynb dist`` splits into the
+    student's notebook and the autograder.
+    """
+    import nbformat
+
+    v4 = nbformat.v4
+    statement = "\n\n".join(
+        [
+            f"# Backpropagation (D = {problem.depth}, {problem.activation}, seed {problem.seed})",
+            _setting(problem),
+            *_given_lines(problem),
+        ]
+    )
+    nb = v4.new_notebook()
+    nb.metadata["kernelspec"] = {"display_name": "Python 3", "language": "python", "name": "python3"}
+    nb.metadata["language_info"] = {"name": "python"}
+    nb.cells = [
+        v4.new_raw_cell("# ASSIGNMENT CONFIG\nname: backprop\nexport_cell: false"),
+        v4.new_markdown_cell(statement),
+        v4.new_code_cell(_given_code(problem)),
+        v4.new_raw_cell("# BEGIN QUESTION\nname: backward\npoints: 1"),
+        v4.new_markdown_cell(
+            "Write `sigma_prime(a, z)` and `backward(W, b, X, Y, l2) -> (dW, db)`: the gradient of the mean "
+            "loss plus λ/2 Σ_h ‖W^(h)‖², layer by layer, in explicit NumPy."
+        ),
+        v4.new_raw_cell("# BEGIN SOLUTION"),
+        v4.new_code_cell(_solution_code(problem)),
+        v4.new_raw_cell("# END SOLUTION"),
+        v4.new_raw_cell("# BEGIN TESTS"),
+        v4.new_code_cell(_tests_code(problem)),
+        v4.new_raw_cell("# END TESTS"),
+        v4.new_raw_cell("# END QUESTION"),
+    ]
+    return nb
+
+
 def write_exercise(problem: Problem, out: str | Path) -> list[Path]:
-    """Write problem.md, solution.md, problem.ipynb, solution.ipynb, problem.json, answer.json into ``out``.
+    """Write problem.md, solution.md, problem.ipynb, solution.ipynb, otter.ipynb, problem.json, answer.json.
 
     Returns the paths written.  The notebooks need ``nbformat`` (``pip install deltaprop[exercises]``).
     """
@@ -299,8 +343,11 @@ def write_exercise(problem: Problem, out: str | Path) -> list[Path]:
         path = folder / name
         path.write_text(text, encoding="utf-8")
         paths.append(path)
-    for name, with_solution in (("problem.ipynb", False), ("solution.ipynb", True)):
-        nb = notebook(problem, with_solution)
+    for name, nb in (
+        ("problem.ipynb", notebook(problem, False)),
+        ("solution.ipynb", notebook(problem, True)),
+        ("otter.ipynb", otter_notebook(problem)),
+    ):
         nbformat.validate(nb)
         path = folder / name
         nbformat.write(nb, str(path))
