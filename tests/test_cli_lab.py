@@ -93,6 +93,7 @@ def test_lab_and_exercise_name_a_bad_option(args, message):
 
 
 def test_exercise_then_grade_numbers_and_a_backward(tmp_path):
+    pytest.importorskip("nbformat", reason="the notebooks need nbformat: deltaprop[exercises]")
     folder = tmp_path / "ex"
     out = _ok(
         cli(

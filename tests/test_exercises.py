@@ -191,7 +191,7 @@ def test_the_grader_says_what_else_it_sees(tmp_path):
 
 # ------------------------------------------------------------------ files
 def test_write_exercise_writes_markdown_notebooks_and_the_problem(tmp_path):
-    import nbformat
+    nbformat = pytest.importorskip("nbformat", reason="the notebooks need nbformat: deltaprop[exercises]")
 
     problem = make_problem(2, "relu", seed=7, batch=2)
     paths = write_exercise(problem, tmp_path / "ex")

@@ -224,6 +224,16 @@ def _tests_code(problem: Problem) -> str:
     )
 
 
+def _nbformat() -> Any:
+    try:
+        import nbformat
+    except ImportError:
+        raise ImportError(
+            "The exercise's notebooks need nbformat: pip install 'deltaprop[exercises]'"
+        ) from None
+    return nbformat
+
+
 def _nbgrader(
     grade_id: str, *, solution: bool = False, grade: bool = False, locked: bool = True
 ) -> dict[str, Any]:
@@ -246,8 +256,7 @@ def notebook(problem: Problem, with_solution: bool) -> Any:
     With ``with_solution`` the ``backward`` cell holds the solution between nbgrader's
     markers (the source notebook); without, nbgrader's ``# YOUR CODE HERE`` placeholder.
     """
-    import nbformat
-
+    nbformat = _nbformat()
     v4 = nbformat.v4
     statement = "\n\n".join(
         [
@@ -290,8 +299,7 @@ def otter_notebook(problem: Problem) -> Any:
     TESTS``), the layout that ``otter assign otter.ipynb dist`` splits into the
     student's notebook and the autograder.
     """
-    import nbformat
-
+    nbformat = _nbformat()
     v4 = nbformat.v4
     statement = "\n\n".join(
         [
@@ -328,8 +336,7 @@ def write_exercise(problem: Problem, out: str | Path) -> list[Path]:
 
     Returns the paths written.  The notebooks need ``nbformat`` (``pip install deltaprop[exercises]``).
     """
-    import nbformat
-
+    nbformat = _nbformat()
     folder = Path(out)
     folder.mkdir(parents=True, exist_ok=True)
     files = {
