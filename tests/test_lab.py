@@ -579,3 +579,32 @@ def test_landscape_figures():
         plot_loss_slices([np.zeros(3)])
     with pytest.raises(TypeError, match="loss_surface returns"):
         plot_loss_surface(lines[0])
+
+
+def test_filter_normalised_slices_do_not_see_a_rescaling_that_leaves_the_function_alone():
+    # ReLU is positively homogeneous: layer 1 (W, b) times c and W^(2) divided by c is the same function.
+    from deltaprop.lab import loss_slice
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(80, 3))
+    Y = np.eye(2)[(X[:, 0] * X[:, 1] > 0).astype(int)]
+    net = Network([3, 12, 2], activation="relu", output="softmax", random_state=0)
+    gradient_descent(net, X, Y, lr=0.5, steps=300)
+    scaled = net.copy()
+    scaled.W = [10.0 * net.W[0], net.W[1] / 10.0]
+    scaled.b = [10.0 * net.b[0], net.b[1]]
+    np.testing.assert_allclose(scaled.predict(X), net.predict(X), rtol=1e-12)
+    alphas = np.linspace(-1, 1, 11)
+    line = loss_slice(net, X, Y, alphas=alphas, random_state=3)
+    again = loss_slice(scaled, X, Y, alphas=alphas, random_state=3)
+    np.testing.assert_allclose(again.losses, line.losses, rtol=1e-10)
+    # with the biases in the direction it is not: b^(2) is not rescaled, so the row norms of
+    # [W^(2) | b^(2)] do not follow the 1/c (one reason Li et al. leave the biases out)
+    line = loss_slice(net, X, Y, alphas=alphas, biases=True, random_state=3)
+    again = loss_slice(scaled, X, Y, alphas=alphas, biases=True, random_state=3)
+    assert not np.allclose(again.losses, line.losses, rtol=0.05)
+    # the same Gaussian direction without the normalisation sees two different landscapes
+    raw = Params([rng.normal(size=W.shape) for W in net.W], [np.zeros_like(b) for b in net.b])
+    plain = loss_slice(net, X, Y, direction=raw, alphas=alphas)
+    plain_scaled = loss_slice(scaled, X, Y, direction=raw, alphas=alphas)
+    assert not np.allclose(plain.losses, plain_scaled.losses, rtol=0.1)
