@@ -214,7 +214,8 @@ def test_write_exercise_writes_markdown_notebooks_and_the_problem(tmp_path):
     )
     template = json.loads((tmp_path / "ex" / "answer.json").read_text())
     assert template["dW1"] == [[None] * 3] * 3
-    assert not grade(problem, template).correct
+    empty = grade(problem, template)
+    assert not empty.correct and not empty.passed and "No quantity was given" in str(empty)
     # the source notebook (nbgrader): its code runs and its tests pass; the student's raises
     source = nbformat.read(str(tmp_path / "ex" / "solution.ipynb"), as_version=4)
     nbformat.validate(source)

@@ -227,6 +227,10 @@ def _report(
             report.wrong.append(key)
         else:
             report.correct.append(key)
+    if not report.correct and not report.wrong:
+        report.notes.append(
+            "No quantity was given: fill in the numbers of answer.json (nulls are not answers)."
+        )
     if report.wrong:
         report.mistakes = _diagnose(problems, answers, rtol, atol)
         if not report.mistakes:
