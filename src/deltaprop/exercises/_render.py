@@ -88,8 +88,13 @@ def _tasks(problem: Problem) -> list[str]:
     ]
 
 
-def _answer_keys(problem: Problem) -> dict[str, Any]:
-    return {key: np.full(value.shape, np.nan).tolist() for key, value in solve(problem).quantities().items()}
+def _answer_template(problem: Problem) -> str:
+    """answer.json to fill in: one quantity per line, every number null."""
+    lines = [
+        f"  {json.dumps(key)}: {json.dumps(np.full(value.shape, np.nan).tolist()).replace('NaN', 'null')}"
+        for key, value in solve(problem).quantities().items()
+    ]
+    return "{\n" + ",\n".join(lines) + "\n}\n"
 
 
 def problem_markdown(problem: Problem) -> str:
@@ -343,7 +348,7 @@ def write_exercise(problem: Problem, out: str | Path) -> list[Path]:
         "problem.md": problem_markdown(problem),
         "solution.md": solution_markdown(problem),
         "problem.json": json.dumps(problem.to_dict(), indent=1) + "\n",
-        "answer.json": json.dumps(_answer_keys(problem), indent=1).replace("NaN", "null") + "\n",
+        "answer.json": _answer_template(problem),
     }
     paths = []
     for name, text in files.items():
