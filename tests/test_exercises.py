@@ -232,8 +232,10 @@ def test_write_exercise_writes_markdown_notebooks_and_the_problem(tmp_path):
     scope = {}
     exec(code[0], scope)
     exec(code[1], scope)
-    with pytest.raises(NotImplementedError):
-        exec(code[2], scope)
+    assert "expected_dW" not in code[2]  # the student sees no numbers of the solution
+    with pytest.raises(AssertionError):
+        exec(code[2], scope)  # the grader reports backward's NotImplementedError, and the test fails
+    assert "### BEGIN HIDDEN TESTS" in cells[2].source and "expected_dW" in cells[2].source
     # the notebook's own solution is a backward the grader accepts
     assert grade_backward(problem, _exec_backward(cells)).passed
     assert notebook(problem, with_solution=False).nbformat == 4

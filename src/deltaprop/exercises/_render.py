@@ -4,8 +4,10 @@
 ``problem.ipynb`` asks for a ``backward`` function and tests it, ``solution.ipynb`` is
 the same notebook with the solution between nbgrader's ``### BEGIN SOLUTION`` and
 ``### END SOLUTION`` markers and nbgrader's cell metadata (the given cell and the tests
-locked, the solution cell to write, the tests worth one point), so that ``nbgrader
-generate_assignment`` can take it as the source; ``otter.ipynb`` is the same exercise as
+locked, the solution cell to write, the tests worth one point), and the solution's numbers
+between ``### BEGIN HIDDEN TESTS`` and ``### END HIDDEN TESTS``, so that ``nbgrader
+generate_assignment`` can take it as the source (the visible test is deltaprop's grader,
+which shows no numbers); ``otter.ipynb`` is the same exercise as
 an otter-grader master notebook (Otter Assign's v1 format of raw delimiter cells).
 ``problem.json`` holds the given numbers for ``deltaprop grade``; ``answer.json`` is the
 answer's template, every number null.
@@ -176,6 +178,7 @@ def _given_code(problem: Problem) -> str:
         _array_code("Y", problem.Y),
         f"l2 = {problem.l2!r}  # lambda",
         f"lr = {problem.lr!r}  # eta",
+        f"PROBLEM = {json.dumps(problem.to_dict())}  # the same numbers, for deltaprop's grader",
         "",
         "",
         "def sigma(a):",
@@ -214,7 +217,21 @@ def _solution_code(problem: Problem) -> str:
     )
 
 
-def _tests_code(problem: Problem) -> str:
+def _check_code() -> str:
+    """The visible test: deltaprop's grader, which names the common mistakes and shows no numbers."""
+    return "\n".join(
+        [
+            "from deltaprop.exercises import Problem, grade_backward",
+            "",
+            "report = grade_backward(Problem.from_dict(PROBLEM), backward)  # names the common mistakes",
+            "print(report)",
+            "assert report.passed",
+        ]
+    )
+
+
+def _hidden_tests_code(problem: Problem) -> str:
+    """The hidden test: the solution's gradients, number by number."""
     s = solve(problem)
     return "\n".join(
         [
@@ -224,7 +241,6 @@ def _tests_code(problem: Problem) -> str:
             "for h in range(len(W)):",
             "    np.testing.assert_allclose(dW[h], expected_dW[h], rtol=1e-6, atol=1e-9)",
             "    np.testing.assert_allclose(db[h], expected_db[h], rtol=1e-6, atol=1e-9)",
-            'print("backward is right")',
         ]
     )
 
@@ -275,8 +291,11 @@ def notebook(problem: Problem, with_solution: bool) -> Any:
         "`backward(W, b, X, Y, l2)`, which returns `(dW, db)`: two lists with ∂L/∂W^(h) and ∂L/∂b^(h) "
         "for h = 1, ..., D, the gradient of the mean loss plus λ/2 Σ_h ‖W^(h)‖². Explicit NumPy, no autodiff."
     )
+    tests = _check_code()
     if with_solution:
         body = "### BEGIN SOLUTION\n" + _solution_code(problem) + "\n### END SOLUTION"
+        hidden = _hidden_tests_code(problem)
+        tests += "\n\n### BEGIN HIDDEN TESTS\n" + hidden + "\n### END HIDDEN TESTS"
     else:
         body = "def sigma_prime(a, z):\n    # YOUR CODE HERE\n    raise NotImplementedError()\n\n\n" + (
             "def backward(W, b, X, Y, l2):\n    # YOUR CODE HERE\n    raise NotImplementedError()"
@@ -289,8 +308,11 @@ def notebook(problem: Problem, with_solution: bool) -> Any:
         v4.new_code_cell(_given_code(problem), metadata=_nbgrader("given")),
         v4.new_markdown_cell(task),
         v4.new_code_cell(body, metadata=_nbgrader("backward", solution=True, locked=False)),
-        v4.new_markdown_cell("The tests: they compare your gradients with the solution's."),
-        v4.new_code_cell(_tests_code(problem), metadata=_nbgrader("test_backward", grade=True)),
+        v4.new_markdown_cell(
+            "The test: deltaprop's grader runs your `backward` on this problem and two more, and names the "
+            "common mistakes it recognises."
+        ),
+        v4.new_code_cell(tests, metadata=_nbgrader("test_backward", grade=True)),
     ]
     return nb
 
@@ -329,7 +351,10 @@ def otter_notebook(problem: Problem) -> Any:
         v4.new_code_cell(_solution_code(problem)),
         v4.new_raw_cell("# END SOLUTION"),
         v4.new_raw_cell("# BEGIN TESTS"),
-        v4.new_code_cell(_tests_code(problem)),
+        v4.new_code_cell(_check_code()),
+        v4.new_code_cell(
+            '""" # BEGIN TEST CONFIG\nhidden: true\n""" # END TEST CONFIG\n' + _hidden_tests_code(problem)
+        ),
         v4.new_raw_cell("# END TESTS"),
         v4.new_raw_cell("# END QUESTION"),
     ]
