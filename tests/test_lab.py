@@ -391,3 +391,220 @@ def test_range_test_figure():
     (span,) = loss_ax.patches
     assert span.get_label() == f"suggested [{result.base_lr:.3g}, {result.max_lr:.3g}]"
     assert score_ax.get_ylim()[1] == pytest.approx(1.05)
+
+
+# -------------------------------------------------- the estimators' range test
+def test_estimator_range_test_uses_its_network_and_solver_and_fits_nothing():
+    from sklearn.base import clone
+    from sklearn.exceptions import ConvergenceWarning
+
+    from deltaprop.estimators import MLPClassifier, MLPRegressor
+
+    rng = np.random.default_rng(0)
+    centres = rng.normal(scale=3.0, size=(3, 2))
+    y = rng.integers(0, 3, 300)
+    X = centres[y] + rng.normal(size=(300, 2))
+    clf = MLPClassifier(hidden_layer_sizes=(16,), solver="sgd", momentum=0.0, batch_size=30, random_state=0)
+    result = clf.lr_range_test(X, y, lr_min=1e-3, lr_max=100.0, epochs=10)
+    assert not hasattr(clf, "coefs_") and not hasattr(clf, "classes_")
+    assert result.lr.shape[0] <= 100  # 10 epochs of 10 batches, fewer once it blew up
+    assert result.base_lr < result.max_lr
+    # momentum 0 is plain gd: the same as the lab's test on the network fit would draw
+    scores = {}
+    for lr in (result.base_lr, result.max_lr):
+        with pytest.warns(ConvergenceWarning):
+            scores[lr] = clone(clf).set_params(learning_rate_init=lr, max_iter=20).fit(X, y).score(X, y)
+    assert scores[result.max_lr] > scores[result.base_lr]  # the top of the range trains faster
+    adam = clone(clf).set_params(solver="adam").lr_range_test(X, y, lr_min=1e-5, lr_max=1.0, epochs=10)
+    assert adam.base_lr < adam.max_lr < 1.0
+    # the regressor, full-batch gd: 100 updates by default, suggestion below 2 / lambda_max
+    net, Xr, Yr = _convex(0)
+    reg = MLPRegressor(hidden_layer_sizes=(), solver="gd", alpha=0.0, random_state=0)
+    full = reg.lr_range_test(Xr, Yr, lr_min=1e-4, lr_max=10.0)
+    assert full.lr.shape[0] <= 100
+    assert full.max_lr < 2 / sharpness(net, Xr, Yr, random_state=0)[0]
+    with pytest.raises(ValueError, match="solver='lbfgs' has none"):
+        MLPRegressor(solver="lbfgs").lr_range_test(Xr, Yr)
+
+
+# ------------------------------------------------------------ loss landscapes
+def _trained_regression(seed=0, steps=200):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(60, 2))
+    Y = np.sin(X[:, :1]) * X[:, 1:]
+    net = Network([2, 8, 1], activation="tanh", output="identity", random_state=seed)
+    gradient_descent(net, X, Y, lr=0.3, steps=steps)
+    return net, X, Y
+
+
+@pytest.mark.parametrize("biases", [False, True])
+def test_random_direction_is_filter_normalised(biases):
+    from deltaprop.lab import random_direction
+
+    net = Network([4, 6, 5, 3], activation="relu", random_state=0)
+    net.b = [np.random.default_rng(h).normal(size=b.shape) for h, b in enumerate(net.b)]
+    d = random_direction(net, random_state=1, biases=biases)
+    for W, b, dW, db in zip(net.W, net.b, d.W, d.b, strict=True):
+        if biases:
+            np.testing.assert_allclose(
+                np.linalg.norm(np.column_stack([dW, db]), axis=1),
+                np.linalg.norm(np.column_stack([W, b]), axis=1),
+            )
+        else:
+            np.testing.assert_allclose(np.linalg.norm(dW, axis=1), np.linalg.norm(W, axis=1))
+            assert not db.any()
+        # a direction, not the weights: not parallel to them
+        assert abs(np.vdot(dW, W)) < 0.9 * np.linalg.norm(dW) * np.linalg.norm(W)
+    again = random_direction(net, random_state=1, biases=biases)
+    np.testing.assert_array_equal(again.W[0], d.W[0])
+    # rescaling a unit's incoming weights rescales its row of the direction alike
+    scaled = net.copy()
+    scaled.W[0] = scaled.W[0] * np.array([[10.0], [1.0], [1.0], [1.0], [1.0], [0.1]])
+    if not biases:
+        d_scaled = random_direction(scaled, random_state=1)
+        np.testing.assert_allclose(d_scaled.W[0][0], 10 * d.W[0][0])
+        np.testing.assert_allclose(d_scaled.W[0][5], 0.1 * d.W[0][5])
+
+
+def test_slices_at_zero_are_the_loss_at_the_trained_point():
+    from deltaprop.lab import loss_slice, loss_surface
+
+    net, X, Y = _trained_regression()
+    alphas = np.linspace(-1, 1, 21)  # holds 0 exactly at index 10
+    line = loss_slice(net, X, Y, alphas=alphas, l2=0.01, random_state=0)
+    assert line.losses[10] == pytest.approx(net.loss(X, Y, l2=0.01), rel=1e-14)
+    assert line.losses.min() == pytest.approx(line.losses[10], rel=0.05)  # a trained point: near the bottom
+    surface = loss_surface(net, X, Y, alphas=alphas, betas=alphas[::2], random_state=0)
+    assert surface.losses.shape == (11, 21)
+    assert surface.losses[5, 10] == pytest.approx(net.loss(X, Y), rel=1e-14)
+    # the same directions give the same slice: beta = 0 is the line along d1
+    along = loss_slice(net, X, Y, direction=surface.directions[0], alphas=alphas)
+    np.testing.assert_allclose(surface.losses[5], along.losses, rtol=1e-13)
+
+
+def test_a_quadratics_slice_is_the_parabola_of_its_curvature():
+    from deltaprop.lab import loss_slice, random_direction
+
+    net, X, Y = _convex(2)
+    gradient_descent(net, X, Y, lr=0.05, steps=50)
+    d = random_direction(net, random_state=0, biases=True)
+    alphas = np.linspace(-2, 2, 9)
+    line = loss_slice(net, X, Y, direction=d, alphas=alphas, l2=0.1)
+    # L(theta + a d) = L + a g.d + a^2/2 d^T H d, exactly, for linear regression
+    g = _flat(net.backward(net.forward(X), Y, l2=0.1))
+    curvature = _flat(d) @ _flat(hvp(net, X, Y, d, l2=0.1))
+    L0 = net.loss(X, Y, l2=0.1)
+    np.testing.assert_allclose(
+        line.losses, L0 + alphas * (g @ _flat(d)) + 0.5 * alphas**2 * curvature, rtol=1e-10
+    )
+
+
+def test_interpolation_between_two_solutions():
+    from deltaprop.lab import interpolate
+
+    net_a, X, Y = _trained_regression(0)
+    net_b = Network([2, 8, 1], activation="tanh", output="identity", random_state=5)
+    gradient_descent(net_b, X, Y, lr=0.3, steps=200)
+    line = interpolate(net_a, net_b, X, Y, alphas=np.linspace(-0.5, 1.5, 9))
+    assert line.kind == "interpolation"
+    assert line.losses[2] == pytest.approx(net_a.loss(X, Y)) and line.losses[6] == pytest.approx(
+        net_b.loss(X, Y)
+    )
+    middle = line.alphas == 0.5
+    mixed = net_a.copy()
+    mixed.W = [(W_a + W_b) / 2 for W_a, W_b in zip(net_a.W, net_b.W, strict=True)]
+    mixed.b = [(b_a + b_b) / 2 for b_a, b_b in zip(net_a.b, net_b.b, strict=True)]
+    assert line.losses[middle][0] == pytest.approx(mixed.loss(X, Y))
+    with pytest.raises(ValueError, match="same architecture"):
+        interpolate(net_a, Network([2, 4, 1], output="identity"), X, Y)
+
+
+def test_pca_projection_of_a_trajectory_in_a_plane_is_exact():
+    from deltaprop.lab import project_trajectory
+
+    net, X, Y = _trained_regression()
+    rng = np.random.default_rng(0)
+    P = _flat(net.params).size
+    u, v = np.linalg.qr(rng.normal(size=(P, 2)))[0].T  # orthonormal
+    t = np.linspace(0, 1, 30)
+    end = _flat(net.params)
+    thetas = end + np.outer(3 * (1 - t), u) + np.outer(np.sin(6 * t) * (1 - t), v)
+    path = project_trajectory(net, thetas, X, Y, grid=7)
+    np.testing.assert_allclose(path.explained.sum(), 1.0, rtol=1e-12)
+    # the plane is reconstructed exactly: theta_t = theta_T + c1 v1 + c2 v2
+    v1, v2 = (_flat(direction) for direction in path.directions)
+    rebuilt = end + np.outer(path.coords[:, 0], v1) + np.outer(path.coords[:, 1], v2)
+    np.testing.assert_allclose(rebuilt, thetas, atol=1e-12)
+    np.testing.assert_allclose(path.coords[-1], 0.0, atol=1e-12)
+    assert path.coords[0, 0] > 0 and path.surface.losses.shape == (7, 7)
+    assert path.losses[-1] == pytest.approx(net.loss(X, Y))
+
+
+def test_gd_trajectory_records_every_kth_step_and_projects():
+    from deltaprop.lab import gd_trajectory, project_trajectory
+
+    net, X, Y = _trained_regression(steps=1)
+    thetas, trained = gd_trajectory(net, X, Y, lr=0.3, steps=50, every=5)
+    assert thetas.shape == (11, _flat(net.params).size)
+    np.testing.assert_array_equal(thetas[0], _flat(net.params))
+    np.testing.assert_array_equal(thetas[-1], _flat(trained.params))
+    again = net.copy()
+    gradient_descent(again, X, Y, lr=0.3, steps=50)
+    np.testing.assert_array_equal(_flat(again.params), thetas[-1])
+    path = project_trajectory(net, thetas, X, Y, grid=5)
+    assert np.all(np.diff(path.losses) < 0)  # a small eta: the loss falls along the path
+    assert 0.5 < path.explained[0] <= 1.0
+    with pytest.raises(ValueError, match="at least 3 rows"):
+        project_trajectory(net, thetas[:2])
+
+
+def test_landscape_figures():
+    from deltaprop.lab import gd_trajectory, interpolate, loss_slice, loss_surface, project_trajectory
+    from deltaprop.plots import plot_loss_slices, plot_loss_surface, plot_trajectory
+
+    net, X, Y = _trained_regression()
+    lines = [loss_slice(net, X, Y, alphas=np.linspace(-1, 1, 7), random_state=s) for s in (0, 1)]
+    fig = plot_loss_slices(lines, labels=["d1", "d2"])
+    assert fig.axes[0].get_legend_handles_labels()[1] == ["d1", "d2"]
+    other = Network([2, 8, 1], activation="tanh", output="identity", random_state=3)
+    fig = plot_loss_slices(interpolate(net, other, X, Y, alphas=np.linspace(0, 1, 5)))
+    assert "theta_A" in fig.axes[0].get_xlabel()
+    grid = np.linspace(-1, 1, 5)
+    fig = plot_loss_surface(loss_surface(net, X, Y, alphas=grid, betas=grid, random_state=0))
+    assert len(fig.axes) == 2  # the contours and their colour bar
+    thetas, _ = gd_trajectory(Network([2, 8, 1], activation="tanh", output="identity"), X, Y, 0.3, 20, 2)
+    fig = plot_trajectory(project_trajectory(net, thetas, X, Y, grid=5))
+    assert "% of the path" in fig.axes[0].get_xlabel()
+    with pytest.raises(TypeError, match="loss_slice or interpolate"):
+        plot_loss_slices([np.zeros(3)])
+    with pytest.raises(TypeError, match="loss_surface returns"):
+        plot_loss_surface(lines[0])
+
+
+def test_filter_normalised_slices_do_not_see_a_rescaling_that_leaves_the_function_alone():
+    # ReLU is positively homogeneous: layer 1 (W, b) times c and W^(2) divided by c is the same function.
+    from deltaprop.lab import loss_slice
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(80, 3))
+    Y = np.eye(2)[(X[:, 0] * X[:, 1] > 0).astype(int)]
+    net = Network([3, 12, 2], activation="relu", output="softmax", random_state=0)
+    gradient_descent(net, X, Y, lr=0.5, steps=300)
+    scaled = net.copy()
+    scaled.W = [10.0 * net.W[0], net.W[1] / 10.0]
+    scaled.b = [10.0 * net.b[0], net.b[1]]
+    np.testing.assert_allclose(scaled.predict(X), net.predict(X), rtol=1e-12)
+    alphas = np.linspace(-1, 1, 11)
+    line = loss_slice(net, X, Y, alphas=alphas, random_state=3)
+    again = loss_slice(scaled, X, Y, alphas=alphas, random_state=3)
+    np.testing.assert_allclose(again.losses, line.losses, rtol=1e-10)
+    # with the biases in the direction it is not: b^(2) is not rescaled, so the row norms of
+    # [W^(2) | b^(2)] do not follow the 1/c (one reason Li et al. leave the biases out)
+    line = loss_slice(net, X, Y, alphas=alphas, biases=True, random_state=3)
+    again = loss_slice(scaled, X, Y, alphas=alphas, biases=True, random_state=3)
+    assert not np.allclose(again.losses, line.losses, rtol=0.05)
+    # the same Gaussian direction without the normalisation sees two different landscapes
+    raw = Params([rng.normal(size=W.shape) for W in net.W], [np.zeros_like(b) for b in net.b])
+    plain = loss_slice(net, X, Y, direction=raw, alphas=alphas)
+    plain_scaled = loss_slice(scaled, X, Y, direction=raw, alphas=alphas)
+    assert not np.allclose(plain.losses, plain_scaled.losses, rtol=0.1)

@@ -9,6 +9,8 @@
     deltaprop datasets [NAME --out FILE]             the data sets that ship, or one as a file
     deltaprop demo                                   a tour, written as one HTML report
     deltaprop playground                             a network training live in the browser
+    deltaprop lab ...                                sharpness, edge of stability, range test, landscapes
+    deltaprop exercise backprop / deltaprop grade    backprop exercises and their autograder
 
 A user error (a missing file, an unknown column, a bad option value, a diverging
 training, a model file of another format version ...) ends with a one-line message on
@@ -30,6 +32,7 @@ from rich.markup import escape
 
 from deltaprop.cli._choices import PlotKind
 from deltaprop.cli._errors import one_line_errors, set_debug
+from deltaprop.cli._lab import register as register_lab
 from deltaprop.cli._options import ExplainOptions, GradcheckOptions, TrainOptions, options_command
 
 app = typer.Typer(
@@ -216,6 +219,9 @@ def playground(
     from deltaprop.cli._playground import run_playground
 
     run_playground(host, port, not no_browser, typer.echo)
+
+
+register_lab(app)  # lab, exercise, grade: cli/_lab.py
 
 
 def main() -> None:

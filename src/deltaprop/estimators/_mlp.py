@@ -46,6 +46,7 @@ from deltaprop.estimators._labels import (
     partial_fit_classes,
     sample_class_weights,
 )
+from deltaprop.estimators._range_test import RangeTestMixin
 from deltaprop.estimators._solvers import has_partial_fit
 from deltaprop.losses import log_softmax
 from deltaprop.network import Network
@@ -54,7 +55,7 @@ __all__ = ["MLPClassifier", "MLPRegressor"]
 
 
 # ------------------------------------------------------------------ classifier
-class MLPClassifier(ClassifierMixin, TransformerMixin, BaseMLP):
+class MLPClassifier(RangeTestMixin, ClassifierMixin, TransformerMixin, BaseMLP):
     __doc__ = with_docs(
         """A multi-layer perceptron classifier trained by deltaprop; scikit-learn's MLPClassifier.
 
@@ -256,7 +257,7 @@ class MLPClassifier(ClassifierMixin, TransformerMixin, BaseMLP):
 
 
 # ------------------------------------------------------------------- regressor
-class MLPRegressor(RegressorMixin, TransformerMixin, BaseMLP):
+class MLPRegressor(RangeTestMixin, RegressorMixin, TransformerMixin, BaseMLP):
     __doc__ = with_docs(
         """A multi-layer perceptron regressor trained by deltaprop; scikit-learn's MLPRegressor.
 

@@ -22,7 +22,14 @@ from deltaprop.plots._curves import (
     plot_gradient_norms,
     plot_loss_curves,
 )
-from deltaprop.plots._lab import plot_edge_of_stability, plot_lr_range_test
+from deltaprop.plots._lab import (
+    plot_edge_of_stability,
+    plot_loss_slices,
+    plot_loss_surface,
+    plot_lr_range_test,
+    plot_mistakes,
+    plot_trajectory,
+)
 from deltaprop.plots._network import DIVERGING, ELLIPSIS, plot_network, plot_neuron_maps
 from deltaprop.plots._predictions import (
     confusion_matrix,
@@ -42,9 +49,13 @@ __all__ = [
     "plot_edge_of_stability",
     "plot_gradient_norms",
     "plot_loss_curves",
+    "plot_loss_slices",
+    "plot_loss_surface",
     "plot_lr_range_test",
+    "plot_mistakes",
     "plot_network",
     "plot_neuron_maps",
     "plot_predicted_vs_true",
+    "plot_trajectory",
     "save_figure",
 ]

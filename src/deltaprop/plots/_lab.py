@@ -1,4 +1,4 @@
-"""Figures of :mod:`deltaprop.lab`: the edge of stability and the learning-rate range test.
+"""Figures of :mod:`deltaprop.lab`: the edge of stability, the range test and loss landscapes.
 
 :func:`plot_edge_of_stability` draws what :func:`deltaprop.lab.edge_of_stability`
 measured, as Cohen et al. (ICLR 2021) show it: the training loss per step on the
@@ -6,7 +6,11 @@ left, the sharpness against its 2/eta line (dashed, the same colour) on the righ
 one colour per learning rate.  A 2/eta far above every measured sharpness (a small
 eta that never reaches it) is named at the top of the panel instead of being drawn to
 scale.  :func:`plot_lr_range_test` draws Smith's range test: the loss and the score
-against eta, with the suggested range shaded.  Re-exported by :mod:`deltaprop.plots`.
+against eta, with the suggested range shaded.  :func:`plot_loss_slices`,
+:func:`plot_loss_surface` and :func:`plot_trajectory` draw the landscapes of Li et al.
+(NeurIPS 2018): lines of the loss, contours of log10 of the loss on a plane, and the
+path of gradient descent on the plane of its principal directions.  Re-exported by
+:mod:`deltaprop.plots`.
 """
 
 from __future__ import annotations
@@ -15,8 +19,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from deltaprop.lab import EdgeOfStability, RangeTest
-from deltaprop.plots._common import _root_figure
+from deltaprop.lab import EdgeOfStability, LossSlice, LossSurface, RangeTest, Trajectory
+from deltaprop.plots._common import _figure_and_axes, _root_figure
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -189,4 +193,236 @@ def plot_lr_range_test(result: Any, ax: Axes | None = None) -> Figure:
         score_ax.set_ylim(max(float(scores.min()), -1.0) - 0.05, 1.05)
     score_ax.set_ylabel("accuracy or $R^2$ of the batch")
     score_ax.set_title("Score while the learning rate grows")
+    return fig
+
+
+def plot_loss_slices(slices: Any, labels: Any = None, ax: Axes | None = None, logy: bool = False) -> Figure:
+    """The loss along lines through parameter space: one curve per slice.
+
+    Parameters
+    ----------
+    slices : LossSlice or sequence of them
+        What :func:`deltaprop.lab.loss_slice` or :func:`deltaprop.lab.interpolate` returned.
+    labels : sequence of str, optional
+        One legend entry per slice (default: the slice's kind and number).
+    ax : matplotlib Axes, optional
+    logy : bool, default False
+        A logarithmic loss axis.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        alpha on the x axis; for an interpolation, dotted lines mark alpha = 0 and 1.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from deltaprop import Network
+    >>> from deltaprop.lab import loss_slice
+    >>> X = np.random.default_rng(0).normal(size=(20, 2))
+    >>> net = Network([2, 4, 1], activation="tanh", output="identity", random_state=0)
+    >>> fig = plot_loss_slices(loss_slice(net, X, X[:, :1], random_state=0))
+    >>> fig.axes[0].get_legend_handles_labels()[1]
+    ['random direction 1']
+    """
+    items = [slices] if isinstance(slices, LossSlice) else list(slices)
+    if not items or not all(isinstance(item, LossSlice) for item in items):
+        raise TypeError(
+            "The 'slices' parameter must be what deltaprop.lab.loss_slice or interpolate returns, or a "
+            "list of them."
+        )
+    if labels is not None and len(labels) != len(items):
+        raise ValueError(f"Got {len(labels)} labels for {len(items)} slices; give one label per slice.")
+    fig, axes = _figure_and_axes(ax, (6.4, 4.2))
+    interpolation = False
+    for i, item in enumerate(items):
+        label = labels[i] if labels is not None else f"{item.kind} {i + 1}"
+        axes.plot(item.alphas, np.where(np.isfinite(item.losses), item.losses, np.nan), label=label)
+        interpolation |= item.kind == "interpolation"
+    if interpolation:
+        for end in (0.0, 1.0):
+            axes.axvline(end, color="grey", linestyle=":", linewidth=1.0)
+        axes.set_xlabel(r"$\alpha$ in $(1-\alpha)\,\theta_A + \alpha\,\theta_B$")
+    else:
+        axes.axvline(0.0, color="grey", linestyle=":", linewidth=1.0)
+        axes.set_xlabel(r"$\alpha$ in $\theta^* + \alpha\, d$ (filter-normalised $d$)")
+    if logy:
+        axes.set_yscale("log")
+    axes.set_ylabel("training loss")
+    axes.set_title("Loss along lines through parameter space")
+    axes.grid(alpha=0.3, which="both")
+    axes.legend(fontsize="small")
+    return fig
+
+
+def _log_losses(losses: Any) -> Any:
+    """log10 of the losses, non-finite values (overflow far out) set to the largest finite one."""
+    finite = losses[np.isfinite(losses)]
+    top = float(finite.max()) if finite.size else 1.0
+    return np.log10(np.maximum(np.where(np.isfinite(losses), losses, top), 1e-300))
+
+
+def _contours(axes: Axes, surface: LossSurface, levels: int) -> None:
+    from matplotlib import colormaps
+
+    values = _log_losses(surface.losses)
+    filled = axes.contourf(surface.alphas, surface.betas, values, levels=levels, cmap=colormaps["viridis"])
+    axes.contour(
+        surface.alphas,
+        surface.betas,
+        values,
+        levels=levels,
+        colors="white",
+        linewidths=0.4,
+        negative_linestyles="solid",
+    )
+    _root_figure(axes).colorbar(filled, ax=axes, label=r"$\log_{10}$ training loss")
+
+
+def plot_loss_surface(surface: Any, ax: Axes | None = None, levels: int = 20) -> Figure:
+    """Contours of log10 of the loss on a plane through the trained parameters.
+
+    Parameters
+    ----------
+    surface : LossSurface
+        What :func:`deltaprop.lab.loss_surface` returned.
+    ax : matplotlib Axes, optional
+    levels : int, default 20
+        The number of contour levels.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Filled contours with a colour bar; a star marks theta* at (0, 0).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from deltaprop import Network
+    >>> from deltaprop.lab import loss_surface
+    >>> X = np.random.default_rng(0).normal(size=(20, 2))
+    >>> net = Network([2, 4, 1], activation="tanh", output="identity", random_state=0)
+    >>> grid = np.linspace(-1, 1, 7)
+    >>> fig = plot_loss_surface(loss_surface(net, X, X[:, :1], alphas=grid, betas=grid, random_state=0))
+    >>> fig.axes[0].get_xlabel()
+    '$\\\\alpha$ along $d_1$'
+    """
+    if not isinstance(surface, LossSurface):
+        raise TypeError(
+            "The 'surface' parameter must be what deltaprop.lab.loss_surface returns. "
+            f"Got {type(surface).__name__} instead."
+        )
+    fig, axes = _figure_and_axes(ax, (6.0, 5.0))
+    _contours(axes, surface, levels)
+    axes.plot([0.0], [0.0], marker="*", color="red", markersize=12, linestyle="none", label=r"$\theta^*$")
+    axes.set_xlabel(r"$\alpha$ along $d_1$")
+    axes.set_ylabel(r"$\beta$ along $d_2$")
+    axes.set_title("Loss around the trained point (filter-normalised directions)")
+    axes.legend(fontsize="small", loc="upper right")
+    return fig
+
+
+def plot_trajectory(trajectory: Any, ax: Axes | None = None, levels: int = 20) -> Figure:
+    """The path of gradient descent on the plane of its two principal directions.
+
+    Parameters
+    ----------
+    trajectory : Trajectory
+        What :func:`deltaprop.lab.project_trajectory` returned (with X and Y, for the contours).
+    ax : matplotlib Axes, optional
+    levels : int, default 20
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The loss's contours on the plane (if measured) and the path from its start (circle)
+        to its end theta_T (star); each axis names the share of the path it explains.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from deltaprop import Network
+    >>> from deltaprop.lab import gd_trajectory, project_trajectory
+    >>> X = np.random.default_rng(0).normal(size=(30, 2))
+    >>> net = Network([2, 4, 1], activation="tanh", output="identity", random_state=0)
+    >>> thetas, _ = gd_trajectory(net, X, X[:, :1] * X[:, 1:], lr=0.5, steps=40, every=4)
+    >>> fig = plot_trajectory(project_trajectory(net, thetas, X, X[:, :1] * X[:, 1:], grid=9))
+    >>> fig.axes[0].get_xlabel().startswith("1st principal direction")
+    True
+    """
+    if not isinstance(trajectory, Trajectory):
+        raise TypeError(
+            "The 'trajectory' parameter must be what deltaprop.lab.project_trajectory returns. "
+            f"Got {type(trajectory).__name__} instead."
+        )
+    fig, axes = _figure_and_axes(ax, (6.0, 5.0))
+    if trajectory.surface is not None:
+        _contours(axes, trajectory.surface, levels)
+    x, y = trajectory.coords[:, 0], trajectory.coords[:, 1]
+    axes.plot(x, y, color="red", marker=".", markersize=4, linewidth=1.2, label="gradient descent")
+    axes.plot(x[:1], y[:1], marker="o", color="red", linestyle="none", label=r"start $\theta_0$")
+    axes.plot(
+        x[-1:], y[-1:], marker="*", color="red", markersize=12, linestyle="none", label=r"end $\theta_T$"
+    )
+    first, second = (100.0 * float(share) for share in trajectory.explained)
+    axes.set_xlabel(f"1st principal direction ({first:.1f} % of the path)")
+    axes.set_ylabel(f"2nd principal direction ({second:.1f} % of the path)")
+    axes.set_title("Gradient descent on the plane of its principal directions")
+    axes.legend(fontsize="small", loc="lower right")
+    return fig
+
+
+def plot_mistakes(problem: Any, ax: Axes | None = None) -> Figure:
+    """Which quantities of a backpropagation exercise each common mistake changes, and by how much.
+
+    One row per mistake of :data:`deltaprop.exercises.MISTAKES`, one column per quantity
+    (a1, z1, ..., delta1, dW1, ..., W1_new, ...); the colour is log10 of the relative error
+    ||wrong - right|| / ||right|| of the answer of a student who makes that mistake, blank
+    where the quantity is unchanged.  Mistakes whose rows differ are told apart by the grader.
+
+    Parameters
+    ----------
+    problem : deltaprop.exercises.Problem
+    ax : matplotlib Axes, optional
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> from deltaprop.exercises import make_problem
+    >>> fig = plot_mistakes(make_problem(depth=2, activation="relu", batch=2))
+    >>> fig.axes[0].get_xticklabels()[0].get_text()
+    'a1'
+    """
+    from matplotlib import colormaps
+
+    from deltaprop.exercises import MISTAKES, Problem, solve
+
+    if not isinstance(problem, Problem):
+        raise TypeError(
+            "The 'problem' parameter must be a deltaprop.exercises.Problem (make_problem returns one). "
+            f"Got {type(problem).__name__} instead."
+        )
+    right = solve(problem).quantities()
+    keys = list(MISTAKES)
+    errors = np.full((len(keys), len(right)), np.nan)
+    for i, key in enumerate(keys):
+        wrong = solve(problem, [key]).quantities()
+        for j, name in enumerate(right):
+            gap = float(np.linalg.norm(wrong[name] - right[name]))
+            if gap > 1e-12 * max(1.0, float(np.linalg.norm(right[name]))):
+                errors[i, j] = np.log10(gap / max(float(np.linalg.norm(right[name])), 1e-300))
+    fig, axes = _figure_and_axes(ax, (0.42 * len(right) + 4.0, 0.42 * len(keys) + 1.8))
+    image = axes.imshow(errors, cmap=colormaps["magma_r"], aspect="auto", vmin=-4.0, vmax=1.0)
+    axes.set_xticks(range(len(right)), list(right), rotation=60, ha="right", fontsize="small")
+    labels = [MISTAKES[key].name + (" (diagonal)" if key.endswith("_diagonal") else "") for key in keys]
+    axes.set_yticks(range(len(keys)), labels, fontsize="small")
+    axes.set_title(
+        f"What each mistake changes (D = {problem.depth}, {problem.activation}, {problem.output}, "
+        f"n = {problem.n}); blank: unchanged",
+        fontsize="medium",
+    )
+    _root_figure(axes).colorbar(image, ax=axes, label=r"$\log_{10}$ relative error")
     return fig
