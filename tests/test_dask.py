@@ -1,0 +1,224 @@
+"""deltaprop.dask: exact full-batch steps over Dask blocks, mini-batches streamed from them.
+
+The clusters are real ``distributed.LocalCluster`` s on the loopback interface
+(in-process workers here; one test with worker processes kills one mid-fit).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+da = pytest.importorskip("dask.array", reason="deltaprop.dask needs the 'dask' extra")
+distributed = pytest.importorskip("distributed", reason="deltaprop.dask needs the 'dask' extra")
+
+import dask  # noqa: E402
+
+import deltaprop.dask as ddp  # noqa: E402
+from deltaprop import Network, Trainer, fit  # noqa: E402
+from deltaprop.optim import apply_updates, gd, momentum  # noqa: E402
+from deltaprop.train import Callback, DivergenceError  # noqa: E402
+
+CHUNK = 60
+
+
+def _cluster(**kwargs):
+    options = {
+        "n_workers": 2,
+        "threads_per_worker": 1,
+        "processes": False,
+        "protocol": "tcp",
+        "host": "127.0.0.1",
+        "dashboard_address": None,
+    }
+    return distributed.LocalCluster(**(options | kwargs))
+
+
+@pytest.fixture
+def client():
+    with _cluster() as cluster, distributed.Client(cluster) as c:
+        yield c
+
+
+def _problem(n=300, d=5, K=3, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, d))
+    Y = np.eye(K)[(X[:, 0] > 0).astype(int) + (X[:, 1] > 0.5)]
+    return X, Y
+
+
+def _net(sizes=(5, 8, 3), **kwargs):
+    return Network(list(sizes), activation="tanh", random_state=0, **kwargs)
+
+
+def _params(net):
+    return [*net.W, *net.b]
+
+
+def _bitwise(a, b):
+    return all(
+        x.dtype == y.dtype and np.array_equal(x, y) for x, y in zip(_params(a), _params(b), strict=True)
+    )
+
+
+def _blocks(A, size=CHUNK):
+    return [A[i : i + size] for i in range(0, A.shape[0], size)]
+
+
+def _in_memory_same_blocks(net, X, Y, lr, l2, steps, s=None):
+    """GD over the blocks in memory, summed in the cluster's order: the bitwise oracle."""
+    transform = gd(lr)
+    state = transform.init(net.params)
+    for _ in range(steps):
+        _, grads = ddp.in_memory_loss_and_gradient(
+            net, _blocks(X), _blocks(Y), l2, None if s is None else _blocks(s)
+        )
+        updates, state = transform.update(grads, state, net.params)
+        net.params = apply_updates(net.params, updates)
+    return net
+
+
+# ------------------------------------------------------------ the exact sums
+def test_block_sums_add_up_to_the_full_batch_loss_and_gradient():
+    X, Y = _problem()
+    net = _net()
+    loss, grads = ddp.in_memory_loss_and_gradient(net, _blocks(X, 70), _blocks(Y, 70), l2=0.01)
+    expected = net.backward(net.forward(X), Y, l2=0.01)
+    assert loss == pytest.approx(net.loss(X, Y, l2=0.01), abs=1e-14)
+    for g, e in zip([*grads.W, *grads.b], [*expected.W, *expected.b], strict=True):
+        np.testing.assert_allclose(g, e, rtol=0, atol=1e-15)
+
+
+def test_the_tree_sum_groups_by_position_only():
+    assert ddp.tree_sum(list("abcdefghij"), lambda *p: "(" + "".join(p) + ")", 4) == "((abcd)(efgh)(ij))"
+    with pytest.raises(ValueError, match="no rows"):
+        ddp.tree_sum([], max)
+
+
+def test_sample_weights_weigh_the_sums():
+    X, Y = _problem()
+    s = np.random.default_rng(1).uniform(0, 2, X.shape[0])
+    net = _net()
+    loss, grads = ddp.in_memory_loss_and_gradient(net, _blocks(X), _blocks(Y), 0.0, _blocks(s))
+    expected = net.backward(net.forward(X), Y, sample_weight=s)
+    assert loss == pytest.approx(net.loss(X, Y, sample_weight=s), abs=1e-14)
+    np.testing.assert_allclose(grads.W[0], expected.W[0], rtol=0, atol=1e-15)
+
+
+# ------------------------------------------------- bitwise across schedulers
+def test_gd_steps_are_bitwise_equal_on_a_cluster_the_threaded_scheduler_and_in_memory(client):
+    X, Y = _problem()
+    steps, lr, l2 = 4, 0.3, 0.01
+    on_cluster = _net()
+    history = ddp.fit(on_cluster, da.from_array(X, chunks=CHUNK), Y, learning_rate=lr, l2=l2, epochs=steps)
+    assert history.steps == steps and len(history.loss) == steps
+    client.close()
+    with dask.config.set(scheduler="threads"):
+        threaded = _net()
+        ddp.fit(threaded, da.from_array(X, chunks=CHUNK), Y, learning_rate=lr, l2=l2, epochs=steps)
+    in_memory = _in_memory_same_blocks(_net(), X, Y, lr, l2, steps)
+    assert _bitwise(on_cluster, threaded)
+    assert _bitwise(on_cluster, in_memory)
+
+
+def test_gd_steps_equal_the_ordinary_fit_within_1e_12(client):
+    X, Y = _problem()
+    s = np.random.default_rng(2).uniform(0.5, 1.5, X.shape[0])
+    for kwargs in ({}, {"sample_weight": s}):
+        net, ref = _net(), _net()
+        dask_kwargs = {k: da.from_array(v, chunks=CHUNK) for k, v in kwargs.items()}
+        h = ddp.fit(
+            net, da.from_array(X, chunks=CHUNK), Y, learning_rate=0.5, l2=1e-3, epochs=6, **dask_kwargs
+        )
+        h_ref = fit(ref, X, Y, learning_rate=0.5, l2=1e-3, epochs=6, **kwargs)
+        for a, b in zip(_params(net), _params(ref), strict=True):
+            np.testing.assert_allclose(a, b, rtol=0, atol=1e-12)
+        np.testing.assert_allclose(h.loss, h_ref.loss, rtol=0, atol=1e-12)
+        np.testing.assert_allclose(h.grad_norms, h_ref.grad_norms, rtol=0, atol=1e-12)
+        assert h.lr == h_ref.lr and h.steps == h_ref.steps == 6
+
+
+def test_momentum_and_a_trainer_continue_like_the_ordinary_fit(client):
+    X, Y = _problem()
+    net, ref = _net(), _net()
+    trainer = Trainer(net, "momentum", 0.2, 1e-3, beta=0.9)
+    ddp.fit(net, da.from_array(X, chunks=CHUNK), da.from_array(Y, chunks=CHUNK), optimizer=trainer, epochs=3)
+    ddp.fit(net, da.from_array(X, chunks=CHUNK), Y, optimizer=trainer, epochs=2)
+    fit(ref, X, Y, optimizer=Trainer(ref, "momentum", 0.2, 1e-3, beta=0.9), epochs=5)
+    assert trainer.steps == 5
+    for a, b in zip(_params(net), _params(ref), strict=True):
+        np.testing.assert_allclose(a, b, rtol=0, atol=1e-12)
+    assert momentum(0.2).spec is not None
+
+
+def test_float32_trains_in_float32(client):
+    X, Y = _problem()
+    net = _net(dtype="float32")
+    ddp.fit(net, da.from_array(X, chunks=CHUNK), Y, epochs=2)
+    assert all(p.dtype == np.float32 for p in _params(net))
+
+
+def test_x_is_persisted_on_the_workers_and_not_part_of_a_steps_graph(client):
+    X, Y = _problem()
+    objective = ddp.DaskObjective(_net(), da.from_array(X, chunks=CHUNK), Y)
+    data = objective.data
+    distributed.wait([data.X, data.Y])
+    keys = {key for block in data.blocks for key in (block[0].key, block[1].key)}
+    held = set(client.who_has())
+    assert {str(k) for k in keys} <= {str(k) for k in held}  # the blocks live on the workers
+    assert len(data.X.dask) == data.X.npartitions  # a persisted array: one key per block, no source
+    graph = dict(objective.graph(_net()).__dask_graph__())
+    assert len(graph) == len(data.blocks) + 1  # a block_sums per block, one add_sums: no data
+    needs = set().union(*(task.dependencies for task in graph.values()))
+    assert {block[0].key for block in data.blocks} <= needs  # the blocks, by key
+
+
+# -------------------------------------------------------------------- errors
+def test_bad_input_names_the_culprit():
+    X, Y = _problem()
+    net = _net()
+    with pytest.raises(ValueError, match="5 columns"):
+        ddp.fit(net, da.from_array(X[:, :4], chunks=CHUNK), Y, epochs=1)
+    with pytest.raises(ValueError, match="K"):
+        ddp.fit(net, da.from_array(X, chunks=CHUNK), Y[:, :2], epochs=1)
+    with pytest.raises(TypeError, match="Dask array"):
+        ddp.fit(net, X, Y, epochs=1)
+    with pytest.raises(ValueError, match="parallel"):
+        ddp.fit(net, da.from_array(X, chunks=CHUNK), Y, batch_size=10, parallel="gpu")
+    unknown = da.from_array(X, chunks=CHUNK)[da.from_array(X[:, 0] > 0, chunks=CHUNK)]
+    with pytest.raises(ValueError, match="lengths=True"):
+        ddp.fit(net, unknown, Y, epochs=1)
+    with pytest.raises(TypeError, match="Trainer"):
+        ddp.fit(net, da.from_array(X, chunks=CHUNK), Y, optimizer=Trainer(net), learning_rate=0.1)
+
+
+def test_the_in_memory_fit_refuses_dask_arrays_and_says_where_to_go():
+    X, Y = _problem()
+    with pytest.raises(TypeError, match=r"deltaprop\.dask\.fit"):
+        fit(_net(), da.from_array(X, chunks=CHUNK), Y)
+
+
+def test_a_diverging_fit_raises_and_keeps_the_last_finite_parameters():
+    X, Y = _problem()
+    X = X * 1e200
+    net = Network([5, 3], output="identity", random_state=0)
+    with dask.config.set(scheduler="threads"), pytest.raises(DivergenceError):
+        ddp.fit(net, da.from_array(X, chunks=CHUNK), Y, learning_rate=1e10, epochs=5)
+    assert all(np.isfinite(p).all() for p in _params(net))
+
+
+def test_ctrl_c_keeps_the_last_parameters():
+    X, Y = _problem()
+
+    class Interrupt(Callback):
+        def on_epoch_end(self, epoch, history, net):
+            if epoch == 1:
+                self.kept = [p.copy() for p in _params(net)]
+                raise KeyboardInterrupt
+
+    stop = Interrupt()
+    net = _net()
+    with dask.config.set(scheduler="threads"):
+        history = ddp.fit(net, da.from_array(X, chunks=CHUNK), Y, epochs=10, callbacks=[stop])
+    assert history.stop_reason == "interrupted" and history.epochs == 2
+    assert all(np.array_equal(a, b) for a, b in zip(_params(net), stop.kept, strict=True))
