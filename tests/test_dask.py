@@ -222,3 +222,83 @@ def test_ctrl_c_keeps_the_last_parameters():
         history = ddp.fit(net, da.from_array(X, chunks=CHUNK), Y, epochs=10, callbacks=[stop])
     assert history.stop_reason == "interrupted" and history.epochs == 2
     assert all(np.array_equal(a, b) for a, b in zip(_params(net), stop.kept, strict=True))
+
+
+# ---------------------------------------------------------------- estimators
+def _quiet_fit(model, X, y, **kwargs):
+    import warnings
+
+    from sklearn.exceptions import ConvergenceWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return model.fit(X, y, **kwargs)
+
+
+def test_gd_regressor_on_dask_equals_it_on_numpy_within_1e_12(client):
+    from deltaprop import MLPRegressor
+
+    X, _ = _problem()
+    y = np.column_stack([np.sin(X[:, 0]), X[:, 1] * X[:, 2]])
+    options = {"hidden_layer_sizes": (7,), "solver": "gd", "max_iter": 8, "alpha": 1e-3, "random_state": 0}
+    on_dask = _quiet_fit(
+        MLPRegressor(**options), da.from_array(X, chunks=CHUNK), da.from_array(y, chunks=CHUNK)
+    )
+    in_memory = _quiet_fit(MLPRegressor(**options), X, y)
+    for a, b in zip(
+        on_dask.coefs_ + on_dask.intercepts_, in_memory.coefs_ + in_memory.intercepts_, strict=True
+    ):
+        np.testing.assert_allclose(a, b, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(on_dask.loss_curve_, in_memory.loss_curve_, rtol=0, atol=1e-12)
+    assert on_dask.n_iter_ == in_memory.n_iter_ == 8 and on_dask.n_features_in_ == 5
+
+
+def test_lbfgs_classifier_on_dask_equals_it_on_numpy_within_1e_8(client):
+    from deltaprop import MLPClassifier
+
+    X, Y = _problem()
+    y = np.array(["low", "mid", "high"])[Y.argmax(axis=1)]
+    options = {"hidden_layer_sizes": (6,), "solver": "lbfgs", "max_iter": 40, "random_state": 0}
+    on_dask = _quiet_fit(
+        MLPClassifier(**options), da.from_array(X, chunks=CHUNK), da.from_array(y, chunks=CHUNK)
+    )
+    in_memory = _quiet_fit(MLPClassifier(**options), X, y)
+    assert list(on_dask.classes_) == list(in_memory.classes_) == ["high", "low", "mid"]
+    assert on_dask.n_iter_ == in_memory.n_iter_
+    for a, b in zip(
+        on_dask.coefs_ + on_dask.intercepts_, in_memory.coefs_ + in_memory.intercepts_, strict=True
+    ):
+        np.testing.assert_allclose(a, b, rtol=0, atol=1e-8)
+    # predictions on a Dask array are a Dask array, computed block by block
+    Xd = da.from_array(X, chunks=CHUNK)
+    for method in ("predict", "predict_proba", "predict_log_proba", "transform"):
+        lazy = getattr(on_dask, method)(Xd)
+        assert isinstance(lazy, da.Array) and lazy.numblocks[0] == Xd.numblocks[0], method
+        np.testing.assert_array_equal(lazy.compute(), getattr(on_dask, method)(X))
+    np.testing.assert_array_equal(on_dask.transform(Xd, layer=2).compute(), on_dask.predict_proba(X))
+
+
+def test_partial_fit_on_a_dask_array_is_one_partial_fit_per_block():
+    from deltaprop import MLPClassifier
+
+    X, Y = _problem()
+    y = Y.argmax(axis=1)
+    options = {"hidden_layer_sizes": (6,), "solver": "adam", "random_state": 0, "batch_size": 25}
+    with dask.config.set(scheduler="threads"):
+        blocks = MLPClassifier(**options).partial_fit(
+            da.from_array(X, chunks=CHUNK), da.from_array(y, chunks=CHUNK), classes=[0, 1, 2]
+        )
+    by_hand = MLPClassifier(**options)
+    for Xb, yb in zip(_blocks(X), _blocks(y), strict=True):
+        by_hand.partial_fit(Xb, yb, classes=[0, 1, 2])
+    assert blocks.t_ == by_hand.t_ == X.shape[0]
+    for a, b in zip(blocks.coefs_, by_hand.coefs_, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_stochastic_solvers_on_dask_fit_point_to_incremental_training():
+    from deltaprop import MLPRegressor
+
+    X, Y = _problem()
+    with pytest.raises(ValueError, match="Incremental"):
+        MLPRegressor(solver="adam").fit(da.from_array(X, chunks=CHUNK), da.from_array(Y, chunks=CHUNK))

@@ -10,6 +10,7 @@ use when.
 from deltaprop.dask._data import BlockData, check_blocks, is_dask_collection
 from deltaprop.dask._fit import PARALLEL, fit
 from deltaprop.dask._objective import DaskObjective, broadcast, current_client
+from deltaprop.dask._stream import batches_of_block, block_order, stream_blocks
 from deltaprop.dask._sums import (
     SPLIT_EVERY,
     BlockSums,
@@ -27,6 +28,8 @@ __all__ = [
     "BlockSums",
     "DaskObjective",
     "add_sums",
+    "batches_of_block",
+    "block_order",
     "block_sums",
     "broadcast",
     "check_blocks",
@@ -35,5 +38,6 @@ __all__ = [
     "fit",
     "in_memory_loss_and_gradient",
     "is_dask_collection",
+    "stream_blocks",
     "tree_sum",
 ]
