@@ -302,3 +302,89 @@ def test_stochastic_solvers_on_dask_fit_point_to_incremental_training():
     X, Y = _problem()
     with pytest.raises(ValueError, match="Incremental"):
         MLPRegressor(solver="adam").fit(da.from_array(X, chunks=CHUNK), da.from_array(Y, chunks=CHUNK))
+
+
+# --------------------------------------------------------------- command line
+def _cli(*args):
+    from typer.testing import CliRunner
+
+    from deltaprop.cli import app
+
+    try:
+        runner = CliRunner(mix_stderr=False)
+    except TypeError:
+        runner = CliRunner()
+    return runner.invoke(app, [str(a) for a in args])
+
+
+def _table(n=240, seed=0):
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, 2))
+    colour = rng.choice(["red", "blue", "green"], n)
+    y = np.where(x[:, 0] + (colour == "red") > 0.3, "yes", "no")
+    return pd.DataFrame({"x0": x[:, 0], "x1": x[:, 1] * 3 + 1, "colour": colour, "y": y, "id": np.arange(n)})
+
+
+def test_cli_trains_on_a_parquet_directory_with_the_preprocessing_learned_by_dask(client, tmp_path):
+    import pandas as pd
+
+    from deltaprop.cli._data import load_model
+    from deltaprop.preprocessing import Preprocessor
+
+    frame = _table()
+    folder = tmp_path / "rows"
+    folder.mkdir()
+    for i in range(3):
+        frame.iloc[i * 80 : (i + 1) * 80].to_parquet(folder / f"part-{i}.parquet")
+    address = client.scheduler.address
+    result = _cli(
+        "train", folder, "--target", "y", "--drop", "id", "--out", tmp_path / "m.npz", "--dask", address,
+        "--solver", "gd", "--lr", "0.5", "--epochs", "5", "--hidden", "4", "-q",
+    )  # fmt: skip
+    assert result.exit_code == 0, (result.stdout, result.exception)
+    shown = " ".join(result.stdout.split())
+    assert "240 rows in 3 partition(s)" in shown and "full batch (exact)" in shown
+    model = load_model(tmp_path / "m.npz")
+    expected = Preprocessor.fit(frame.drop(columns="id"), "y")
+    prep = model.preprocessor
+    assert prep.columns == expected.columns and prep.categories == expected.categories
+    assert prep.classes == expected.classes == ["no", "yes"]
+    np.testing.assert_allclose(prep.mean, expected.mean, rtol=1e-12)
+    np.testing.assert_allclose(prep.scale, expected.scale, rtol=1e-12)
+    assert model.history.epochs == 5 and model.training["dask"] == address
+    # the same 5 exact GD steps as an in-memory fit of the same network
+    net = Network([prep.n_features, 4, 2], "relu", random_state=0)
+    fit(net, expected.transform(frame), expected.encode_target(frame), learning_rate=0.5, epochs=5)
+    for a, b in zip(_params(model.network), _params(net), strict=True):
+        np.testing.assert_allclose(a, b, rtol=0, atol=1e-12)
+    assert isinstance(frame, pd.DataFrame)
+
+
+def test_cli_streams_mini_batches_from_a_glob_of_csv_files(client, tmp_path):
+    frame = _table().drop(columns=["colour", "y"]).assign(r=lambda f: 2 * f.x0 - f.x1)
+    for i in range(2):
+        frame.iloc[i * 120 : (i + 1) * 120].to_csv(tmp_path / f"rows-{i}.csv", index=False)
+    result = _cli(
+        "train", tmp_path / "rows-*.csv", "--target", "r", "--out", tmp_path / "r.npz",
+        "--dask", client.scheduler.address, "--epochs", "2", "--batch-size", "50", "-q",
+    )  # fmt: skip
+    assert result.exit_code == 0, (result.stdout, result.exception)
+    shown = " ".join(result.stdout.split())
+    assert "Task: regression" in shown and "batches of 50 streamed" in shown
+
+
+def test_cli_dask_errors_are_one_line(tmp_path):
+    from deltaprop.cli._dask import parse_address
+    from deltaprop.cli._errors import UserError
+
+    assert parse_address("local") == ("local", None) and parse_address("local:3") == ("local", 3)
+    assert parse_address("tcp://10.0.0.1:8786") == ("tcp://10.0.0.1:8786", None)
+    for bad in ("local:0", "spark://x", "tcp://nohost"):
+        with pytest.raises(UserError, match="--dask"):
+            parse_address(bad)
+    result = _cli(
+        "train", tmp_path / "none-*.csv", "--target", "y", "--out", tmp_path / "m.npz", "--dask", "x"
+    )
+    assert result.exit_code == 1 and "--dask" in (result.stderr or result.stdout)
