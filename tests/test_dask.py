@@ -168,7 +168,7 @@ def test_x_is_persisted_on_the_workers_and_not_part_of_a_steps_graph(client):
     assert {str(k) for k in keys} <= {str(k) for k in held}  # the blocks live on the workers
     assert len(data.X.dask) == data.X.npartitions  # a persisted array: one key per block, no source
     graph = dict(objective.graph(_net()).__dask_graph__())
-    assert len(graph) == len(data.blocks) + 1  # a block_sums per block, one add_sums: no data
+    assert len(graph) == len(data.blocks) + 2  # the parameters, a block_sums per block, one add_sums
     needs = set().union(*(task.dependencies for task in graph.values()))
     assert {block[0].key for block in data.blocks} <= needs  # the blocks, by key
 
@@ -258,7 +258,7 @@ def test_lbfgs_classifier_on_dask_equals_it_on_numpy_within_1e_8(client):
 
     X, Y = _problem()
     y = np.array(["low", "mid", "high"])[Y.argmax(axis=1)]
-    options = {"hidden_layer_sizes": (6,), "solver": "lbfgs", "max_iter": 40, "random_state": 0}
+    options = {"hidden_layer_sizes": (6,), "solver": "lbfgs", "max_iter": 15, "random_state": 0}
     on_dask = _quiet_fit(
         MLPClassifier(**options), da.from_array(X, chunks=CHUNK), da.from_array(y, chunks=CHUNK)
     )
@@ -388,3 +388,152 @@ def test_cli_dask_errors_are_one_line(tmp_path):
         "train", tmp_path / "none-*.csv", "--target", "y", "--out", tmp_path / "m.npz", "--dask", "x"
     )
     assert result.exit_code == 1 and "--dask" in (result.stderr or result.stdout)
+
+
+# ------------------------------------------------------------- mini-batches
+def test_client_mini_batches_follow_a_seeded_block_order_with_rows_shuffled_in_each_block():
+    X, Y = _problem()
+    rows = [CHUNK] * 5
+    with dask.config.set(scheduler="threads"):
+        net = _net()
+        history = ddp.fit(
+            net, da.from_array(X, chunks=CHUNK), Y, optimizer="adam", learning_rate=0.01,
+            batch_size=16, epochs=2, random_state=7,
+        )  # fmt: skip
+    # the same steps by hand: a block order, then each block's rows permuted, from one generator
+    ref = _net()
+    trainer = Trainer(ref, "adam", 0.01)
+    rng = np.random.default_rng(7)
+    for _ in range(2):
+        for j in rng.permutation(5):
+            order = rng.permutation(rows[j])
+            Xb, Yb = X[j * CHUNK : (j + 1) * CHUNK][order], Y[j * CHUNK : (j + 1) * CHUNK][order]
+            for i in range(0, CHUNK, 16):
+                trainer.step(Xb[i : i + 16], Yb[i : i + 16])
+    assert history.steps == trainer.steps == 2 * 5 * 4
+    assert _bitwise(net, ref)
+
+
+def test_the_client_holds_at_most_two_blocks(monkeypatch):
+    from deltaprop.dask import _stream
+
+    X, Y = _problem()
+    fetched = []
+    real = _stream._fetch
+    monkeypatch.setattr(_stream, "_fetch", lambda data, j: fetched.append(j) or real(data, j))
+    data = ddp.check_blocks(_net(), da.from_array(X, chunks=CHUNK), Y, persist=False)
+    seen = []
+    with dask.config.set(scheduler="threads"):
+        for block in ddp.stream_blocks(data, [3, 1, 4, 0, 2]):
+            seen.append(block[0].shape[0])
+            assert len(fetched) <= len(seen) + 1  # this block and the next one, never more
+    assert fetched == [3, 1, 4, 0, 2] and seen == [CHUNK] * 5
+
+
+def test_data_parallel_steps_sum_one_batch_from_each_worker(client):
+    X, Y = _problem()
+    kwargs = {"optimizer": "sgd", "learning_rate": 0.05, "batch_size": 20, "epochs": 2, "parallel": "workers"}
+    a, b = _net(), _net()
+    ha = ddp.fit(a, da.from_array(X, chunks=CHUNK), Y, random_state=3, **kwargs)
+    hb = ddp.fit(b, da.from_array(X, chunks=CHUNK), Y, random_state=3, persist=False, **kwargs)
+    assert _bitwise(a, b) and ha.loss == hb.loss
+    # 5 blocks in groups of 2 workers: (2 blocks, 3 steps), (2, 3), (1, 3) per epoch
+    assert ha.steps == 2 * 9 and ha.loss[-1] < ha.loss[0]
+
+
+def test_mini_batches_stream_from_a_parquet_directory(tmp_path):
+    import dask.dataframe as dd
+    import pandas as pd
+
+    X, Y = _problem()
+    for j, start in enumerate(range(0, 300, 100)):
+        part = pd.DataFrame(X[start : start + 100], columns=[f"x{i}" for i in range(5)])
+        part["y"] = Y[start : start + 100].argmax(axis=1)
+        part.to_parquet(tmp_path / f"part-{j}.parquet")
+    with dask.config.set(scheduler="threads"):
+        frame = dd.read_parquet(tmp_path)
+        table = frame.to_dask_array(lengths=True)  # one array, so that X and y share its blocks
+        Xd, labels = table[:, :5], table[:, 5].astype(int)
+        Yd = da.map_blocks(lambda y: np.eye(3)[y], labels, new_axis=1, chunks=(Xd.chunks[0], (3,)))
+        net = _net()
+        history = ddp.fit(
+            net, Xd, Yd, optimizer="adam", learning_rate=0.02, batch_size=25, epochs=3, persist=False,
+            random_state=0,
+        )  # fmt: skip
+    assert history.steps == 3 * 12 and history.loss[-1] < history.loss[0]
+
+
+# ---------------------------------------------------------------- ecosystem
+def test_grid_search_runs_under_joblibs_dask_backend(client):
+    import joblib
+    from sklearn.model_selection import GridSearchCV
+
+    from deltaprop import MLPClassifier
+
+    X, Y = _problem(n=120)
+    search = GridSearchCV(
+        MLPClassifier(hidden_layer_sizes=(4,), solver="lbfgs", max_iter=10, random_state=0),
+        {"alpha": [1e-4, 1e-1]},
+        cv=2,
+    )
+    with joblib.parallel_config(backend="dask"):
+        _quiet_fit(search, X, Y.argmax(axis=1))
+    assert set(search.cv_results_["param_alpha"]) == {1e-4, 1e-1}
+    assert search.best_score_ > 0.6
+
+
+def test_dask_ml_incremental_and_its_searches_train_through_partial_fit(client):
+    wrappers = pytest.importorskip("dask_ml.wrappers", reason="dask-ml is not installed (optional)")
+    model_selection = pytest.importorskip("dask_ml.model_selection", reason="dask-ml is not installed")
+    from deltaprop import MLPClassifier
+
+    X, Y = _problem()
+    Xd, yd = da.from_array(X, chunks=CHUNK), da.from_array(Y.argmax(axis=1), chunks=CHUNK)
+    base = MLPClassifier(hidden_layer_sizes=(6,), solver="adam", learning_rate_init=0.05, random_state=0)
+    inc = wrappers.Incremental(base, scoring="accuracy").fit(Xd, yd, classes=[0, 1, 2])
+    assert inc.estimator_.t_ == X.shape[0]
+    assert isinstance(inc.predict(Xd), da.Array)
+    params = {"alpha": [1e-4, 1e-2], "learning_rate_init": [0.01, 0.05]}
+    for search in (
+        model_selection.IncrementalSearchCV(
+            base, params, n_initial_parameters=2, max_iter=3, decay_rate=None, random_state=0
+        ),
+        model_selection.HyperbandSearchCV(base, params, max_iter=3, random_state=0),
+    ):
+        try:
+            search.fit(Xd, yd, classes=[0, 1, 2])
+        except RuntimeError as error:  # dask-ml's own coroutine calling dask.persist, any estimator
+            if "asynchronous Client in a synchronous context" not in str(error):
+                raise
+            pytest.skip(f"dask-ml's {type(search).__name__} does not run on this Dask version: {error}")
+        assert search.best_score_ > 0.3 and hasattr(search.best_estimator_, "coefs_")
+
+
+# -------------------------------------------------------------------- faults
+def test_a_worker_killed_mid_fit_does_not_lose_the_fit():
+    import os
+    import signal
+
+    X, Y = _problem()
+    steps, lr = 6, 0.3
+
+    class KillOne(Callback):
+        def __init__(self, cluster):
+            self.cluster = cluster
+            self.killed = None
+
+        def on_epoch_end(self, epoch, history, net):
+            if epoch == 2:
+                nanny = next(iter(self.cluster.workers.values()))
+                self.killed = nanny.process.process.pid
+                os.kill(self.killed, signal.SIGKILL)
+
+    with _cluster(processes=True, silence_logs=50) as cluster, distributed.Client(cluster):
+        killer = KillOne(cluster)
+        net = _net()
+        history = ddp.fit(
+            net, da.from_array(X, chunks=CHUNK), Y, learning_rate=lr, epochs=steps, callbacks=[killer]
+        )
+    assert killer.killed is not None and history.steps == steps
+    # the lost blocks were recomputed: the same bits as the same blocks summed in memory
+    assert _bitwise(net, _in_memory_same_blocks(_net(), X, Y, lr, 0.0, steps))

@@ -6,8 +6,8 @@ A step's graph::
                           block_sums(params, X_2, Y_2) ─┼─ add_sums ─ ... ──> client: / n, + λ/2‖w‖²
                           ...                          ─┘   (a tree, SPLIT_EVERY blocks per task)
 
-The parameters travel once per step: scattered to every worker (``broadcast=True``)
-on a distributed cluster, one task of the graph with the threaded scheduler.  The row
+The parameters travel once per step: one task of the graph, whose result each worker
+fetches once (from the worker that holds it) before its first block of the step.  The row
 blocks are persisted keys, never data in the graph, and each ``block_sums`` runs
 where its block lives.  Only the sums travel back: rows, loss sum, gradient sums.
 """
@@ -41,11 +41,13 @@ def current_client() -> Any:
     return client if client.status == "running" else None
 
 
-def broadcast(obj: Any) -> Any:
-    """``obj`` once on every worker (a Future) on a cluster, else one task of the graph."""
-    client = current_client()
-    if client is not None:
-        return client.scatter(obj, broadcast=True, hash=False)
+def broadcast(obj: Any) -> Delayed:
+    """``obj`` as one task of a step's graph: sent once to each worker that runs a block of the step.
+
+    The scheduler places the task on one worker and the others fetch its result from
+    there, once per step, as for any dependency; a worker that dies on the way is the
+    scheduler's business (``Client.scatter(broadcast=True)`` would wait on it instead).
+    """
     return delayed(obj, traverse=False)
 
 
