@@ -63,7 +63,9 @@ def full_batch(n: int, blocks: int, steps: int) -> dict[str, float]:
     def arrays() -> tuple[da.Array, da.Array]:
         """The data made on the workers (never shipped in a graph): Gaussian X, a linear teacher's Y."""
         Xd = da.random.default_rng(0).normal(size=(n, 100), chunks=(chunk, 100))
-        Yd = da.map_blocks(lambda x: np.eye(5)[(x @ teacher).argmax(axis=1)], Xd, chunks=(Xd.chunks[0], (5,)))
+        Yd = da.map_blocks(
+            lambda x: np.eye(5)[(x @ teacher).argmax(axis=1)], Xd, chunks=(Xd.chunks[0], (5,)), dtype=float
+        )
         return Xd, Yd
 
     with dask.config.set(scheduler="threads"):
