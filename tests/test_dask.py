@@ -29,7 +29,7 @@ def _cluster(**kwargs):
         "processes": False,
         "protocol": "tcp",
         "host": "127.0.0.1",
-        "dashboard_address": None,
+        "dashboard_address": ":0",
     }
     return distributed.LocalCluster(**(options | kwargs))
 
@@ -282,15 +282,15 @@ def test_partial_fit_on_a_dask_array_is_one_partial_fit_per_block():
     from deltaprop import MLPClassifier
 
     X, Y = _problem()
-    y = Y.argmax(axis=1)
+    y = np.array(["a", "b", "c"])[Y.argmax(axis=1)]  # labels of any kind
     options = {"hidden_layer_sizes": (6,), "solver": "adam", "random_state": 0, "batch_size": 25}
     with dask.config.set(scheduler="threads"):
         blocks = MLPClassifier(**options).partial_fit(
-            da.from_array(X, chunks=CHUNK), da.from_array(y, chunks=CHUNK), classes=[0, 1, 2]
+            da.from_array(X, chunks=CHUNK), da.from_array(y, chunks=CHUNK), classes=["a", "b", "c"]
         )
     by_hand = MLPClassifier(**options)
     for Xb, yb in zip(_blocks(X), _blocks(y), strict=True):
-        by_hand.partial_fit(Xb, yb, classes=[0, 1, 2])
+        by_hand.partial_fit(Xb, yb, classes=["a", "b", "c"])
     assert blocks.t_ == by_hand.t_ == X.shape[0]
     for a, b in zip(blocks.coefs_, by_hand.coefs_, strict=True):
         np.testing.assert_array_equal(a, b)

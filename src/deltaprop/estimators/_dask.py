@@ -21,7 +21,7 @@ from sklearn.base import is_classifier
 from sklearn.exceptions import ConvergenceWarning
 
 from deltaprop._checks import as_generator
-from deltaprop.dask import DaskObjective, check_blocks, stream_blocks
+from deltaprop.dask import DaskObjective
 from deltaprop.dask import fit as fit_on_blocks
 from deltaprop.estimators._labels import classes_of, encode, fitted_classes, one_hot
 from deltaprop.estimators._solvers import EpochRules
@@ -159,21 +159,21 @@ def _fit_gd(
 
 def _partial_fit_blocks(est: Any, X: Any, y: Any, sample_weight: Any) -> Any:
     """One partial_fit per row block, in order; one block in the client's memory at a time."""
-    X = _as_array(X, "X")
-    y = _as_array(y, "y") if dask.is_dask_collection(y) else da.from_array(np.asarray(y), chunks=X.chunks[0])
-    width = 1 if y.ndim == 1 else y.shape[1]
-    # The blocks are only cut and aligned here: est.partial_fit checks and converts each one.
-    shape = Network([int(X.shape[1]), width], output="identity")
-    data = check_blocks(
-        shape,
-        X.astype(np.float64),
-        (y if y.ndim == 2 else y[:, None]).astype(np.float64),
-        sample_weight,
-        persist=False,
-    )
-    for Xb, Yb, sb in stream_blocks(data, list(range(len(data.blocks)))):
-        yb = Yb[:, 0] if y.ndim == 1 else Yb
-        est._fit(Xb, yb, sb, incremental=True)
+    X = _as_array(X, "X").rechunk({1: -1})
+    rows = X.chunks[0]
+    y = _as_array(y, "y") if dask.is_dask_collection(y) else da.from_array(np.asarray(y), chunks=rows)
+    y = y.rechunk((rows, *((-1,) * (y.ndim - 1))))
+    parts = [X.to_delayed().ravel(), y.to_delayed().ravel()]
+    if sample_weight is not None:
+        s = (
+            _as_array(sample_weight, "sample_weight")
+            if dask.is_dask_collection(sample_weight)
+            else da.from_array(np.asarray(sample_weight), chunks=rows)
+        )
+        parts.append(s.rechunk((rows,)).to_delayed().ravel())
+    for blocks in zip(*parts, strict=True):
+        Xb, yb, *sb = dask.compute(*blocks)  # labels of any kind: est.partial_fit checks them
+        est._fit(Xb, yb, sb[0] if sb else None, incremental=True)
     return est
 
 
