@@ -116,8 +116,13 @@ def test_gd_steps_are_bitwise_equal_on_a_cluster_the_threaded_scheduler_and_in_m
     with dask.config.set(scheduler="threads"):
         threaded = _net()
         ddp.fit(threaded, da.from_array(X, chunks=CHUNK), Y, learning_rate=lr, l2=l2, epochs=steps)
+        streamed = _net()  # the blocks recomputed from their source at every step
+        ddp.fit(
+            streamed, da.from_array(X, chunks=CHUNK), Y, learning_rate=lr, l2=l2, epochs=steps, persist=False
+        )
     in_memory = _in_memory_same_blocks(_net(), X, Y, lr, l2, steps)
     assert _bitwise(on_cluster, threaded)
+    assert _bitwise(on_cluster, streamed)
     assert _bitwise(on_cluster, in_memory)
 
 
