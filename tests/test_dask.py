@@ -542,3 +542,20 @@ def test_a_worker_killed_mid_fit_does_not_lose_the_fit():
     assert killer.killed is not None and history.steps == steps
     # the lost blocks were recomputed: the same bits as the same blocks summed in memory
     assert _bitwise(net, _in_memory_same_blocks(_net(), X, Y, lr, 0.0, steps))
+
+
+def test_cli_starts_and_closes_a_local_cluster(tmp_path):
+    frame = _table(n=60).drop(columns="colour")
+    frame.to_csv(tmp_path / "rows.csv", index=False)
+    result = _cli(
+        "train", tmp_path / "rows.csv", "--target", "y", "--out", tmp_path / "m.npz", "--dask", "local:1",
+        "--solver", "gd", "--epochs", "2", "-q",
+    )  # fmt: skip
+    assert result.exit_code == 0, (result.stdout, result.exception)
+    shown = " ".join(result.stdout.split())
+    assert "a local cluster of 1 worker process(es)" in shown and "Trained 2 epochs" in shown
+    try:
+        leftover = distributed.default_client()
+    except ValueError:
+        leftover = None
+    assert leftover is None or leftover.status != "running"  # the CLI closed its client and cluster
