@@ -28,7 +28,7 @@ LAYERS: list[set[str]] = [
     {"activations", "losses", "schedules", "optim", "metrics"},
     {"network"},
     {"train", "engine", "gradcheck", "explain", "lab"},
-    {"modelfile", "checkpoint", "preprocessing", "interop", "datasets", "exercises"},
+    {"modelfile", "checkpoint", "preprocessing", "interop", "datasets", "exercises", "dask"},
     {"estimators", "plots", "report", "playground"},
     {"cli"},
 ]

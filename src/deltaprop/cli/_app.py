@@ -70,6 +70,11 @@ def _main(
 @options_command(TrainOptions)
 def train(options: TrainOptions) -> None:
     """Train a network on a CSV or Parquet file; the model file keeps the preprocessing learned."""
+    if options.dask is not None:  # on a Dask cluster: deltaprop[dask]
+        from deltaprop.cli._dask import run_train_dask
+
+        run_train_dask(options, Console())
+        return
     from deltaprop.cli._train import run_train
 
     run_train(options, Console())

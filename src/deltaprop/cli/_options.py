@@ -137,6 +137,15 @@ class TrainOptions:
         ),
     ] = None
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False
+    dask: Annotated[
+        str | None,
+        typer.Option(
+            help="Train on Dask: 'local' or 'local:N' starts a local cluster of N workers, "
+            "'tcp://host:port' joins a scheduler; DATA may then be a Parquet directory or a glob "
+            "of CSV/Parquet files (quote it), read lazily.",
+            show_default=False,
+        ),
+    ] = None
 
 
 _MODEL_HELP = "Use this model file's network instead of --sizes/--activation/--output."

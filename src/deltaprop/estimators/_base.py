@@ -27,13 +27,25 @@ from deltaprop._checks import as_generator
 from deltaprop._types import Array
 from deltaprop.activations import Activation, activation_names
 from deltaprop.estimators._interop import FITTED, InteropMixin
-from deltaprop.estimators._solvers import STOCHASTIC_SOLVERS, EpochRate, EpochRules, fit_lbfgs
+from deltaprop.estimators._solvers import STOCHASTIC_SOLVERS, EpochRate, EpochRules, Objective, fit_lbfgs
 from deltaprop.network import Cache, Network
 from deltaprop.optim import state_from_arrays, state_to_arrays
 from deltaprop.train import Callback, DivergenceError, History, Trainer, as_callback, fit, split_validation
 
 # scikit-learn's name of each output unit -> deltaprop's.
 OUTPUTS = {"softmax": "softmax", "logistic": "sigmoid", "identity": "identity"}
+
+
+def is_dask(x: Any) -> bool:
+    """A Dask collection (without importing Dask, an optional dependency)."""
+    return hasattr(x, "__dask_graph__")
+
+
+def blockwise(est: Any, method: str, X: Any, **kwargs: Any) -> Any:
+    """``est.<method>`` on each row block of the Dask array X: a Dask array (deltaprop[dask])."""
+    from deltaprop.estimators._dask import blockwise as on_blocks
+
+    return on_blocks(est, method, X, **kwargs)
 
 
 class BaseMLP(InteropMixin, BaseEstimator):
@@ -192,6 +204,10 @@ class BaseMLP(InteropMixin, BaseEstimator):
 
     # ------------------------------------------------------------------- fit
     def _fit(self, X: Any, y: Any, sample_weight: Any, incremental: bool) -> BaseMLP:
+        if is_dask(X) or is_dask(y):  # trained where the blocks are, deltaprop[dask]
+            from deltaprop.estimators._dask import fit_on_dask
+
+            return fit_on_dask(self, X, y, sample_weight, incremental)
         hidden = self._hidden_layer_sizes()
         user_callbacks = self._user_callbacks()
         first_pass = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)
@@ -216,7 +232,13 @@ class BaseMLP(InteropMixin, BaseEstimator):
         return self
 
     def _fit_lbfgs(
-        self, net: Network, X: Array, Y: Array, s: Array | None, callbacks: list[Callback]
+        self,
+        net: Network,
+        X: Array,
+        Y: Array,
+        s: Array | None,
+        callbacks: list[Callback],
+        objective: Objective | None = None,
     ) -> None:
         # scikit-learn's penalty 0.5 alpha ||w||^2 / n is the lecture's lambda/2 ||w||^2, lambda = alpha / n.
         l2 = self.alpha / (X.shape[0] if s is None else float(s.sum()))
@@ -232,6 +254,7 @@ class BaseMLP(InteropMixin, BaseEstimator):
             history=self.history_,
             callbacks=callbacks,
             verbose=bool(self.verbose),
+            objective=objective,
         )
         self.n_iter_ = min(int(result.nit), self.max_iter)
         self.loss_ = float(result.fun)
@@ -366,6 +389,8 @@ class BaseMLP(InteropMixin, BaseEstimator):
         ndarray of shape (n_samples, M_k)
             z^(k) = sigma(a^(k)), one row per sample.
         """
+        if is_dask(X):
+            return blockwise(self, "transform", X, layer=layer)
         X = self._check_X(X)
         D = len(self.coefs_)
         if layer is None:

@@ -34,7 +34,7 @@ from sklearn.utils.validation import column_or_1d
 
 from deltaprop._types import Array
 from deltaprop.activations import _softplus
-from deltaprop.estimators._base import BaseMLP
+from deltaprop.estimators._base import BaseMLP, blockwise, is_dask
 from deltaprop.estimators._docs import with_docs
 from deltaprop.estimators._labels import (
     classes_of,
@@ -224,6 +224,8 @@ class MLPClassifier(RangeTestMixin, ClassifierMixin, TransformerMixin, BaseMLP):
     # ----------------------------------------------------------- predict
     def predict(self, X: Any) -> np.ndarray[Any, Any]:
         """The predicted labels (n_samples,), or the 0/1 indicator matrix (n_samples, K) for multi-label."""
+        if is_dask(X):
+            return blockwise(self, "predict", X)
         F = self._forward(X).z[-1]
         if self.out_activation_ == "softmax":
             return self.classes_[F.argmax(axis=1)]
@@ -233,6 +235,8 @@ class MLPClassifier(RangeTestMixin, ClassifierMixin, TransformerMixin, BaseMLP):
 
     def predict_proba(self, X: Any) -> Array:
         """Probabilities (n_samples, n_classes) in the order of ``classes_`` (per label for multi-label)."""
+        if is_dask(X):
+            return blockwise(self, "predict_proba", X)
         F = self._forward(X).z[-1]
         if self.out_activation_ == "logistic" and self.n_outputs_ == 1:
             return np.hstack([1.0 - F, F])
@@ -240,6 +244,8 @@ class MLPClassifier(RangeTestMixin, ClassifierMixin, TransformerMixin, BaseMLP):
 
     def predict_log_proba(self, X: Any) -> Array:
         """log(predict_proba(X)), computed from the logits a^(D) so that it stays finite."""
+        if is_dask(X):
+            return blockwise(self, "predict_log_proba", X)
         a = self._forward(X).a[-1]
         if self.out_activation_ == "softmax":
             return log_softmax(a)
@@ -384,6 +390,8 @@ class MLPRegressor(RangeTestMixin, RegressorMixin, TransformerMixin, BaseMLP):
 
     def predict(self, X: Any) -> Array:
         """f(X): shape (n_samples,) for one output, else (n_samples, K)."""
+        if is_dask(X):
+            return blockwise(self, "predict", X)
         F = self._forward(X).z[-1]
         return F[:, 0] if F.shape[1] == 1 else F
 

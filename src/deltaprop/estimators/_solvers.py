@@ -29,9 +29,12 @@ import numpy as np
 import scipy.optimize
 from numpy.typing import NDArray
 
-from deltaprop._types import Array, Params
+from deltaprop._types import Array, Grads, Params
 from deltaprop.network import Network
 from deltaprop.train import Callback, DivergenceError, History, ProgressBar, StoppingRule, Trainer
+
+# The loss and gradient at a network's parameters, computed elsewhere (fit_lbfgs's 'objective').
+Objective = Callable[[Network, float], tuple[float, Grads]]
 
 # The solvers that train by deltaprop.train.fit, epoch by epoch (partial_fit: one epoch more).
 STOCHASTIC_SOLVERS = ("gd", "sgd", "adam")
@@ -198,6 +201,7 @@ def fit_lbfgs(
     history: History,
     callbacks: Sequence[Callback] = (),
     verbose: bool = False,
+    objective: Objective | None = None,
 ) -> scipy.optimize.OptimizeResult:
     """Minimise L_S + l2/2 ||w||^2 over all parameters of ``net`` by L-BFGS-B, in place.
 
@@ -206,6 +210,10 @@ def fit_lbfgs(
     (``maxiter=max_iter``, ``maxfun=max_fun``, ``gtol=tol``).  After every iteration
     ``history.loss`` gets the loss, and the callbacks' ``on_epoch_end`` is called
     with the iterate's parameters; one returning True ends the run.
+
+    ``objective(net, l2) -> (loss, grads)``, when given, computes them instead (the sums
+    over a Dask array's blocks, :class:`deltaprop.dask.DaskObjective`); X and Y are then
+    only its data's description.
 
     Returns
     -------
@@ -216,14 +224,18 @@ def fit_lbfgs(
 
     def loss_and_gradient(theta: NDArray[np.float64]) -> tuple[float, NDArray[np.float64]]:
         net.params = _unpack(theta, sizes, net.dtype)
-        cache = net._forward(X)
-        loss = net.cache_loss(cache, Y, l2, sample_weight)
+        if objective is not None:
+            loss, grads = objective(net, l2)
+        else:
+            cache = net._forward(X)
+            loss = net.cache_loss(cache, Y, l2, sample_weight)
         if not math.isfinite(loss):
             raise DivergenceError(
                 f"The loss became {loss} during L-BFGS: training diverged. Standardise the inputs "
                 "(zero mean, unit variance)."
             )
-        grads = net._backward(cache, Y, l2, sample_weight)
+        if objective is None:
+            grads = net._backward(cache, Y, l2, sample_weight)
         return loss, _pack(grads.W, grads.b)
 
     progress = ProgressBar(max_iter, enabled=verbose)

@@ -153,6 +153,11 @@ def fit(
     >>> history.epochs, history.val_score[-1] > 0.8
     (50, True)
     """
+    if hasattr(X, "__dask_graph__") or hasattr(Y, "__dask_graph__"):  # would load all of X here
+        raise TypeError(
+            "fit() got a Dask collection as X or Y. Train on Dask with deltaprop.dask.fit(net, X, Y, ...) "
+            "(pip install 'deltaprop[dask]'): it computes each step on the blocks where they are."
+        )
     run = _check_arguments(
         net,
         X,
