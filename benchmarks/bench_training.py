@@ -57,16 +57,15 @@ from typing import Any  # noqa: E402
 
 import numpy as np  # noqa: E402
 import sklearn  # noqa: E402
-from lean_step import lean_step, per_call_us  # noqa: E402  (benchmarks/ is the script's directory)
+from lean_step import _matmul, lean_step, per_call_us  # noqa: E402  (benchmarks/ is the script's directory)
 from sklearn.datasets import load_digits  # noqa: E402
 from sklearn.exceptions import ConvergenceWarning  # noqa: E402
 from sklearn.neural_network import MLPClassifier, MLPRegressor  # noqa: E402
 from threadpoolctl import threadpool_info, threadpool_limits  # noqa: E402
 
 from deltaprop.network import Network  # noqa: E402
+from deltaprop.optim import apply_updates  # noqa: E402
 from deltaprop.train import Trainer, fit  # noqa: E402
-from deltaprop.train import _fastpath as fastpath  # noqa: E402
-from deltaprop.train._fastpath import _matmul  # noqa: E402
 
 try:
     import torch
@@ -318,58 +317,55 @@ def peak_fit_memory(w: Workload, X: np.ndarray, Y: np.ndarray, dtype: str) -> fl
 
 # ------------------------------------------------------------------ profile
 def profile_step(w: Workload, X: np.ndarray, Y: np.ndarray, repeats: int = 200) -> dict[str, float]:
-    """Microseconds per training step in each part of deltaprop's hot path, on one batch.
+    """Microseconds per training step of the reference's parts and of the engine, on one batch.
 
-    Calls the same internals that Trainer._step calls (forward, loss, backward, the
-    optimiser's in-place update), one part at a time (forward and loss also together, as
-    the step runs them, where the output unit computes f and the loss in one go), plus
-    the batch gather and the gradient norms that fit adds; "products" is the floor's share of one step.
+    The reference path's parts one at a time (forward, loss, backward, the optimiser's
+    update and apply_updates), the whole step on each path (``Trainer._step``), the
+    engine's step within a compiled epoch, and the floor's share of one step.
     """
     rows = w.n if w.batch_size is None else w.batch_size
     repeats = 10 if w.batch_size is None else repeats
-    net = initial_network(w, "float32")
-    trainer = Trainer(net, w.optimizer, w.learning_rate)
     index = np.random.default_rng(0).permutation(w.n)[:rows]
     Xb, Yb = np.ascontiguousarray(X[index]), np.ascontiguousarray(Y[index])
-    trainer._step(Xb, Yb, None)
-    workspace = trainer.workspace
-    apply_in_place = fastpath.in_place_update(trainer.optimizer)
-    assert workspace is not None and apply_in_place is not None
-    cache = fastpath.forward(net, Xb, workspace)
-    grads = fastpath.backward(net, cache, Yb, 0.0, None, workspace)
-    X_buffer, Y_buffer = np.empty_like(Xb), np.empty_like(Yb)
-    output_f = net.output.f
+    net = initial_network(w, "float32")
+    reference = Trainer(net.copy(), w.optimizer, w.learning_rate, path="numpy")
+    engine = Trainer(net.copy(), w.optimizer, w.learning_rate, path="engine")
+    engine._step(Xb, Yb, None)
+    cache = net._forward(Xb)
+    grads = net._backward(cache, Yb, 0.0, None)
+    optimizer = reference.optimizer
+    state = optimizer.init(net.params)
     floor_rows = Workload(w.key, w.title, w.sizes, rows, w.optimizer, w.learning_rate, 1, n=rows)
     products = floor_epoch(floor_rows, "float32", np.random.default_rng(1))
+    epoch_steps = 20
+    order = np.tile(np.arange(rows), epoch_steps)
+    starts = np.arange(0, rows * epoch_steps + 1, rows)
 
     parts: dict[str, Callable[[], Any]] = {
         "matrix products (the floor)": products,
-        "gather the batch (not for a full batch)": lambda: (
-            np.take(X, index, axis=0, out=X_buffer, mode="clip"),
-            np.take(Y, index, axis=0, out=Y_buffer, mode="clip"),
+        "reference: forward (Network._forward)": lambda: net._forward(Xb),
+        "reference: loss (cache_loss)": lambda: net.cache_loss(cache, Yb, 0.0, None),
+        "reference: backward (Network._backward)": lambda: net._backward(cache, Yb, 0.0, None),
+        "reference: update + apply_updates": lambda: apply_updates(
+            net.params, optimizer.update(grads, state, net.params)[0]
         ),
-        "forward (products included)": lambda: fastpath.forward(net, Xb, workspace),
-        "  of which the output unit f": lambda: output_f(cache.a[-1]),
-        "loss (cache_loss)": lambda: net.cache_loss(cache, Yb, 0.0, None),
-        "forward and loss as the step runs them (f fused with the loss)": lambda: fastpath.forward_loss(
-            net, Xb, Yb, 0.0, None, workspace
-        ),
-        "backward (products included)": lambda: fastpath.backward(net, cache, Yb, 0.0, None, workspace),
-        "optimiser update (in place)": lambda: apply_in_place(
-            workspace.flat_grads, trainer._fast._flat_state, workspace.flat_params
-        ),
-        "gradient norms for History": lambda: [np.sqrt(np.vdot(g, g)) for g in grads.W],
-        "whole step (Trainer._step)": lambda: trainer._step(Xb, Yb, None),
+        "reference: whole step (Trainer._step)": lambda: reference._step(Xb, Yb, None),
+        "engine: one step (Trainer._step)": lambda: engine._step(Xb, Yb, None),
         "the same step as straight-line NumPy (lean_step.py)": lean_step(
             w.sizes, net.output.name, w.learning_rate, Xb, Yb, start_params=(net.W, net.b)
         ),
     }
-    if w.batch_size is None:
-        del parts["gather the batch (not for a full batch)"]
     timings = {}
     for name, part in parts.items():
         part()
         timings[name] = per_call_us(part, repeats)
+    epoch = lambda: engine._run_epoch(Xb, Yb, None, None if w.batch_size is None else order, starts)  # noqa: E731
+    if w.batch_size is None:
+        starts = np.arange(0, rows + 1, rows)
+    else:
+        epoch()
+        per_epoch = per_call_us(epoch, max(1, repeats // 20))
+        timings["engine: a step within a compiled epoch"] = per_epoch / epoch_steps
     return timings
 
 

@@ -428,17 +428,23 @@ def test_trainer_state_is_the_optimiser_structure_and_can_be_replaced():
         np.testing.assert_array_equal(p, q)
 
 
-def test_trainer_grows_its_workspace_for_a_larger_batch():
+def test_engine_grows_its_arrays_for_a_larger_batch_and_keeps_the_networks_own():
     X, labels = _blobs(n=40)
     Y = np.eye(3)[labels]
     net = Network([4, 6, 3], random_state=0)
-    trainer = Trainer(net, optimizer="adam", learning_rate=0.01)
-    trainer.step(X[:5], Y[:5])
-    trainer.step(X[5:30], Y[5:30])
-    trainer.step(X[30:], Y[30:])
-    assert trainer.workspace is not None and trainer.workspace.rows_allocated == 25
-    assert trainer.workspace.flat_params is not None
-    assert np.shares_memory(net.W[0], trainer.workspace.flat_params.W[0])
+    own = list(net.W + net.b)
+    trainer = Trainer(net, optimizer="adam", learning_rate=0.01, path="engine")
+    reference = Trainer(twin := net.copy(), optimizer="adam", learning_rate=0.01, path="numpy")
+    for rows in (slice(0, 5), slice(5, 30), slice(30, 40)):
+        trainer.step(X[rows], Y[rows])
+        reference.step(X[rows], Y[rows])
+    engine = trainer._engine
+    assert engine is not None and engine.workspace is not None and engine.workspace.rows_allocated == 25
+    # net.W and net.b are the network's own arrays, written in place, never the engine's views
+    assert all(x is y for x, y in zip(net.W + net.b, own, strict=True))
+    assert not any(np.shares_memory(x, engine.workspace.flat_p) for x in net.W + net.b)
+    for p, q in zip(net.W + net.b, twin.W + twin.b, strict=True):
+        np.testing.assert_allclose(p, q, rtol=1e-12, atol=1e-14)
 
 
 def test_validation_loss_includes_the_same_penalty_as_the_training_loss():
