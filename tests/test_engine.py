@@ -5,7 +5,7 @@ import sys
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from deltaprop import Network
@@ -62,7 +62,7 @@ def _rows(batch, steps):
     return [np.arange(t * batch, (t + 1) * batch) % N for t in range(steps)]
 
 
-def _reference(net, optimizer, X, Y, batch, l2, s=None, steps=STEPS):
+def _reference(net, optimizer, X, Y, batch, l2, s=None, steps=STEPS, check=True):
     """The pure reference: Network.forward/backward, update, apply_updates.
 
     Under errstate(all="ignore"): OpenBLAS's float32 products on a single row now and
@@ -75,7 +75,7 @@ def _reference(net, optimizer, X, Y, batch, l2, s=None, steps=STEPS):
             grads = net.backward(net.forward(X[rows]), Y[rows], l2=l2, sample_weight=sb)
             updates, state = optimizer.update(grads, state, net.params)
             net.params = apply_updates(net.params, updates)
-    assert all(np.isfinite(x).all() for x in net.W + net.b)
+    assert not check or all(np.isfinite(x).all() for x in net.W + net.b)
     return net
 
 
@@ -146,8 +146,9 @@ def test_engine_is_the_reference_for_any_shapes(widths, batch, activation, outpu
     d, *hidden, K = [widths[0], *widths[1:-1], widths[-1]] if len(widths) > 1 else [3, widths[0]]
     X, Y = _data(np.float64, output, rng, d=d, K=K)
     net = Network([d, *hidden, K], activation=activation, output=output, random_state=0)
-    want = _reference(net.copy(), momentum(0.05, nesterov=True), X, Y, batch, l2=1e-3, steps=10)
-    got = _engine(net, momentum(0.05, nesterov=True), X, Y, batch, l2=1e-3, steps=10)
+    want = _reference(net.copy(), momentum(0.01, nesterov=True), X, Y, batch, l2=1e-3, steps=10, check=False)
+    assume(all(np.isfinite(x).all() and np.abs(x).max() < 1e6 for x in want.W + want.b))
+    got = _engine(net, momentum(0.01, nesterov=True), X, Y, batch, l2=1e-3, steps=10)
     _assert_close(got, want, np.float64)
 
 
@@ -262,12 +263,12 @@ fit(toy.net, X, Y, optimizer=toy, epochs=500)
 big = Trainer(Network([2, 256, 256, 2], random_state=0), "gd")
 print(toy.path)
 fit(big.net, X, Y, optimizer=big, epochs=200, batch_size=10)
-again = Trainer(Network([2, 8, 8, 2], random_state=0), "gd")  # the engine is loaded now
+again = Trainer(Network([2, 8, 8, 2], random_state=0), "gd")  # by the work alone, not what ran before
 fit(again.net, X, Y, optimizer=again, epochs=5)
 print(big.path, again.path)
 """
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.split() == ["numpy", "engine", "engine"]
+    assert out.stdout.split() == ["numpy", "engine", "numpy"]
     forced = Trainer(Network([2, 8, 2], random_state=0), optimizer="gd", path="numpy")
     forced.step(np.ones((4, 2)), np.eye(2)[[0, 1, 0, 1]])
     assert forced.path == "numpy"

@@ -93,13 +93,13 @@ def plan(optimizer: GradientTransformation) -> Plan | None:
     return Plan(inner.name, inner.hyper, float(transforms[0].spec[1]["max_norm"]), True)
 
 
-def supports(net: Network, optimizer: GradientTransformation) -> bool:
+def supports(net: Network, optimizer: GradientTransformation | None = None) -> bool:
     """Whether the engine computes this network's steps with this optimiser.
 
     True for built-in activations and output units, float32 or float64, and a named
     optimiser (gd, sgd, momentum, nesterov, adam, adamw), alone or chained after one
     ``clip_by_global_norm``; a user-defined activation or transformation runs on the
-    reference path.
+    reference path.  ``optimizer`` None asks about the loss and gradient alone.
 
     >>> from deltaprop.optim import adam, chain, clip_by_global_norm
     >>> supports(Network([2, 3, 1]), chain(clip_by_global_norm(1.0), adam(0.01)))
@@ -108,7 +108,7 @@ def supports(net: Network, optimizer: GradientTransformation) -> bool:
     False
     """
     return (
-        plan(optimizer) is not None
+        (optimizer is None or plan(optimizer) is not None)
         and net.dtype in DTYPES
         and builtin_output_name(net.output) in OUTPUTS
         and all(builtin_name(act) in ACTIVATIONS for act in net.activations)

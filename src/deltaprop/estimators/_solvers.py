@@ -31,7 +31,15 @@ from numpy.typing import NDArray
 
 from deltaprop._types import Array, Params
 from deltaprop.network import Network
-from deltaprop.train import Callback, DivergenceError, History, ProgressBar, StoppingRule, Trainer
+from deltaprop.train import (
+    Callback,
+    DivergenceError,
+    FullBatchObjective,
+    History,
+    ProgressBar,
+    StoppingRule,
+    Trainer,
+)
 
 # The solvers that train by deltaprop.train.fit, epoch by epoch (partial_fit: one epoch more).
 STOCHASTIC_SOLVERS = ("gd", "sgd", "adam")
@@ -213,17 +221,17 @@ def fit_lbfgs(
         ``net`` holds the parameters of ``result.x``.
     """
     sizes = net.sizes
+    # the forward pass and backpropagation, compiled where the engine covers the network and pays
+    objective = FullBatchObjective(net, X, Y, l2, sample_weight, evaluations=max_iter)
 
     def loss_and_gradient(theta: NDArray[np.float64]) -> tuple[float, NDArray[np.float64]]:
         net.params = _unpack(theta, sizes, net.dtype)
-        cache = net._forward(X)
-        loss = net.cache_loss(cache, Y, l2, sample_weight)
+        loss, grads = objective()
         if not math.isfinite(loss):
             raise DivergenceError(
                 f"The loss became {loss} during L-BFGS: training diverged. Standardise the inputs "
                 "(zero mean, unit variance)."
             )
-        grads = net._backward(cache, Y, l2, sample_weight)
         return loss, _pack(grads.W, grads.b)
 
     progress = ProgressBar(max_iter, enabled=verbose)

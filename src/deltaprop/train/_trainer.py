@@ -22,7 +22,7 @@ from numpy.typing import NDArray
 
 from deltaprop._checks import check_scalar
 from deltaprop._types import Array, Grads, State
-from deltaprop.engine import Engine, Run, loaded
+from deltaprop.engine import Engine, Run
 from deltaprop.engine import fused as engine_fused
 from deltaprop.engine import supports as engine_supports
 from deltaprop.network import Network
@@ -32,10 +32,10 @@ from deltaprop.schedules import LearningRate, get_lr
 PATHS = ("auto", "engine", "numpy")
 DEFAULT_LEARNING_RATE = 0.1
 # How "auto" weighs the engine's start-up (numba's import and loading the compiled code
-# from its cache: 0.4-0.7 s warm, 1.5-2 s the first time) against what it saves per
-# step over the reference: about ENGINE_SAVES_PER_STEP seconds plus ENGINE_SAVES_PER_MAC
-# per multiply-add of the forward pass (batch rows x weights).  Once loaded in a process,
-# the engine costs nothing to start and runs every step it covers.
+# from its cache: 0.4-0.7 s warm, more the first time) against what it saves per step
+# over the reference: about ENGINE_SAVES_PER_STEP seconds plus ENGINE_SAVES_PER_MAC per
+# multiply-add of the forward pass (batch rows x weights).  The choice depends on the
+# work alone, never on what ran before in the process: same seed, same bits.
 ENGINE_START_UP = 1.0
 ENGINE_SAVES_PER_STEP = 30e-6
 ENGINE_SAVES_PER_MAC = 0.5e-9
@@ -81,7 +81,7 @@ class Trainer:
     path : {"auto", "engine", "numpy"}, default "auto"
         Which code computes the steps: the compiled engine (where it covers the network
         and optimiser), the reference, or (``"auto"``) the engine where the work ahead
-        pays for its start-up (always, once it is loaded in the process).
+        pays for its start-up (``ENGINE_START_UP``), judged by the work alone.
     **options
         Hyper-parameters of the named optimiser (``beta``, ``b1``, ``weight_decay`` ...).
 
@@ -191,8 +191,7 @@ class Trainer:
     def _choose_path(self) -> None:
         """The engine where it computes this network and optimiser and pays, else the reference.
 
-        With ``path="auto"`` the engine runs where it is already loaded in this process,
-        or where the steps ahead (announced by :meth:`plan`, else this one) save more
+        With ``path="auto"`` the engine runs where the steps ahead (announced by :meth:`plan`, else this one) save more
         than its start-up: ``ENGINE_START_UP`` seconds against ``ENGINE_SAVES_PER_STEP``
         per step plus ``ENGINE_SAVES_PER_MAC`` per multiply-add.  The lecture's toy fit
         (two moons, [2, 8, 8, 2], 200 samples, 500 steps) stays on the reference.
@@ -204,7 +203,7 @@ class Trainer:
             if not steps:  # nothing announced: this step alone
                 steps, work = 1, float(self._rows) * sum(w.size for w in self.net.W)
             saved = steps * ENGINE_SAVES_PER_STEP + work * ENGINE_SAVES_PER_MAC
-            wanted = loaded() or saved >= ENGINE_START_UP
+            wanted = saved >= ENGINE_START_UP
         else:
             wanted = self.path_setting == "engine"
         if self._chosen_for == (self.optimizer, wanted):
