@@ -60,8 +60,8 @@ class OutputLoss(NamedTuple):
 def _sum_over_k(a: Array) -> Array:
     """sum_k a_ik, shape (n,), as the product of a with a vector of ones.
 
-    The same sum as ``a.sum(axis=1)`` up to the order of the additions; this order is
-    the one the training loop's fast path uses too, so that both give the same bits.
+    The same sum as ``a.sum(axis=1)`` up to the order of the additions, and faster on
+    short rows (BLAS's dot against NumPy's per-row reduction).
     """
     return a @ np.ones(a.shape[1], dtype=a.dtype)
 

@@ -191,9 +191,10 @@ class Trainer:
     def _choose_path(self) -> None:
         """The engine where it computes this network and optimiser and pays, else the reference.
 
-        With ``path="auto"`` the engine runs where the steps ahead (announced by :meth:`plan`, else this one) save more
-        than its start-up: ``ENGINE_START_UP`` seconds against ``ENGINE_SAVES_PER_STEP``
-        per step plus ``ENGINE_SAVES_PER_MAC`` per multiply-add.  The lecture's toy fit
+        With ``path="auto"`` the engine runs where the steps ahead (announced by
+        :meth:`plan`, else this one) save more than its start-up: ``ENGINE_START_UP``
+        seconds against ``ENGINE_SAVES_PER_STEP`` per step plus ``ENGINE_SAVES_PER_MAC``
+        per multiply-add.  The lecture's toy fit
         (two moons, [2, 8, 8, 2], 200 samples, 500 steps) stays on the reference.
         Decided again when ``optimizer`` is replaced or the work ahead changes; the
         optimiser state moves along.
