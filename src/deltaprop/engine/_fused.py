@@ -81,23 +81,22 @@ def run_batches(X, Y, sw, order, starts, p, g, m, v, layout, hyper, wide, lrs, s
     ob[0] = n_weights
     for h in range(D):
         ob[h + 1] = ob[h] + sizes[h + 1]
+    # the work arrays: X_B, Y_B, s_B (when gathering), c, then per layer z^(h) (a^(D) for
+    # the output layer: a hidden layer's a^(h) is not kept, as sigma'(a) = 1[z > 0] o ...
+    # is computed from z for these activations) and delta^(h)
+    rows_g = rows if gather else 0
     oXb = 0
-    oYb = rows * d
-    osb = oYb + rows * K
-    oc = osb + rows
-    orow = oc + rows  # per-row scratch: the row maxima and sums of softmax
-    oa = np.empty(D, np.int64)
+    oYb = rows_g * d
+    osb = oYb + rows_g * K
+    oc = osb + rows_g
     oz = np.empty(D, np.int64)
     od = np.empty(D, np.int64)
-    top = orow + 2 * rows
+    top = oc + rows
     for h in range(D):
-        oa[h] = top
-        oz[h] = top + rows * sizes[h + 1]
-        od[h] = top + 2 * rows * sizes[h + 1]
-        top += 3 * rows * sizes[h + 1]
+        oz[h] = top
+        od[h] = top + rows * sizes[h + 1]
+        top += 2 * rows * sizes[h + 1]
     c = work[oc : oc + rows]
-    row_max = work[orow : orow + rows]
-    row_sum = work[orow + rows : orow + 2 * rows]
     n_batches = starts.shape[0] - 1
     for i in range(n_batches):
         start = starts[i]
@@ -138,25 +137,23 @@ def run_batches(X, Y, sw, order, starts, p, g, m, v, layout, hyper, wide, lrs, s
             M = sizes[h + 1]
             W = p[oW[h] : oW[h + 1]].reshape(M, sizes[h])
             b = p[ob[h] : ob[h + 1]]
-            a = work[oa[h] : oa[h] + n * M].reshape(n, M)
-            np.dot(z_prev, W.T, a)  # a^(h) = W^(h) z^(h-1) + b^(h), rows are samples
+            z = work[oz[h] : oz[h] + n * M].reshape(n, M)
+            np.dot(z_prev, W.T, z)  # a^(h) = W^(h) z^(h-1) + b^(h), rows are samples
             if h == D - 1:
                 break
-            z = work[oz[h] : oz[h] + n * M].reshape(n, M)
             act = acts[h]
             for r in range(n):
                 for j in range(M):
-                    x = a[r, j] + b[j]
-                    a[r, j] = x
+                    x = z[r, j] + b[j]
                     if act == RELU:
-                        z[r, j] = x if x > zero else zero
+                        z[r, j] = x if x > zero else zero  # z^(h) = sigma(a^(h)), in place
                     elif act == LEAKY_RELU:
                         z[r, j] = x if x > zero else hyper[H_SLOPE] * x
                     else:
                         z[r, j] = x
             z_prev = z
         # ------------------------------------- output unit, loss and delta^(D) = c_i (f - Y)
-        aD = work[oa[D - 1] : oa[D - 1] + n * K].reshape(n, K)
+        aD = work[oz[D - 1] : oz[D - 1] + n * K].reshape(n, K)
         dD = work[od[D - 1] : od[D - 1] + n * K].reshape(n, K)
         bD = p[ob[D - 1] : ob[D]]
         loss = 0.0
@@ -179,8 +176,6 @@ def run_batches(X, Y, sw, order, starts, p, g, m, v, layout, hyper, wide, lrs, s
                     s += e
                     y_sum += Yb[r, k]
                     y_dot_a += Yb[r, k] * aD[r, k]
-                row_max[r] = mx
-                row_sum[r] = s
                 per_sample = (mx + math.log(s)) * y_sum - y_dot_a
                 for k in range(K):
                     dD[r, k] = (dD[r, k] / s - Yb[r, k]) * c[r]
@@ -232,16 +227,17 @@ def run_batches(X, Y, sw, order, starts, p, g, m, v, layout, hyper, wide, lrs, s
             if h > 0:
                 back = work[od[h - 1] : od[h - 1] + n * M_prev].reshape(n, M_prev)
                 np.dot(delta, W, back)  # delta^(h-1) = sigma'(a^(h-1)) o (W^(h))^T delta^(h)
-                a_prev = work[oa[h - 1] : oa[h - 1] + n * M_prev].reshape(n, M_prev)
+                z_back = work[oz[h - 1] : oz[h - 1] + n * M_prev].reshape(n, M_prev)
                 act = acts[h - 1]
                 if act != IDENTITY:
                     for r in range(n):
                         for j in range(M_prev):
-                            if act == RELU:
-                                if not a_prev[r, j] > zero:  # ReLU'(0) = 0, the weak derivative
-                                    back[r, j] = zero
-                            elif not a_prev[r, j] > zero:
-                                back[r, j] *= hyper[H_SLOPE]
+                            # relu and leaky_relu: a > 0 exactly where z > 0
+                            if not z_back[r, j] > zero:
+                                if act == RELU:
+                                    back[r, j] = zero  # ReLU'(0) = 0, the weak derivative
+                                else:
+                                    back[r, j] *= hyper[H_SLOPE]
         # ------------------------------------------------ update
         clip(g, wide[W_MAX_NORM], hyper)
         update(p, g, m, v, optimizer, hyper, wide, lrs[i], step0 + i + 1, n_weights)

@@ -135,18 +135,24 @@ class EngineWorkspace(FlatLayout):
         self.output = builtin_output_name(net.output)
         self.output_unit = net.output
         self.hidden = [(builtin_name(act), act) for act in net.activations]
+        self.fused = fused(net)
         self.rows_allocated = 0
-        self.reserve(rows)
+        self.work = np.empty(0, self.dtype)
+        self.reserve(rows, gather=False)
 
-    def reserve(self, rows: int) -> None:
-        """Make room for batches of ``rows`` samples (arrays are reallocated only to grow)."""
+    def reserve(self, rows: int, gather: bool) -> None:
+        """Make room for batches of ``rows`` samples, gathered or not (arrays only grow)."""
+        d, K = self.sizes[0], self.sizes[-1]
+        if self.fused:
+            # X_B, Y_B, s_B when gathering, c, then z^(h) (a^(D)) and delta^(h) per layer
+            size = rows * (1 + 2 * sum(self.widths)) + (rows * (d + K + 1) if gather else 0)
+            if size > self.work.size:
+                self.work = np.empty(size, self.dtype)
+            self.rows_allocated = max(self.rows_allocated, rows)
+            return
         if rows <= self.rows_allocated:
             return
         self.rows_allocated = rows
-        d, K = self.sizes[0], self.sizes[-1]
-        # the fused step's: X_B, Y_B, s_B, c, two per-row scratch values, a^(h), z^(h), delta^(h)
-        self.work = np.empty(rows * (d + K + 4 + 3 * sum(self.widths)), self.dtype)
-        # the split step's
         self.a = [np.empty((rows, M), self.dtype) for M in self.widths]
         self.z = [np.empty((rows, M), self.dtype) for M in self.widths[:-1]]
         self.delta = [np.empty((rows, M), self.dtype) for M in self.widths]
@@ -195,12 +201,12 @@ class Engine(FlatState):
         super().__init__(state)
         self.fused = compiled("_fused")
 
-    def _prepare(self, net: Network, rows: int) -> EngineWorkspace:
+    def _prepare(self, net: Network, rows: int, gather: bool) -> EngineWorkspace:
         ws = self.workspace
         if ws is None or ws.sizes != net.sizes:
             ws = self.workspace = EngineWorkspace(net, rows)
             self._flat_state = None
-        ws.reserve(rows)
+        ws.reserve(rows, gather)
         ws.load(net)
         if self._flat_state is None:
             self._flat_state = map_params(self._state, ws.flatten)
@@ -226,7 +232,7 @@ class Engine(FlatState):
         how = None if optimizer is None else plan(optimizer)
         assert optimizer is None or how is not None
         rows = int(np.max(np.diff(starts)))
-        ws = self._prepare(net, rows)
+        ws = self._prepare(net, rows, order is not None)
         state: Any = self._flat_state
         inner = state[1] if how is not None and how.in_chain else state
         step0 = inner.step if how is not None else 0
@@ -237,7 +243,7 @@ class Engine(FlatState):
         code = 0 if how is None else _OPTIMIZER_CODES[how.name]
         if how is not None and how.name == "momentum" and how.hyper["nesterov"]:
             code = NESTEROV
-        if fused(net):
+        if ws.fused:
             out = self._run_fused(
                 net, ws, X, Y, sample_weight, order, starts, code, hyper, wide, lrs, step0, moments
             )
@@ -270,7 +276,8 @@ class Engine(FlatState):
         D = net.D
         weighted = s is not None
         layout = np.array(
-            [D, ws.rows_allocated, _OUTPUT_CODES[ws.output], code, order is not None, weighted, *ws.sizes]
+            [D, int(np.max(np.diff(starts))), _OUTPUT_CODES[ws.output], code, order is not None, weighted]
+            + ws.sizes
             + [_ACTIVATION_CODES[name] for name, _ in ws.hidden],
             dtype=np.int64,
         )
