@@ -204,6 +204,8 @@ class Engine(FlatState):
     def _prepare(self, net: Network, rows: int, gather: bool) -> EngineWorkspace:
         ws = self.workspace
         if ws is None or ws.sizes != net.sizes:
+            if ws is not None:  # a network of other shapes: the state as it stands, per layer
+                self._state = self.state
             ws = self.workspace = EngineWorkspace(net, rows)
             self._flat_state = None
         ws.reserve(rows, gather)

@@ -15,6 +15,7 @@ computed by one of two paths:
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -244,7 +245,7 @@ class Trainer:
         net = self.net
         cache = net._forward(X)
         loss = net.cache_loss(cache, Y, self.l2, s)
-        if not np.isfinite(loss):
+        if not math.isfinite(loss):
             raise DivergenceError(_divergence_message(self.steps, loss))
         grads = net._backward(cache, Y, self.l2, s)
         updates, self._state = self.optimizer.update(grads, self._state, net.params)
