@@ -31,16 +31,17 @@ class Batches:
         self.shuffle = shuffle
         self.full_batch = batch_size == self.n
         self.steps_per_epoch = -(-self.n // batch_size)
+        self._starts = np.append(np.arange(0, self.n, batch_size, dtype=np.int64), self.n)
+        self._starts.flags.writeable = False
         gather = shuffle and not self.full_batch
         self._X_buffer = np.empty((batch_size, X.shape[1]), X.dtype) if gather else None
         self._Y_buffer = np.empty((batch_size, Y.shape[1]), Y.dtype) if gather else None
 
     def plan(self, rng: np.random.Generator) -> tuple[NDArray[np.intp] | None, NDArray[np.int64]]:
         """The next epoch as (order, starts); a permutation (if shuffled) is drawn from ``rng`` now."""
-        starts = np.append(np.arange(0, self.n, self.batch_size, dtype=np.int64), self.n)
         if self.full_batch or not self.shuffle:
-            return None, starts
-        return rng.permutation(self.n), starts
+            return None, self._starts
+        return rng.permutation(self.n), self._starts
 
     def epoch(self, rng: np.random.Generator) -> Iterator[Batch]:
         """The next epoch's batches; the new order (if shuffled) is drawn from ``rng`` now."""

@@ -339,13 +339,11 @@ def _run_epoch(
 
     In the compiled engine the whole epoch is one call, unless a callback looks at every batch.
     """
-    if not any(_watches_batches(cb) for cb in callbacks):
-        order, starts = batches.plan(rng)
-        run = trainer._run_epoch(batches.X, batches.Y, batches.s, order, starts)
+    if trainer.path == "engine" and not any(_watches_batches(cb) for cb in callbacks):
+        run = trainer._run_epoch(batches.X, batches.Y, batches.s, *batches.plan(rng))
         if run is not None:
             losses, weights, norms = run.out[:, 0], run.out[:, 1], run.out[:, 2:]
             return _Epoch(float(losses @ weights / weights.sum()), norms.mean(axis=0).tolist(), False)
-        return _python_epoch(trainer, batches.take(order, starts), callbacks)
     return _python_epoch(trainer, batches.epoch(rng), callbacks)
 
 

@@ -16,6 +16,7 @@ computed by one of two paths:
 from __future__ import annotations
 
 import math
+import operator
 from typing import Any
 
 import numpy as np
@@ -141,7 +142,7 @@ class Trainer:
             )
         self._state: State = self.optimizer.init(net.params)
         self._engine: Engine | None = None
-        self._chosen_for: tuple[GradientTransformation, bool] | None = None
+        self._chosen_for: tuple[GradientTransformation, tuple[int, float], int] | None = None
         self._ahead = (0, 0.0)  # steps and forward multiply-adds ahead, as fit announces them
         self._rows = 0  # the rows of the last batch
         self.steps = 0
@@ -161,8 +162,7 @@ class Trainer:
     @property
     def path(self) -> str:
         """Which code computes the steps: "engine" (compiled) or "numpy" (the reference)."""
-        if self._chosen_for is None or self._chosen_for[0] is not self.optimizer:
-            self._choose_path()
+        self._choose_path()
         return "engine" if self._engine is not None else "numpy"
 
     def describe_path(self) -> str:
@@ -186,7 +186,9 @@ class Trainer:
 
     def plan(self, steps: int, rows: int) -> None:
         """Announce ``steps`` steps on batches of ``rows`` samples (fit does), for ``path="auto"``."""
-        self._ahead = (steps, float(steps) * rows * sum(w.size for w in self.net.W))
+        ahead = (steps, float(steps) * rows * sum(w.size for w in self.net.W))
+        if ahead != self._ahead:
+            self._ahead = ahead
         self._rows = rows
 
     def _choose_path(self) -> None:
@@ -200,6 +202,10 @@ class Trainer:
         Decided again when ``optimizer`` is replaced or the work ahead changes; the
         optimiser state moves along.
         """
+        asked = (self.optimizer, self._ahead, self._rows)
+        if self._chosen_for is not None and all(map(operator.is_, self._chosen_for, asked)):
+            return  # nothing changed since the last decision
+        self._chosen_for = asked
         if self.path_setting == "auto":
             steps, work = self._ahead
             if not steps:  # nothing announced: this step alone
@@ -208,9 +214,6 @@ class Trainer:
             wanted = saved >= ENGINE_START_UP
         else:
             wanted = self.path_setting == "engine"
-        if self._chosen_for == (self.optimizer, wanted):
-            return
-        self._chosen_for = (self.optimizer, wanted)
         use_engine = wanted and engine_supports(self.net, self.optimizer)
         if use_engine and self._engine is None:
             self._engine = Engine(self._state)
@@ -237,7 +240,8 @@ class Trainer:
 
         The engine's gradients live in its arrays until its next step.
         """
-        self._rows = X.shape[0]
+        if X.shape[0] != self._rows:
+            self._rows = X.shape[0]
         self._choose_path()
         if self._engine is not None:
             run = self._run(X, Y, s, None, np.array([0, X.shape[0]]))
