@@ -274,3 +274,27 @@ print(big.path, again.path)
     assert forced.path == "numpy"
     with pytest.raises(ValueError, match="'path' parameter must be one of"):
         Trainer(Network([2, 2]), path="gpu")
+
+
+def test_one_compiled_step_per_dtype_whatever_the_batches():
+    from deltaprop.engine import _fused
+
+    rng = np.random.default_rng(6)
+    X, Y = _data(np.float64, "softmax", rng)
+    s = rng.uniform(0.5, 1.5, N)
+    net = Network([4, 5, 3], random_state=0)
+    fit(net, X, Y, optimizer=Trainer(net, "gd", 0.1, path="engine"), epochs=1)
+    before = len(_fused.run_batches.signatures)
+    for batch_size, shuffle, weights in [(None, True, None), (6, True, s), (6, False, None), (1, True, s)]:
+        trainer = Trainer(net, "adam", 0.01, path="engine")
+        fit(
+            net,
+            X,
+            Y,
+            optimizer=trainer,
+            epochs=2,
+            batch_size=batch_size,
+            shuffle=shuffle,
+            sample_weight=weights,
+        )
+    assert len(_fused.run_batches.signatures) == before

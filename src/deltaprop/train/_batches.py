@@ -32,7 +32,6 @@ class Batches:
         self.full_batch = batch_size == self.n
         self.steps_per_epoch = -(-self.n // batch_size)
         self._starts = np.append(np.arange(0, self.n, batch_size, dtype=np.int64), self.n)
-        self._starts.flags.writeable = False
         gather = shuffle and not self.full_batch
         self._X_buffer = np.empty((batch_size, X.shape[1]), X.dtype) if gather else None
         self._Y_buffer = np.empty((batch_size, Y.shape[1]), Y.dtype) if gather else None
