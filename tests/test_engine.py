@@ -262,7 +262,8 @@ toy = Trainer(Network([2, 8, 8, 2], random_state=0), "gd")  # the lecture's toy:
 fit(toy.net, X, Y, optimizer=toy, epochs=500)
 big = Trainer(Network([2, 256, 256, 2], random_state=0), "gd")
 print(toy.path)
-fit(big.net, X, Y, optimizer=big, epochs=200, batch_size=10)
+stop = lambda epoch, history, net: True  # fit plans 200 epochs; one is enough to see the path
+fit(big.net, X, Y, optimizer=big, epochs=200, batch_size=10, callbacks=[stop])
 again = Trainer(Network([2, 8, 8, 2], random_state=0), "gd")  # by the work alone, not what ran before
 fit(again.net, X, Y, optimizer=again, epochs=5)
 print(big.path, again.path)
