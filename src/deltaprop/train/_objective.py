@@ -36,6 +36,7 @@ class FullBatchObjective:
     Examples
     --------
     >>> import numpy as np
+    >>> from deltaprop import Network
     >>> net = Network([2, 3, 2], random_state=0)
     >>> X, Y = np.ones((4, 2)), np.eye(2)[[0, 1, 0, 1]]
     >>> loss, grads = FullBatchObjective(net, X, Y, 0.0, None, path="numpy")()
