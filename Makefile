@@ -22,6 +22,9 @@ playground: venv
 # PyTorch is a test oracle (the interop tests) and a benchmark peer, never a dependency.
 TORCH := torch==2.13.0
 
+# numba's compiled code, cached once for the whole run (test subprocesses included).
+export NUMBA_CACHE_DIR ?= $(CURDIR)/.numba_cache
+
 test: venv
 	$(BIN)/pip install --quiet -e ".[test]" "$(TORCH)"
 	$(BIN)/ruff check .
@@ -31,11 +34,12 @@ test: venv
 
 bench: venv
 	$(BIN)/pip install --quiet -e ".[sklearn]" "$(TORCH)"
-	$(BIN)/python benchmarks/bench_training.py --output docs/benchmarks.md
+	$(BIN)/python benchmarks/bench_transcendentals.py
+	$(BIN)/python benchmarks/bench_training.py --repeats 3 --output docs/benchmarks.md
 
 lint: venv
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
 clean:
-	rm -rf $(VENV) build *.egg-info src/*.egg-info .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .numba_cache build *.egg-info src/*.egg-info .pytest_cache .mypy_cache .ruff_cache

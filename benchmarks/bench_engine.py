@@ -1,4 +1,4 @@
-"""The compiled engine against the NumPy fast path, scikit-learn and the BLAS floor, per training step.
+"""The compiled engine against the reference path, scikit-learn and the BLAS floor, per training step.
 
 W1 784-256-128-10, batch 128 (synthetic) and W2 64-64-10, batch 32 (digits), float32
 for deltaprop, ReLU, Nesterov momentum 0.9 (scikit-learn's solver="sgd"), one BLAS
@@ -34,7 +34,6 @@ from sklearn.exceptions import ConvergenceWarning  # noqa: E402
 from sklearn.neural_network import MLPClassifier  # noqa: E402
 from threadpoolctl import threadpool_limits  # noqa: E402
 
-import deltaprop.train._trainer as trainer_module  # noqa: E402  (to force the NumPy path)
 from deltaprop import Network  # noqa: E402
 from deltaprop.train import Trainer  # noqa: E402
 
@@ -51,21 +50,15 @@ def workloads() -> dict[str, tuple[np.ndarray, np.ndarray, list[int], int]]:
 def deltaprop_epoch(X: np.ndarray, y: np.ndarray, sizes: list[int], batch: int, engine: bool) -> float:
     net = Network(sizes, activation="relu", random_state=0, dtype="float32")
     Xf, Yf = X.astype(np.float32), np.eye(sizes[-1], dtype=np.float32)[y]
-    trainer = Trainer(net, optimizer="sgd", learning_rate=0.01)
-    original = trainer_module.engine_supports
-    if not engine:
-        trainer_module.engine_supports = lambda net, optimizer: False  # type: ignore[assignment]
-    try:
-        Xb, Yb, s = Xf[:batch], Yf[:batch], None
-        trainer._step(Xb, Yb, s)  # compile / allocate outside the timing
-        assert trainer.path == ("engine" if engine else "numpy")
-        batches = [(Xf[i : i + batch], Yf[i : i + batch]) for i in range(0, len(Xf) - batch + 1, batch)]
-        start = time.perf_counter()
-        for Xb, Yb in batches:
-            trainer._step(Xb, Yb, None)
-        return (time.perf_counter() - start) / len(batches)
-    finally:
-        trainer_module.engine_supports = original
+    trainer = Trainer(net, optimizer="sgd", learning_rate=0.01, path="engine" if engine else "numpy")
+    Xb, Yb, s = Xf[:batch], Yf[:batch], None
+    trainer._step(Xb, Yb, s)  # compile / allocate outside the timing
+    assert trainer.path == ("engine" if engine else "numpy")
+    batches = [(Xf[i : i + batch], Yf[i : i + batch]) for i in range(0, len(Xf) - batch + 1, batch)]
+    start = time.perf_counter()
+    for Xb, Yb in batches:
+        trainer._step(Xb, Yb, None)
+    return (time.perf_counter() - start) / len(batches)
 
 
 def sklearn_epoch(X: np.ndarray, y: np.ndarray, sizes: list[int], batch: int) -> float:
@@ -105,7 +98,8 @@ from deltaprop import Network, Trainer
 net = Network([784, 256, 128, 10], random_state=0, dtype="float32")
 X = np.ones((128, 784), np.float32); Y = np.eye(10, dtype=np.float32)[np.arange(128) % 10]
 for opt in ("sgd", "adam"):
-    t = Trainer(net, optimizer=opt, learning_rate=0.01); start = time.perf_counter(); t.step(X, Y)
+    t = Trainer(net, optimizer=opt, learning_rate=0.01, path="engine")
+    start = time.perf_counter(); t.step(X, Y)
     print(opt, time.perf_counter() - start)
 """
 
@@ -135,7 +129,7 @@ def main() -> None:
             med = {k: statistics.median(v) * 1e6 for k, v in times.items()}
             engine, numpy, sk, floor = (med[key] for key in ("engine", "numpy", "sklearn", "floor"))
             print(
-                f"{name} {sizes} batch {batch}, us/step: engine {engine:.1f}, numpy fast path {numpy:.1f}, "
+                f"{name} {sizes} batch {batch}, us/step: engine {engine:.1f}, reference path {numpy:.1f}, "
                 f"sklearn (float64) {sk:.1f}, floor {floor:.1f}; engine/floor {engine / floor:.2f}, "
                 f"numpy/floor {numpy / floor:.2f}, numpy/engine {numpy / engine:.2f}, "
                 f"sklearn/engine {sk / engine:.2f}"

@@ -20,10 +20,15 @@ from collections.abc import Callable
 
 import numpy as np
 
-from deltaprop.train._fastpath import (
-    BLOCK,  # elements per block of the update
-    _matmul,  # np.matmul, or a multiplication for an outer product
-)
+# Elements per block of the update: a block of each array it touches stays in a core's cache.
+BLOCK = 1 << 15
+
+
+def _matmul(A: np.ndarray, B: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """A @ B into ``out``; over a single index (one column of A) the outer product, which BLAS is slow at."""
+    if A.shape[1] == 1:
+        return np.multiply(A, B, out=out)
+    return np.matmul(A, B, out=out)
 
 
 def lean_step(

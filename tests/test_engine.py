@@ -5,10 +5,12 @@ import sys
 
 import numpy as np
 import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
 from deltaprop import Network
 from deltaprop.activations import ACTIVATIONS, Activation
-from deltaprop.engine import Engine, EngineWorkspace, supports
+from deltaprop.engine import Engine, fused, supports
 from deltaprop.losses import OUTPUTS
 from deltaprop.optim import (
     GradientTransformation,
@@ -22,53 +24,69 @@ from deltaprop.optim import (
     momentum,
 )
 from deltaprop.schedules import inverse_scaling
-from deltaprop.train import Trainer
+from deltaprop.train import Trainer, fit
 
 SQUARE = Activation("square", lambda a: a * a, lambda a, z: 2 * a)
 OPTIMIZERS = {
     "gd": lambda: gd(0.05),
     "momentum": lambda: momentum(0.01, beta=0.9),
-    "nesterov": lambda: momentum(0.01, beta=0.9, nesterov=True),
+    "sgd": lambda: by_name("sgd", 0.01),  # Nesterov
     "adam": lambda: adam(0.01),
     "adamw": lambda: adamw(0.01, weight_decay=0.1),
+    "clipped adam": lambda: chain(clip_by_global_norm(0.5), adam(0.01)),
 }
 TOLERANCE = {np.float64: 1e-12, np.float32: 1e-5}
 N = 20
+STEPS = 50
+# every depth 1-4 with every batch size (1, a part, the full batch), spread over the outputs
+DEPTHS_AND_BATCHES = {
+    "softmax": [(1, 1), (2, 7), (3, N), (4, 1)],
+    "identity": [(1, 7), (2, N), (3, 1), (4, 7)],
+    "sigmoid": [(1, N), (2, 1), (3, 7), (4, N)],
+}
 
 
-def _data(dtype, output, rng):
-    X = rng.normal(size=(N, 4)).astype(dtype)
+def _data(dtype, output, rng, d=4, K=3):
+    X = rng.normal(size=(N, d)).astype(dtype)
     if output == "identity":
-        Y = rng.normal(size=(N, 3)).astype(dtype)
+        Y = rng.normal(size=(N, K)).astype(dtype)
+    elif output == "sigmoid":
+        Y = (rng.uniform(size=(N, K)) < 0.5).astype(dtype)
     else:
-        Y = np.eye(3, dtype=dtype)[rng.integers(0, 3, N)]
+        Y = np.eye(K, dtype=dtype)[rng.integers(0, K, N)]
     return X, Y
 
 
-def _reference(net, optimizer, X, Y, batch, steps, l2, s=None):
+def _rows(batch, steps):
+    """The rows of step t: t * batch ... (t + 1) * batch - 1, modulo N."""
+    return [np.arange(t * batch, (t + 1) * batch) % N for t in range(steps)]
+
+
+def _reference(net, optimizer, X, Y, batch, l2, s=None, steps=STEPS, check=True):
     """The pure reference: Network.forward/backward, update, apply_updates.
 
     Under errstate(all="ignore"): OpenBLAS's float32 products on a single row now and
     then raise a spurious "invalid value" flag (the results are finite; checked below).
     """
     state = optimizer.init(net.params)
-    for t in range(steps):
-        rows = np.arange(t * batch, (t + 1) * batch) % N
+    for rows in _rows(batch, steps):
         sb = None if s is None else s[rows]
         with np.errstate(all="ignore"):
             grads = net.backward(net.forward(X[rows]), Y[rows], l2=l2, sample_weight=sb)
             updates, state = optimizer.update(grads, state, net.params)
             net.params = apply_updates(net.params, updates)
-    assert all(np.isfinite(x).all() for x in net.W + net.b)
+    assert not check or all(np.isfinite(x).all() for x in net.W + net.b)
     return net
 
 
-def _engine(net, optimizer, X, Y, batch, steps, l2, s=None):
+def _engine(net, optimizer, X, Y, batch, l2, s=None, steps=STEPS):
+    """The same steps as one run of the engine (one compiled call where the network is fused)."""
     trainer = Trainer(net, optimizer=optimizer, l2=l2, path="engine")
-    for t in range(steps):
-        rows = np.arange(t * batch, (t + 1) * batch) % N
-        trainer.step(X[rows], Y[rows], None if s is None else s[rows])
-    assert trainer.path == "engine"
+    order = np.concatenate(_rows(batch, steps))
+    starts = np.arange(0, steps * batch + 1, batch)
+    with np.errstate(all="ignore"):
+        run = trainer._run_epoch(X, Y, s, order, starts)
+    assert trainer.path == "engine" and run is not None and run.updates == steps
     return net
 
 
@@ -76,9 +94,11 @@ def _assert_close(got, want, dtype):
     tol = TOLERANCE[dtype]
     for g, w in zip(got.W + got.b, want.W + want.b, strict=True):
         assert g.dtype == np.dtype(dtype)
-        np.testing.assert_allclose(
-            g, w, equal_nan=False, rtol=tol, atol=tol * max(1.0, float(np.abs(w).max()))
-        )
+        np.testing.assert_allclose(g, w, rtol=tol, atol=tol * max(1.0, float(np.abs(w).max())))
+
+
+def _sizes(depth):
+    return [4, *([6, 5, 7][: depth - 1]), 3]
 
 
 @pytest.mark.parametrize("name", list(OPTIMIZERS))
@@ -88,42 +108,104 @@ def _assert_close(got, want, dtype):
 def test_engine_after_50_steps_is_the_reference(activation, output, name, dtype):
     rng = np.random.default_rng(0)
     X, Y = _data(dtype, output, rng)
-    for depth in (1, 2, 3):
-        sizes = [4, *([6, 5][: depth - 1]), 3]
-        for batch in (1, 7, N):
-            net = Network(sizes, activation=activation, output=output, random_state=1, dtype=dtype)
-            want = _reference(net.copy(), OPTIMIZERS[name](), X, Y, batch, 50, l2=1e-3)
-            got = _engine(net, OPTIMIZERS[name](), X, Y, batch, 50, l2=1e-3)
-            _assert_close(got, want, dtype)
+    for depth, batch in DEPTHS_AND_BATCHES[output]:
+        net = Network(_sizes(depth), activation=activation, output=output, random_state=1, dtype=dtype)
+        want = _reference(net.copy(), OPTIMIZERS[name](), X, Y, batch, l2=1e-3)
+        got = _engine(net, OPTIMIZERS[name](), X, Y, batch, l2=1e-3)
+        _assert_close(got, want, dtype)
 
 
+@pytest.mark.parametrize("activation", ["relu", "tanh"])  # the fused and the split step
 @pytest.mark.parametrize("output", sorted(OUTPUTS))
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_engine_with_sample_weights_and_a_schedule_is_the_reference(output, dtype):
+def test_engine_with_sample_weights_and_schedules_is_the_reference(activation, output, dtype):
     rng = np.random.default_rng(2)
     X, Y = _data(dtype, output, rng)
     s = rng.uniform(0.1, 2.0, N).astype(dtype)
-    net = Network([4, 6, 5, 3], activation="tanh", output=output, random_state=0, dtype=dtype)
-    for make in (lambda: momentum(inverse_scaling(0.05, 0.5), nesterov=True), lambda: adam(0.01)):
-        want = _reference(net.copy(), make(), X, Y, 7, 50, l2=0.0, s=s)
-        got = _engine(net.copy(), make(), X, Y, 7, 50, l2=0.0, s=s)
-        _assert_close(got, want, dtype)
+    net = Network([4, 6, 5, 3], activation=activation, output=output, random_state=0, dtype=dtype)
+    makes = (
+        lambda: momentum(inverse_scaling(0.05, 0.5), nesterov=True),
+        lambda: chain(clip_by_global_norm(0.2), adamw(inverse_scaling(0.01, 0.3))),
+    )
+    for make in makes:
+        for batch in (1, 7, N):
+            want = _reference(net.copy(), make(), X, Y, batch, l2=1e-2, s=s)
+            got = _engine(net.copy(), make(), X, Y, batch, l2=1e-2, s=s)
+            _assert_close(got, want, dtype)
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    widths=st.lists(st.integers(1, 9), min_size=1, max_size=4),
+    batch=st.integers(1, N),
+    activation=st.sampled_from(["relu", "leaky_relu", "identity", "gelu"]),
+    output=st.sampled_from(sorted(OUTPUTS)),
+)
+def test_engine_is_the_reference_for_any_shapes(widths, batch, activation, output):
+    rng = np.random.default_rng(3)
+    d, *hidden, K = [widths[0], *widths[1:-1], widths[-1]] if len(widths) > 1 else [3, widths[0]]
+    X, Y = _data(np.float64, output, rng, d=d, K=K)
+    net = Network([d, *hidden, K], activation=activation, output=output, random_state=0)
+    want = _reference(net.copy(), momentum(0.01, nesterov=True), X, Y, batch, l2=1e-3, steps=10, check=False)
+    assume(all(np.isfinite(x).all() and np.abs(x).max() < 1e6 for x in want.W + want.b))
+    got = _engine(net, momentum(0.01, nesterov=True), X, Y, batch, l2=1e-3, steps=10)
+    _assert_close(got, want, np.float64)
+
+
+def test_trainer_steps_and_fit_epochs_in_the_engine_are_the_reference():
+    rng = np.random.default_rng(4)
+    X, Y = _data(np.float64, "softmax", rng)
+    for activation in ("relu", "softplus"):
+        net = Network([4, 6, 3], activation=activation, random_state=0)
+        stepped, fitted, reference = net.copy(), net.copy(), net.copy()
+        trainer = Trainer(stepped, "adam", 0.01, path="engine")
+        for rows in _rows(7, 12):
+            trainer.step(X[rows], Y[rows])
+        _assert_close(stepped, _reference(reference, adam(0.01), X, Y, 7, l2=0.0, steps=12), np.float64)
+        a = fit(
+            fitted,
+            X,
+            Y,
+            optimizer=Trainer(fitted, "sgd", 0.05, path="engine"),
+            epochs=4,
+            batch_size=6,
+            random_state=0,
+        )
+        twin = net.copy()
+        b = fit(
+            twin,
+            X,
+            Y,
+            optimizer=Trainer(twin, "sgd", 0.05, path="numpy"),
+            epochs=4,
+            batch_size=6,
+            random_state=0,
+        )
+        _assert_close(fitted, twin, np.float64)
+        np.testing.assert_allclose(a.loss, b.loss, rtol=1e-12)
+        np.testing.assert_allclose(a.grad_norms, b.grad_norms, rtol=1e-10)
 
 
 def test_the_engine_runs_the_builtins_and_not_user_code():
     net = Network([2, 3, 2], activation="relu", random_state=0)
     assert supports(net, gd(0.1)) and supports(net, by_name("nesterov", 0.1))
-    assert not supports(net, chain(clip_by_global_norm(1.0), gd(0.1)))
+    assert supports(net, chain(clip_by_global_norm(1.0), gd(0.1)))
+    assert not supports(net, chain(gd(0.1), clip_by_global_norm(1.0)))
+    assert not supports(net, GradientTransformation(gd(0.1).init, gd(0.1).update))
     assert not supports(Network([2, 3, 2], activation=SQUARE, random_state=0), gd(0.1))
+    assert fused(net) and not fused(Network([2, 3, 2], activation="tanh"))
     X, Y = np.ones((4, 2)), np.eye(2)[[0, 1, 0, 1]]
-    trainer = Trainer(net, optimizer="adam", learning_rate=0.01, path="engine")
-    trainer.step(X, Y)
-    assert trainer.path == "engine" and isinstance(trainer._fast, Engine)
-    assert isinstance(trainer.workspace, EngineWorkspace)
-    assert np.shares_memory(net.W[0], trainer.workspace.flat_params.W[0])
+    for activation in sorted(ACTIVATIONS):
+        for output in sorted(OUTPUTS):
+            for name in OPTIMIZERS:
+                net = Network([2, 3, 2], activation=activation, output=output, random_state=0)
+                trainer = Trainer(net, optimizer=OPTIMIZERS[name](), path="engine")
+                trainer.step(X, Y)
+                assert trainer.path == "engine" and isinstance(trainer._engine, Engine)
     user = Trainer(Network([2, 3, 2], activation=SQUARE, random_state=0), optimizer="adam", path="engine")
     user.step(X, Y)
-    assert user.path == "numpy"
+    assert user.path == "numpy" and user._engine is None
+    assert "user-defined" in user.describe_path()
 
 
 def test_replacing_the_optimizer_moves_the_state_between_paths():
@@ -135,7 +217,7 @@ def test_replacing_the_optimizer_moves_the_state_between_paths():
     optimizer = momentum(0.05)
     state = optimizer.init(reference.params)
     for t in range(6):
-        if t == 3:  # the same optimiser without its spec: the NumPy path takes over the state
+        if t == 3:  # the same optimiser without its spec: the reference path takes over the state
             trainer.optimizer = GradientTransformation(trainer.optimizer.init, trainer.optimizer.update)
         trainer.step(X, Y)
         updates, state = optimizer.update(
@@ -146,26 +228,74 @@ def test_replacing_the_optimizer_moves_the_state_between_paths():
     _assert_close(net, reference, np.float64)
 
 
+def test_a_diverging_run_stops_where_the_reference_stops_with_its_last_finite_parameters():
+    from deltaprop.train import DivergenceError
+
+    rng = np.random.default_rng(5)
+    X, Y = rng.normal(size=(N, 4)) * 1e3, rng.normal(size=(N, 3)) * 1e3
+    nets = {}
+    for path in ("engine", "numpy"):
+        net = nets[path] = Network([4, 8, 3], activation="relu", output="identity", random_state=0)
+        trainer = Trainer(net, "gd", 10.0, path=path)
+        with pytest.raises(DivergenceError, match="training diverged"):
+            fit(net, X, Y, optimizer=trainer, epochs=50, batch_size=5, random_state=0)
+        assert all(np.isfinite(x).all() for x in net.W + net.b)
+        nets[path + " steps"] = trainer.steps
+    assert nets["engine steps"] == nets["numpy steps"]
+    _assert_close(nets["engine"], nets["numpy"], np.float64)
+
+
 def test_import_deltaprop_does_not_import_numba():
     code = "import sys, deltaprop, deltaprop.train, deltaprop.engine; print('numba' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 
 
-def test_auto_compiles_only_steps_that_pay_for_it():
-    from deltaprop.train._trainer import ENGINE_MIN_WORK
-
-    rng = np.random.default_rng(0)
-    small = Trainer(Network([2, 8, 8, 2], random_state=0), optimizer="gd")  # the lecture's toy
-    small.step(rng.normal(size=(200, 2)), np.eye(2)[rng.integers(0, 2, 200)])
-    assert small.path == "numpy"
-    net = Network([100, 100, 5], random_state=0)
-    rows = ENGINE_MIN_WORK // sum(w.size for w in net.W) + 1
-    large = Trainer(net, optimizer="gd")
-    large.step(rng.normal(size=(rows, 100)), np.eye(5)[rng.integers(0, 5, rows)])
-    assert large.path == "engine"
+def test_auto_runs_the_engine_only_where_it_pays_for_its_start_up():
+    code = """
+import numpy as np
+from deltaprop import Network
+from deltaprop.train import Trainer, fit
+rng = np.random.default_rng(0)
+X, Y = rng.normal(size=(200, 2)), np.eye(2)[rng.integers(0, 2, 200)]
+toy = Trainer(Network([2, 8, 8, 2], random_state=0), "gd")  # the lecture's toy: 500 full-batch steps
+fit(toy.net, X, Y, optimizer=toy, epochs=500)
+big = Trainer(Network([2, 256, 256, 2], random_state=0), "gd")
+print(toy.path)
+stop = lambda epoch, history, net: True  # fit plans 200 epochs; one is enough to see the path
+fit(big.net, X, Y, optimizer=big, epochs=200, batch_size=10, callbacks=[stop])
+again = Trainer(Network([2, 8, 8, 2], random_state=0), "gd")  # by the work alone, not what ran before
+fit(again.net, X, Y, optimizer=again, epochs=5)
+print(big.path, again.path)
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["numpy", "engine", "numpy"]
     forced = Trainer(Network([2, 8, 2], random_state=0), optimizer="gd", path="numpy")
     forced.step(np.ones((4, 2)), np.eye(2)[[0, 1, 0, 1]])
     assert forced.path == "numpy"
     with pytest.raises(ValueError, match="'path' parameter must be one of"):
         Trainer(Network([2, 2]), path="gpu")
+
+
+def test_one_compiled_step_per_dtype_whatever_the_batches():
+    from deltaprop.engine import _fused
+
+    rng = np.random.default_rng(6)
+    X, Y = _data(np.float64, "softmax", rng)
+    s = rng.uniform(0.5, 1.5, N)
+    net = Network([4, 5, 3], random_state=0)
+    fit(net, X, Y, optimizer=Trainer(net, "gd", 0.1, path="engine"), epochs=1)
+    before = len(_fused.run_batches.signatures)
+    for batch_size, shuffle, weights in [(None, True, None), (6, True, s), (6, False, None), (1, True, s)]:
+        trainer = Trainer(net, "adam", 0.01, path="engine")
+        fit(
+            net,
+            X,
+            Y,
+            optimizer=trainer,
+            epochs=2,
+            batch_size=batch_size,
+            shuffle=shuffle,
+            sample_weight=weights,
+        )
+    assert len(_fused.run_batches.signatures) == before

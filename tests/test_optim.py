@@ -517,7 +517,8 @@ def test_built_in_optimisers_declare_what_they_compute():
         assert by_name(name, 0.1).spec is not None
 
 
-def test_chain_clip_and_user_transformations_have_no_spec():
-    assert clip_by_global_norm(1.0).spec is None
-    assert chain(gd(0.1)).spec is None  # even of one built-in: chain is not gd
+def test_chain_and_clip_declare_their_parts_and_user_transformations_have_no_spec():
+    assert clip_by_global_norm(2.0).spec == ("clip_by_global_norm", {"max_norm": 2.0})
+    clip, opt = clip_by_global_norm(1.0), gd(0.1)
+    assert chain(clip, opt).spec == ("chain", {"transforms": (clip, opt)})  # chain is not gd
     assert GradientTransformation(gd(0.1).init, gd(0.1).update).spec is None

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from deltaprop import DivergenceError, Network, gradient_descent
+from deltaprop.optim import adam
 
 
 def _blobs(n=60, d=4, K=3, seed=0):
@@ -338,10 +339,25 @@ def test_fit_bad_arguments():
         fit(net, X, Y, optimizer=3)
 
 
+def test_a_learning_rate_with_a_gradient_transformation_is_an_error_not_ignored():
+    X, labels = _blobs()
+    net = Network([4, 3], random_state=0)
+    with pytest.raises(TypeError, match="carries its own learning rate and would ignore it"):
+        Trainer(net, adam(0.01), learning_rate=0.5)
+    with pytest.raises(TypeError, match="carries its own learning rate"):
+        fit(net, X, np.eye(3)[labels], optimizer=adam(0.01), learning_rate=0.5, epochs=1)
+    fit(net, X, np.eye(3)[labels], optimizer=adam(0.01), epochs=1)  # its own rate: fine
+
+
 def test_verbose_shows_a_progress_bar(capsys):
     X, labels = _blobs()
     fit(Network([4, 3], random_state=0), X, np.eye(3)[labels], epochs=3, verbose=True)
-    assert "epoch 3/3" in capsys.readouterr().out
+    shown = capsys.readouterr().out
+    assert "epoch 3/3" in shown
+    assert "training on the reference NumPy path (the work is too small" in shown  # which path runs
+    net = Network([4, 3], random_state=0)
+    fit(net, X, np.eye(3)[labels], optimizer=Trainer(net, path="engine"), epochs=2, verbose=True)
+    assert "training in the compiled engine (one compiled call per epoch)" in capsys.readouterr().out
     fit(Network([4, 3], random_state=0), X, np.eye(3)[labels], epochs=3)
     assert capsys.readouterr().out == ""
 
@@ -428,17 +444,23 @@ def test_trainer_state_is_the_optimiser_structure_and_can_be_replaced():
         np.testing.assert_array_equal(p, q)
 
 
-def test_trainer_grows_its_workspace_for_a_larger_batch():
+def test_engine_grows_its_arrays_for_a_larger_batch_and_keeps_the_networks_own():
     X, labels = _blobs(n=40)
     Y = np.eye(3)[labels]
     net = Network([4, 6, 3], random_state=0)
-    trainer = Trainer(net, optimizer="adam", learning_rate=0.01)
-    trainer.step(X[:5], Y[:5])
-    trainer.step(X[5:30], Y[5:30])
-    trainer.step(X[30:], Y[30:])
-    assert trainer.workspace is not None and trainer.workspace.rows_allocated == 25
-    assert trainer.workspace.flat_params is not None
-    assert np.shares_memory(net.W[0], trainer.workspace.flat_params.W[0])
+    own = list(net.W + net.b)
+    trainer = Trainer(net, optimizer="adam", learning_rate=0.01, path="engine")
+    reference = Trainer(twin := net.copy(), optimizer="adam", learning_rate=0.01, path="numpy")
+    for rows in (slice(0, 5), slice(5, 30), slice(30, 40)):
+        trainer.step(X[rows], Y[rows])
+        reference.step(X[rows], Y[rows])
+    engine = trainer._engine
+    assert engine is not None and engine.workspace is not None and engine.workspace.rows_allocated == 25
+    # net.W and net.b are the network's own arrays, written in place, never the engine's views
+    assert all(x is y for x, y in zip(net.W + net.b, own, strict=True))
+    assert not any(np.shares_memory(x, engine.workspace.flat_p) for x in net.W + net.b)
+    for p, q in zip(net.W + net.b, twin.W + twin.b, strict=True):
+        np.testing.assert_allclose(p, q, rtol=1e-12, atol=1e-14)
 
 
 def test_validation_loss_includes_the_same_penalty_as_the_training_loss():
@@ -697,3 +719,28 @@ def test_fit_with_a_trainer_and_nothing_else_uses_the_trainers_settings():
         np.testing.assert_array_equal(p, q)
     with pytest.raises(ValueError, match="trains another network"):
         fit(b, X, Y, optimizer=Trainer(a), epochs=1)
+
+
+# ------------------------------------------------------------ full-batch objective
+@pytest.mark.parametrize("activation", ["relu", "tanh"])
+def test_full_batch_objective_is_the_reference_loss_and_gradient_on_either_path(activation):
+    from deltaprop.train import FullBatchObjective
+
+    X, labels = _blobs(n=30)
+    Y = np.eye(3)[labels]
+    s = np.linspace(0.5, 1.5, 30)
+    net = Network([4, 5, 3], activation=activation, random_state=0)
+    want_grads = net.backward(net.forward(X), Y, l2=0.1, sample_weight=s)
+    want_loss = net.loss(X, Y, l2=0.1, sample_weight=s)
+    for path in ("numpy", "engine"):
+        objective = FullBatchObjective(net, X, Y, 0.1, s, path=path)
+        assert objective.path == path
+        for _ in range(2):  # called again at the same parameters: the same answer
+            loss, grads = objective()
+            assert loss == pytest.approx(want_loss, rel=1e-12)
+            for g, w in zip(grads.W + grads.b, want_grads.W + want_grads.b, strict=True):
+                np.testing.assert_allclose(g, w, rtol=1e-12, atol=1e-15)
+    assert FullBatchObjective(net, X, Y, 0.0, None).path == "numpy"  # too small to pay for the engine
+    assert FullBatchObjective(net, X, Y, 0.0, None, evaluations=10**5).path == "engine"
+    with pytest.raises(ValueError, match="'path' parameter"):
+        FullBatchObjective(net, X, Y, 0.0, None, path="gpu")

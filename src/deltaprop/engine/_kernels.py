@@ -1,4 +1,4 @@
-"""The engine's compiled loops: the element-wise work of a step, fused, around BLAS's products.
+"""The split step's compiled loops: the element-wise work of a step between NumPy's products and ufuncs.
 
 Imported only when an engine is first made (``import deltaprop`` never imports numba).
 Every kernel is ``@njit(cache=True)`` without fastmath: IEEE arithmetic, no
@@ -14,8 +14,6 @@ several times slower.
 """
 
 from __future__ import annotations
-
-import math
 
 from numba import njit
 
@@ -138,37 +136,3 @@ def add_scaled(x, y, s):
     """x += s y on flat vectors (the L2 term: dL/dW += lambda W)."""
     for i in range(x.shape[0]):
         x[i] += s * y[i]
-
-
-# ------------------------------------------------------------ optimisers, on the flat parameter vector
-@njit(cache=True)
-def gd_step(p, g, neg_lr):
-    for i in range(p.shape[0]):
-        p[i] += g[i] * neg_lr
-
-
-@njit(cache=True)
-def momentum_step(p, g, v, lr, beta, nesterov):
-    for i in range(p.shape[0]):
-        step = g[i] * lr
-        vi = v[i] * beta - step  # v_{t+1} = beta v_t - eta g
-        v[i] = vi
-        if nesterov:
-            p[i] += vi * beta - step  # u = beta v_{t+1} - eta g
-        else:
-            p[i] += vi
-
-
-@njit(cache=True)
-def adam_step(p, g, m, v, neg_alpha, b1, one_minus_b1, b2, one_minus_b2, eps, decay, n_weights):
-    """adam's step, and adamw's with decay = eta weight_decay on the first n_weights entries."""
-    for i in range(p.shape[0]):
-        gi = g[i]
-        mi = m[i] * b1 + gi * one_minus_b1  # m_t = b1 m_{t-1} + (1 - b1) g
-        vi = v[i] * b2 + gi * gi * one_minus_b2  # v_t = b2 v_{t-1} + (1 - b2) g^2
-        m[i] = mi
-        v[i] = vi
-        u = mi * neg_alpha / (math.sqrt(vi) + eps)  # u_t = -alpha_t m_t / (sqrt(v_t) + eps)
-        if i < n_weights:
-            u -= p[i] * decay  # adamw: - eta weight_decay W, weights only
-        p[i] += u

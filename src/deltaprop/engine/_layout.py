@@ -1,15 +1,13 @@
-"""The flat layout that the training steps update in place, shared by the engine and the NumPy fast path.
+"""The engine's flat layout: every W^(h), then every b^(h), in one vector.
 
-Every W^(h), then every b^(h), in one vector: ``Params([all W], [all b])`` holds its two
-parts, and :meth:`FlatLayout.unflatten` gives the per-layer views back.  Binding a
-network makes its own ``W`` and ``b`` such views, so one loop over the vector updates
-every parameter.
+``Params([all W], [all b])`` holds its two parts, and :meth:`FlatLayout.unflatten` gives
+the per-layer views back, so one compiled loop over the vector updates every parameter
+(and every moment of the optimiser's state).
 """
 
 from __future__ import annotations
 
 import math
-import operator
 from collections.abc import Sequence
 
 import numpy as np
@@ -27,8 +25,6 @@ class FlatLayout:
         self.weight_shapes = [w.shape for w in net.W]
         self.bias_shapes = [v.shape for v in net.b]
         self.n_weights = sum(math.prod(s) for s in self.weight_shapes)
-        self.flat_params: Params | None = None
-        self._bound: tuple[list[Array], list[Array]] = ([], [])
 
     def flatten(self, tree: Params) -> Params:
         """A copy of parameter-shaped arrays in the flat layout: ``Params([all W], [all b])``."""
@@ -38,19 +34,6 @@ class FlatLayout:
     def unflatten(self, flat: Params) -> Params:
         """Per-layer views of a flat ``Params([all W], [all b])``: shapes of the network."""
         return Params(_views(flat.W[0], self.weight_shapes), _views(flat.b[0], self.bias_shapes))
-
-    def bind(self, net: Network) -> None:
-        """Move ``net``'s parameters into a flat vector (``flat_params``); W and b become its views."""
-        self.flat_params = self.flatten(net.params)
-        net.params = self.unflatten(self.flat_params)
-        self._bound = (list(net.W), list(net.b))
-
-    def is_bound(self, net: Network) -> bool:
-        """Whether ``net``'s W and b are still the views :meth:`bind` gave it."""
-        if self.flat_params is None:
-            return False
-        W, b = self._bound
-        return all(map(operator.is_, net.W, W)) and all(map(operator.is_, net.b, b))
 
 
 class FlatState:

@@ -31,7 +31,15 @@ from numpy.typing import NDArray
 
 from deltaprop._types import Array, Grads, Params
 from deltaprop.network import Network
-from deltaprop.train import Callback, DivergenceError, History, ProgressBar, StoppingRule, Trainer
+from deltaprop.train import (
+    Callback,
+    DivergenceError,
+    FullBatchObjective,
+    History,
+    ProgressBar,
+    StoppingRule,
+    Trainer,
+)
 
 # The loss and gradient at a network's parameters, computed elsewhere (fit_lbfgs's 'objective').
 Objective = Callable[[Network, float], tuple[float, Grads]]
@@ -221,21 +229,21 @@ def fit_lbfgs(
         ``net`` holds the parameters of ``result.x``.
     """
     sizes = net.sizes
+    if objective is None:
+        # the forward pass and backpropagation, compiled where the engine covers the network and pays
+        full_batch = FullBatchObjective(net, X, Y, l2, sample_weight, evaluations=max_iter)
+
+        def objective(net: Network, l2: float) -> tuple[float, Grads]:
+            return full_batch()
 
     def loss_and_gradient(theta: NDArray[np.float64]) -> tuple[float, NDArray[np.float64]]:
         net.params = _unpack(theta, sizes, net.dtype)
-        if objective is not None:
-            loss, grads = objective(net, l2)
-        else:
-            cache = net._forward(X)
-            loss = net.cache_loss(cache, Y, l2, sample_weight)
+        loss, grads = objective(net, l2)
         if not math.isfinite(loss):
             raise DivergenceError(
                 f"The loss became {loss} during L-BFGS: training diverged. Standardise the inputs "
                 "(zero mean, unit variance)."
             )
-        if objective is None:
-            grads = net._backward(cache, Y, l2, sample_weight)
         return loss, _pack(grads.W, grads.b)
 
     progress = ProgressBar(max_iter, enabled=verbose)

@@ -21,21 +21,22 @@ class GradientTransformation(NamedTuple):
     """An optimiser: ``init(params) -> state`` and ``update(grads, state, params) -> (updates, state)``.
 
     ``spec`` is optional and declarative: ``(name, hyper_parameters)``, which built-in
-    optimiser ``update`` computes, e.g. ``("momentum", {"learning_rate": 0.1, "beta": 0.9,
-    "nesterov": True})``.  :func:`gd`, :func:`momentum`, :func:`adam` and :func:`adamw`
-    (and so :func:`by_name`) set it; :func:`chain`, :func:`clip_by_global_norm` and a
-    transformation of your own leave it None.  It is how the training loop recognises
-    a built-in optimiser and computes its step its own faster way, to the same bits;
-    with ``spec=None`` it calls ``update`` and :func:`apply_updates`.  Set it only on a
-    transformation whose ``update`` is exactly the named optimiser's.
+    transformation ``update`` computes, e.g. ``("momentum", {"learning_rate": 0.1, "beta": 0.9,
+    "nesterov": True})``.  :func:`gd`, :func:`momentum`, :func:`adam`, :func:`adamw` (and so
+    :func:`by_name`), :func:`clip_by_global_norm` (``("clip_by_global_norm", {"max_norm":
+    ...})``) and :func:`chain` (``("chain", {"transforms": (...)})``) set it; a
+    transformation of your own leaves it None.  It is how the compiled engine
+    (:mod:`deltaprop.engine`) recognises what it can compute itself; with ``spec=None``
+    training calls ``update`` and :func:`apply_updates`.  Set it only on a transformation
+    whose ``update`` is exactly the named one's.
 
     Examples
     --------
     >>> from deltaprop.optim import chain, gd
     >>> gd(0.1).spec
     ('gd', {'learning_rate': 0.1})
-    >>> chain(gd(0.1)).spec is None
-    True
+    >>> chain(gd(0.1)).spec[0]
+    'chain'
     """
 
     init: Callable[[Params], State]

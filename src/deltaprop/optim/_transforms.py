@@ -259,7 +259,7 @@ def clip_by_global_norm(max_norm: float) -> GradientTransformation:
         scale = max_norm / norm
         return _map(lambda g: scale * g, grads), state
 
-    return GradientTransformation(init, update)
+    return GradientTransformation(init, update, ("clip_by_global_norm", {"max_norm": max_norm}))
 
 
 def chain(*transforms: GradientTransformation) -> GradientTransformation:
@@ -295,7 +295,7 @@ def chain(*transforms: GradientTransformation) -> GradientTransformation:
             new_states.append(inner)
         return grads, tuple(new_states)
 
-    return GradientTransformation(init, update)
+    return GradientTransformation(init, update, ("chain", {"transforms": transforms}))
 
 
 _OPTIMISERS: dict[str, tuple[Callable[..., GradientTransformation], dict[str, Any]]] = {

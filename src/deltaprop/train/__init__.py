@@ -14,6 +14,7 @@ from deltaprop.train._callbacks import Callback, as_callback
 from deltaprop.train._fit import fit
 from deltaprop.train._gd import gradient_descent
 from deltaprop.train._history import History
+from deltaprop.train._objective import FullBatchObjective
 from deltaprop.train._progress import ProgressBar
 from deltaprop.train._split import split_validation
 from deltaprop.train._stopping import StoppingRule
@@ -22,6 +23,7 @@ from deltaprop.train._trainer import DivergenceError, Trainer
 __all__ = [
     "Callback",
     "DivergenceError",
+    "FullBatchObjective",
     "History",
     "ProgressBar",
     "StoppingRule",
@@ -33,4 +35,4 @@ __all__ = [
     "split_validation",
 ]
 
-publish(__name__, Callback, DivergenceError, History, ProgressBar, StoppingRule, Trainer)
+publish(__name__, Callback, DivergenceError, FullBatchObjective, History, ProgressBar, StoppingRule, Trainer)

@@ -12,23 +12,16 @@ from deltaprop._types import Array
 Batch = tuple[Array, Array, Array | None]  # (X_B, Y_B, sample weights of B or None)
 
 
-def epoch_batches(
-    n: int, batch_size: int, shuffle: bool, rng: np.random.Generator
-) -> list[NDArray[np.intp] | slice]:
-    """One epoch's batches: index arrays from a permutation, or contiguous slices."""
-    if shuffle:
-        order = rng.permutation(n)
-        return [order[i : i + batch_size] for i in range(0, n, batch_size)]
-    return [slice(i, min(i + batch_size, n)) for i in range(0, n, batch_size)]
-
-
 class Batches:
     """Validated training data, cut into each epoch's batches.
 
-    The full batch is X itself (never copied: the lecture's batch GD); unshuffled
-    batches are views; shuffled ones are gathered into one buffer allocated here and
-    reused by every batch, never a fresh copy per batch.  The caller's arrays are
-    never reordered.
+    An epoch is planned as (order, starts): batch i is the rows
+    ``order[starts[i]:starts[i+1]]`` of the data, a new permutation ``order`` each epoch
+    when shuffling, None (the rows in order) otherwise.  The compiled engine runs such a
+    plan in one call; :meth:`epoch` gives its batches as arrays.  The full batch is X
+    itself (never copied: the lecture's batch GD); unshuffled batches are views;
+    shuffled ones are gathered into one buffer allocated here and reused by every
+    batch, never a fresh copy per batch.  The caller's arrays are never reordered.
     """
 
     def __init__(self, X: Array, Y: Array, s: Array | None, batch_size: int, shuffle: bool) -> None:
@@ -37,24 +30,33 @@ class Batches:
         self.batch_size = batch_size
         self.shuffle = shuffle
         self.full_batch = batch_size == self.n
+        self.steps_per_epoch = -(-self.n // batch_size)
+        self._starts = np.append(np.arange(0, self.n, batch_size, dtype=np.int64), self.n)
         gather = shuffle and not self.full_batch
         self._X_buffer = np.empty((batch_size, X.shape[1]), X.dtype) if gather else None
         self._Y_buffer = np.empty((batch_size, Y.shape[1]), Y.dtype) if gather else None
 
+    def plan(self, rng: np.random.Generator) -> tuple[NDArray[np.intp] | None, NDArray[np.int64]]:
+        """The next epoch as (order, starts); a permutation (if shuffled) is drawn from ``rng`` now."""
+        if self.full_batch or not self.shuffle:
+            return None, self._starts
+        return rng.permutation(self.n), self._starts
+
     def epoch(self, rng: np.random.Generator) -> Iterator[Batch]:
         """The next epoch's batches; the new order (if shuffled) is drawn from ``rng`` now."""
-        if self.full_batch:
-            return self._take([slice(0, self.n)])  # views of all of X, in order
-        return self._take(epoch_batches(self.n, self.batch_size, self.shuffle, rng))
+        return self.take(*self.plan(rng))
 
-    def _take(self, batches: list[NDArray[np.intp] | slice]) -> Iterator[Batch]:
+    def take(self, order: NDArray[np.intp] | None, starts: NDArray[np.int64]) -> Iterator[Batch]:
+        """The batches of a plan, as arrays."""
         X, Y, s = self.X, self.Y, self.s
-        for index in batches:
-            if isinstance(index, slice):
-                Xb, Yb = X[index], Y[index]  # views
-            else:
-                assert self._X_buffer is not None and self._Y_buffer is not None
-                # mode="clip" (the indices are valid) lets take write straight into out
-                Xb = X.take(index, axis=0, out=self._X_buffer[: index.size], mode="clip")
-                Yb = Y.take(index, axis=0, out=self._Y_buffer[: index.size], mode="clip")
+        for i in range(starts.shape[0] - 1):
+            start, stop = int(starts[i]), int(starts[i + 1])
+            if order is None:
+                yield X[start:stop], Y[start:stop], None if s is None else s[start:stop]  # views
+                continue
+            assert self._X_buffer is not None and self._Y_buffer is not None
+            index = order[start:stop]
+            # mode="clip" (the indices are valid) lets take write straight into out
+            Xb = X.take(index, axis=0, out=self._X_buffer[: index.size], mode="clip")
+            Yb = Y.take(index, axis=0, out=self._Y_buffer[: index.size], mode="clip")
             yield Xb, Yb, None if s is None else s[index]

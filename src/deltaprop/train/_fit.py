@@ -190,12 +190,14 @@ def fit(
     rule.resume(getattr(history, run.monitor))  # a resumed run goes on counting
     for cb in run.callbacks:
         cb.on_train_begin(trainer, run.rng)
+    trainer.plan(epochs * run.batches.steps_per_epoch, run.batches.batch_size)
     with ProgressBar(epochs, enabled=verbose) as progress:
+        progress.note(trainer.describe_path())
         try:
             # Overflow is detected through the loss (DivergenceError), not through NumPy warnings.
             with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
                 for epoch in range(history.epochs, history.epochs + epochs):
-                    done = _run_epoch(trainer, run.batches.epoch(run.rng), run.callbacks)
+                    done = _run_epoch(trainer, run.batches, run.rng, run.callbacks)
                     _record_epoch(history, done, trainer, run.validation)
                     if isinstance(trainer.learning_rate, ReduceOnPlateau):  # a schedule that watches the loss
                         trainer.learning_rate.observe(history.loss[-1])
@@ -292,7 +294,7 @@ def _trainer(
 ) -> Trainer:
     """The Trainer that fit drives: a new one for ``net``, or the one given with nothing to override it."""
     if not isinstance(optimizer, Trainer):
-        lr = learning_rate.value if isinstance(learning_rate, _Default) else learning_rate
+        lr = None if isinstance(learning_rate, _Default) else learning_rate  # the Trainer's default
         return Trainer(net, optimizer, lr, l2.value if isinstance(l2, _Default) else l2, **options)
     if optimizer.net is not net:
         raise ValueError("The Trainer passed as 'optimizer' trains another network.")
@@ -335,8 +337,27 @@ class _Epoch(NamedTuple):
     stopped: bool  # a callback's on_batch_end asked to stop
 
 
-def _run_epoch(trainer: Trainer, batches: Iterable[Batch], callbacks: Sequence[Callback]) -> _Epoch:
-    """One step per batch; a callback returning True from ``on_batch_end`` ends the epoch there."""
+def _run_epoch(
+    trainer: Trainer, batches: Batches, rng: np.random.Generator, callbacks: Sequence[Callback]
+) -> _Epoch:
+    """One step per batch; a callback returning True from ``on_batch_end`` ends the epoch there.
+
+    In the compiled engine the whole epoch is one call, unless a callback looks at every batch.
+    """
+    if trainer.path == "engine" and not any(_watches_batches(cb) for cb in callbacks):
+        run = trainer._run_epoch(batches.X, batches.Y, batches.s, *batches.plan(rng))
+        if run is not None:
+            losses, weights, norms = run.out[:, 0], run.out[:, 1], run.out[:, 2:]
+            return _Epoch(float(losses @ weights / weights.sum()), norms.mean(axis=0).tolist(), False)
+    return _python_epoch(trainer, batches.epoch(rng), callbacks)
+
+
+def _watches_batches(callback: Callback) -> bool:
+    return type(callback).on_batch_end is not Callback.on_batch_end
+
+
+def _python_epoch(trainer: Trainer, batches: Iterable[Batch], callbacks: Sequence[Callback]) -> _Epoch:
+    """The epoch step by step from Python."""
     net = trainer.net
     total_loss = seen = 0.0
     norms = np.zeros(net.D)

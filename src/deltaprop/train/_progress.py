@@ -64,6 +64,11 @@ class ProgressBar:
         if self._progress is not None:
             self._progress.stop()
 
+    def note(self, text: str) -> None:
+        """Print a line of ``text`` above the bar."""
+        if self._progress is not None:
+            self._progress.console.print(text, markup=False, highlight=False)
+
     def advance(self, metrics: str = "") -> None:
         """Count one epoch (or iteration) done and show ``metrics`` beside the bar."""
         if self._progress is not None:

@@ -2,32 +2,45 @@
 
 Public as :class:`deltaprop.train.Trainer`; :func:`deltaprop.train.fit` drives it over
 epochs.  A step is the lecture's forward pass, loss, backpropagation and update,
-computed by the compiled engine (:mod:`deltaprop.engine`) where it knows every piece
-(built-in activations and output units, a named optimiser, float32 or float64), else by
-the NumPy fast path (:mod:`deltaprop.train._fastpath`); both are tested against the
-pure functions.
+computed by one of two paths:
+
+- ``"numpy"``, the reference: ``Network._forward``, ``Network.cache_loss``,
+  ``Network._backward``, the optimiser's ``update`` and :func:`apply_updates`, the pure
+  NumPy of the lecture's modules.  Everything runs here: user-defined activations,
+  output units and transformations too.
+- ``"engine"``, the compiled engine (:mod:`deltaprop.engine`): the same step for the
+  built-in activations and output units, float32 or float64, and the named optimisers
+  (with clipping), proven equal to the reference by ``tests/test_engine.py``.
 """
 
 from __future__ import annotations
 
+import math
+import operator
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from deltaprop._checks import check_scalar
 from deltaprop._types import Array, Grads, State
-from deltaprop.engine import Engine, EngineWorkspace
+from deltaprop.engine import Engine, Run
+from deltaprop.engine import fused as engine_fused
 from deltaprop.engine import supports as engine_supports
 from deltaprop.network import Network
-from deltaprop.optim import GradientTransformation, by_name
+from deltaprop.optim import GradientTransformation, apply_updates, by_name
 from deltaprop.schedules import LearningRate, get_lr
-from deltaprop.train._fastpath import FastPath, Workspace
 
 PATHS = ("auto", "engine", "numpy")
-# Multiply-adds of one forward pass (batch rows x weights) from which "auto" compiles:
-# W1 (784-256-128-10, batch 128: 3e7) runs on the engine, the lecture's toy fits (1e4)
-# and W2 (64-64-10, batch 32: 1.5e5) on NumPy, where start-up would cost more than it saves.
-ENGINE_MIN_WORK = 1_000_000
+DEFAULT_LEARNING_RATE = 0.1
+# How "auto" weighs the engine's start-up (numba's import and loading the compiled code
+# from its cache: 0.4-0.7 s warm, more the first time) against what it saves per step
+# over the reference: about ENGINE_SAVES_PER_STEP seconds plus ENGINE_SAVES_PER_MAC per
+# multiply-add of the forward pass (batch rows x weights).  The choice depends on the
+# work alone, never on what ran before in the process: same seed, same bits.
+ENGINE_START_UP = 1.0
+ENGINE_SAVES_PER_STEP = 30e-6
+ENGINE_SAVES_PER_MAC = 0.5e-9
 
 
 class DivergenceError(FloatingPointError):
@@ -48,15 +61,12 @@ class Trainer:
     :func:`fit` drives a Trainer over epochs; call :meth:`step` yourself to train on a
     stream of batches (``partial_fit``-style, e.g. out of core).
 
-    A Trainer computes its steps in arrays allocated once (``trainer.workspace``): with
-    the compiled engine where it covers the network and optimiser (``trainer.path`` is
-    "engine"), else on the NumPy fast path ("numpy").  With a built-in optimiser (one
-    with a ``spec``: all the named ones) it keeps the network's W and b and the
-    optimiser state as views of flat vectors that each step updates in place.  The
-    numbers are those of the pure forward, backward, ``update`` and ``apply_updates``
-    (the engine's within rounding, tested after 50 steps); what changes is that
-    the arrays of ``net.W``, ``net.b`` and ``state`` change under a reference kept across
-    steps (copy them to keep a snapshot).
+    The steps run on the reference path ("numpy": the lecture's pure functions) or in
+    the compiled engine ("engine", for built-in activations, output units and named
+    optimisers); ``trainer.path`` says which.  The numbers are the reference's (the
+    engine's within rounding, tested after 50 steps).  ``net.W`` and ``net.b`` stay the
+    network's own arrays: the reference replaces them by new ones each step, the engine
+    writes each run's result back into them.
 
     Parameters
     ----------
@@ -64,16 +74,16 @@ class Trainer:
         Trained in place.
     optimizer : str or GradientTransformation, default "gd"
         A name of :func:`deltaprop.optim.by_name` ("gd", "sgd", "momentum", "nesterov",
-        "adam", "adamw") or a gradient transformation of your own.
-    learning_rate : float or schedule, default 0.1
-        Used when ``optimizer`` is a name.
+        "adam", "adamw") or a gradient transformation, which carries its own learning rate.
+    learning_rate : float or schedule, optional
+        The named optimiser's learning rate (default 0.1).  Not with a
+        GradientTransformation (TypeError: give it to the transformation).
     l2 : float, default 0
         The lecture's lambda: every step's gradient is that of L_batch + lambda/2 ||w||^2.
     path : {"auto", "engine", "numpy"}, default "auto"
         Which code computes the steps: the compiled engine (where it covers the network
-        and optimiser), the NumPy fast path, or (``"auto"``) the engine only for steps
-        of at least ``ENGINE_MIN_WORK`` multiply-adds, where it pays for loading its
-        compiled code.  ``trainer.path`` says which one runs.
+        and optimiser), the reference, or (``"auto"``) the engine where the work ahead
+        pays for its start-up (``ENGINE_START_UP``), judged by the work alone.
     **options
         Hyper-parameters of the named optimiser (``beta``, ``b1``, ``weight_decay`` ...).
 
@@ -95,7 +105,7 @@ class Trainer:
         self,
         net: Network,
         optimizer: str | GradientTransformation = "gd",
-        learning_rate: LearningRate = 0.1,
+        learning_rate: LearningRate | None = None,
         l2: float = 0.0,
         *,
         path: str = "auto",
@@ -111,9 +121,16 @@ class Trainer:
         self.optimizer_name = optimizer if isinstance(optimizer, str) else None
         self.options = options
         if isinstance(optimizer, str):
-            self.optimizer = by_name(optimizer, learning_rate, **options)
-            self.learning_rate = learning_rate
+            rate = DEFAULT_LEARNING_RATE if learning_rate is None else learning_rate
+            self.optimizer = by_name(optimizer, rate, **options)
+            self.learning_rate = rate
         elif isinstance(optimizer, GradientTransformation):
+            if learning_rate is not None:
+                raise TypeError(
+                    f"learning_rate={learning_rate!r} was given with a GradientTransformation as "
+                    "'optimizer', which carries its own learning rate and would ignore it; give the "
+                    "rate to the transformation (e.g. adam(0.01)) or the optimiser by name."
+                )
             if options:
                 raise TypeError(f"Options {sorted(options)} apply only to an optimizer given by name.")
             self.optimizer = optimizer
@@ -123,50 +140,86 @@ class Trainer:
                 "The 'optimizer' parameter must be a name or a GradientTransformation. "
                 f"Got {type(optimizer).__name__} instead."
             )
-        self._fast: FastPath | Engine = FastPath(self.optimizer.init(net.params))
-        self._chosen_for: tuple[GradientTransformation, bool] | None = None
-        self._rows = 0  # the rows of the last batch: the size of a step's work
+        self._state: State = self.optimizer.init(net.params)
+        self._engine: Engine | None = None
+        self._chosen_for: tuple[GradientTransformation, tuple[int, float], int] | None = None
+        self._ahead = (0, 0.0)  # steps and forward multiply-adds ahead, as fit announces them
+        self._rows = 0  # the rows of the last batch
         self.steps = 0
 
     @property
     def state(self) -> State:
         """The optimiser state, one array per W^(h) and b^(h), as ``optimizer.init`` makes it."""
-        return self._fast.state
+        return self._state if self._engine is None else self._engine.state
 
     @state.setter
     def state(self, state: State) -> None:
-        self._fast.state = state
-
-    @property
-    def workspace(self) -> Workspace | EngineWorkspace | None:
-        """The arrays the steps compute in (None before the first step)."""
-        return self._fast.workspace
+        if self._engine is None:
+            self._state = state
+        else:
+            self._engine.state = state
 
     @property
     def path(self) -> str:
-        """Which code computes the steps: "engine" (compiled) or "numpy" (the NumPy fast path)."""
+        """Which code computes the steps: "engine" (compiled) or "numpy" (the reference)."""
         self._choose_path()
-        return "engine" if isinstance(self._fast, Engine) else "numpy"
+        return "engine" if self._engine is not None else "numpy"
+
+    def describe_path(self) -> str:
+        """One line on which code computes the steps, and why (``fit(..., verbose=True)`` shows it)."""
+        if self.path == "engine":
+            how = (
+                "one compiled call per epoch"
+                if engine_fused(self.net)
+                else "compiled loops between NumPy's ufuncs"
+            )
+            return f"deltaprop: training in the compiled engine ({how})"
+        if not engine_supports(self.net, self.optimizer):
+            why = (
+                "a user-defined activation, output unit or optimiser, or a dtype the engine does not compile"
+            )
+        elif self.path_setting == "numpy":
+            why = "path='numpy'"
+        else:
+            why = "the work is too small to pay for loading the compiled engine"
+        return f"deltaprop: training on the reference NumPy path ({why})"
+
+    def plan(self, steps: int, rows: int) -> None:
+        """Announce ``steps`` steps on batches of ``rows`` samples (fit does), for ``path="auto"``."""
+        ahead = (steps, float(steps) * rows * sum(w.size for w in self.net.W))
+        if ahead != self._ahead:
+            self._ahead = ahead
+        self._rows = rows
 
     def _choose_path(self) -> None:
-        """The engine where it computes this network and optimiser and pays, else the NumPy fast path.
+        """The engine where it computes this network and optimiser and pays, else the reference.
 
-        With ``path="auto"`` the engine runs a step only when its work (the batch's rows
-        times the network's weights: the multiply-adds of one forward pass) is at least
-        ``ENGINE_MIN_WORK``; below that, loading the compiled code (0.4-0.7 s once per
-        process, 1.5-2 s uncached) costs more than the steps of a small fit save.
-        Decided again when ``optimizer`` is replaced or the work crosses the bound; the
+        With ``path="auto"`` the engine runs where the steps ahead (announced by
+        :meth:`plan`, else this one) save more than its start-up: ``ENGINE_START_UP``
+        seconds against ``ENGINE_SAVES_PER_STEP`` per step plus ``ENGINE_SAVES_PER_MAC``
+        per multiply-add.  The lecture's toy fit
+        (two moons, [2, 8, 8, 2], 200 samples, 500 steps) stays on the reference.
+        Decided again when ``optimizer`` is replaced or the work ahead changes; the
         optimiser state moves along.
         """
-        work = self._rows * sum(w.size for w in self.net.W)
-        wanted = self.path_setting == "engine" or (self.path_setting == "auto" and work >= ENGINE_MIN_WORK)
-        if self._chosen_for == (self.optimizer, wanted):
-            return
-        self._chosen_for = (self.optimizer, wanted)
+        asked = (self.optimizer, self._ahead, self._rows)
+        if self._chosen_for is not None and all(map(operator.is_, self._chosen_for, asked)):
+            return  # nothing changed since the last decision
+        self._chosen_for = asked
+        if self.path_setting == "auto":
+            steps, work = self._ahead
+            if not steps:  # nothing announced: this step alone
+                steps, work = 1, float(self._rows) * sum(w.size for w in self.net.W)
+            saved = steps * ENGINE_SAVES_PER_STEP + work * ENGINE_SAVES_PER_MAC
+            wanted = saved >= ENGINE_START_UP
+        else:
+            wanted = self.path_setting == "engine"
         use_engine = wanted and engine_supports(self.net, self.optimizer)
-        if use_engine != isinstance(self._fast, Engine):
-            state = self._fast.state
-            self._fast = Engine(state) if use_engine else FastPath(state)
+        if use_engine and self._engine is None:
+            self._engine = Engine(self._state)
+        elif not use_engine and self._engine is not None:
+            self._state = self._engine.state
+            self._engine = None
 
     @property
     def current_lr(self) -> float:
@@ -185,12 +238,41 @@ class Trainer:
     def _step(self, X: Array, Y: Array, s: Array | None) -> tuple[float, Grads]:
         """The hot path on validated arrays: forward, loss, backward, update.
 
-        The returned gradients live in the workspace until the next step.
+        The engine's gradients live in its arrays until its next step.
         """
-        self._rows = X.shape[0]
+        if X.shape[0] != self._rows:
+            self._rows = X.shape[0]
         self._choose_path()
-        loss, grads = self._fast.step(self.net, self.optimizer, X, Y, self.l2, s)
-        if grads is None:
+        if self._engine is not None:
+            run = self._run(X, Y, s, None, np.array([0, X.shape[0]]))
+            return float(run.out[0, 0]), self._engine.gradients()
+        net = self.net
+        cache = net._forward(X)
+        loss = net.cache_loss(cache, Y, self.l2, s)
+        if not math.isfinite(loss):
             raise DivergenceError(_divergence_message(self.steps, loss))
+        grads = net._backward(cache, Y, self.l2, s)
+        updates, self._state = self.optimizer.update(grads, self._state, net.params)
+        net.params = apply_updates(net.params, updates)
         self.steps += 1
         return loss, grads
+
+    def _run(
+        self, X: Array, Y: Array, s: Array | None, order: NDArray[np.intp] | None, starts: NDArray[np.int64]
+    ) -> Run:
+        """Steps in the engine on the batches ``starts[i]:starts[i+1]`` (of ``order`` if given)."""
+        assert self._engine is not None
+        run = self._engine.run(self.net, self.optimizer, X, Y, s, order, starts, self.l2)
+        self.steps += run.updates
+        if run.updates < run.out.shape[0]:
+            raise DivergenceError(_divergence_message(self.steps, float(run.out[-1, 0])))
+        return run
+
+    def _run_epoch(
+        self, X: Array, Y: Array, s: Array | None, order: NDArray[np.intp] | None, starts: NDArray[np.int64]
+    ) -> Run | None:
+        """A whole epoch in one compiled call where the engine runs these steps, else None."""
+        self._choose_path()
+        if self._engine is None:
+            return None
+        return self._run(X, Y, s, order, starts)

@@ -1,0 +1,295 @@
+"""The engine's fused step: a whole batch -- or a whole epoch of batches -- in one compiled call.
+
+Imported only when an engine first runs (``import deltaprop`` never imports numba).
+:func:`run_batches` gathers each batch, runs the forward pass with the bias add and the
+activation fused into one loop after BLAS's product (numba's ``np.dot``, SciPy's BLAS),
+the output unit fused with its loss and delta^(D) = c_i (f - Y), the backward pass with
+sigma'(a) fused into the product's result, the bias sums, the L2 term, the gradient
+norms History records, clipping by the global norm and the optimiser's update, for
+every batch of the epoch, and returns the batch losses.  It covers the hidden
+activations that need no transcendental function (identity, relu, leaky_relu); a
+network with tanh, sigmoid, softplus or gelu units runs the engine's split step
+(:mod:`deltaprop.engine._step`), where NumPy's vectorised ufuncs compute them.
+
+The parameters, their gradients and the optimiser's moments are flat vectors (every
+W^(h), then every b^(h)); ``layout`` holds the shapes and offsets.  Every scalar of
+the arithmetic is of the arrays' dtype (``hyper``), so float32 stays float32 as in
+NumPy; no fastmath: IEEE arithmetic, the same bits run after run.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+# Hidden activations of the fused step, output units and optimisers, by code.
+IDENTITY, RELU, LEAKY_RELU = 0, 1, 2
+SOFTMAX, LINEAR, SIGMOID = 0, 1, 2
+NO_UPDATE, GD, MOMENTUM, NESTEROV, ADAM, ADAMW = 0, 1, 2, 3, 4, 5
+# Entries of ``hyper`` (arrays' dtype) and of ``layout`` (int64).
+H_ONE, H_SLOPE, H_L2, H_BETA, H_B1, H_ONE_MINUS_B1, H_B2, H_ONE_MINUS_B2, H_EPS, H_DECAY = range(10)
+N_HYPER = 10
+W_B1, W_B2, W_WEIGHT_DECAY, W_MAX_NORM = range(4)
+N_WIDE = 4
+# layout: [D, rows, output, optimizer, gather, weighted, M_0..M_D, act_1..act_{D-1}]
+L_D, L_ROWS, L_OUTPUT, L_OPTIMIZER, L_GATHER, L_WEIGHTED = range(6)
+L_SIZES = 6
+
+
+@njit(cache=True)
+def _cast(x, like):
+    """x in the dtype of the array ``like``."""
+    out = np.empty(1, like.dtype)
+    out[0] = x
+    return out[0]
+
+
+@njit(cache=True)
+def run_batches(X, Y, sw, order, starts, p, g, m, v, layout, hyper, wide, lrs, step0, work, out):
+    """Steps on the batches ``order[starts[i]:starts[i+1]]`` of (X, Y), in order.
+
+    X (n, M_0), Y (n, K) and sw (n,) are flat views; with ``gather`` the batch rows
+    ``order[...]`` are copied into ``work``'s first arrays, else the batch is the
+    contiguous rows ``starts[i]:starts[i+1]``.  ``lrs[i]`` is the learning rate of batch
+    i's step; ``wide`` holds what is computed in float64: Adam's b1 and b2 (for the bias
+    corrections at step ``step0 + i + 1``), adamw's weight decay, and the bound of
+    clipping by the global norm (0: none).  ``out`` (n_batches, 2 + D) gets per batch the loss, the weight
+    of the batch (rows or sum of sample weights) and ||dL/dW^(h)|| per layer.  Stops
+    after the first batch whose loss is not finite, before its backward pass and
+    update; returns the number of batches whose loss was computed.
+    """
+    D = layout[L_D]
+    rows = layout[L_ROWS]
+    output = layout[L_OUTPUT]
+    optimizer = layout[L_OPTIMIZER]
+    gather = layout[L_GATHER] == 1
+    weighted = layout[L_WEIGHTED] == 1
+    sizes = layout[L_SIZES : L_SIZES + D + 1]
+    acts = layout[L_SIZES + D + 1 : L_SIZES + 2 * D]
+    d, K = sizes[0], sizes[D]
+    one = hyper[H_ONE]
+    zero = one - one
+    # offsets of W^(h) and b^(h) in p; of a^(h), z^(h), delta^(h) in work
+    oW = np.empty(D + 1, np.int64)
+    oW[0] = 0
+    for h in range(D):
+        oW[h + 1] = oW[h] + sizes[h + 1] * sizes[h]
+    n_weights = oW[D]
+    ob = np.empty(D + 1, np.int64)
+    ob[0] = n_weights
+    for h in range(D):
+        ob[h + 1] = ob[h] + sizes[h + 1]
+    # the work arrays: X_B, Y_B, s_B (when gathering), c, then per layer z^(h) (a^(D) for
+    # the output layer: a hidden layer's a^(h) is not kept, as sigma'(a) = 1[z > 0] o ...
+    # is computed from z for these activations) and delta^(h)
+    rows_g = rows if gather else 0
+    oXb = 0
+    oYb = rows_g * d
+    osb = oYb + rows_g * K
+    oc = osb + rows_g
+    oz = np.empty(D, np.int64)
+    od = np.empty(D, np.int64)
+    top = oc + rows
+    for h in range(D):
+        oz[h] = top
+        od[h] = top + rows * sizes[h + 1]
+        top += 2 * rows * sizes[h + 1]
+    c = work[oc : oc + rows]
+    n_batches = starts.shape[0] - 1
+    for i in range(n_batches):
+        start = starts[i]
+        n = starts[i + 1] - start
+        # ------------------------------------------------ the batch
+        if gather:
+            Xb = work[oXb : oXb + n * d].reshape(n, d)
+            Yb = work[oYb : oYb + n * K].reshape(n, K)
+            sb = work[osb : osb + n]
+            for r in range(n):
+                row = order[start + r]
+                for j in range(d):
+                    Xb[r, j] = X[row * d + j]
+                for k in range(K):
+                    Yb[r, k] = Y[row * K + k]
+                if weighted:
+                    sb[r] = sw[row]
+        else:
+            Xb = X[start * d : (start + n) * d].reshape(n, d)
+            Yb = Y[start * K : (start + n) * K].reshape(n, K)
+            sb = sw[start : start + n] if weighted else sw[:0]
+        # c_i = 1/n, or s_i / sum s: delta^(D) scaled so that sums over samples are means
+        if weighted:
+            total = zero
+            for r in range(n):
+                total += sb[r]
+            for r in range(n):
+                c[r] = sb[r] / total
+            out[i, 1] = total
+        else:
+            inverse = _cast(1.0 / n, hyper)
+            for r in range(n):
+                c[r] = inverse
+            out[i, 1] = n
+        # ------------------------------------------------ forward
+        z_prev = Xb
+        for h in range(D):
+            M = sizes[h + 1]
+            W = p[oW[h] : oW[h + 1]].reshape(M, sizes[h])
+            b = p[ob[h] : ob[h + 1]]
+            z = work[oz[h] : oz[h] + n * M].reshape(n, M)
+            np.dot(z_prev, W.T, z)  # a^(h) = W^(h) z^(h-1) + b^(h), rows are samples
+            if h == D - 1:
+                break
+            act = acts[h]
+            for r in range(n):
+                for j in range(M):
+                    x = z[r, j] + b[j]
+                    if act == RELU:
+                        z[r, j] = x if x > zero else zero  # z^(h) = sigma(a^(h)), in place
+                    elif act == LEAKY_RELU:
+                        z[r, j] = x if x > zero else hyper[H_SLOPE] * x
+                    else:
+                        z[r, j] = x
+            z_prev = z
+        # ------------------------------------- output unit, loss and delta^(D) = c_i (f - Y)
+        aD = work[oz[D - 1] : oz[D - 1] + n * K].reshape(n, K)
+        dD = work[od[D - 1] : od[D - 1] + n * K].reshape(n, K)
+        bD = p[ob[D - 1] : ob[D]]
+        loss = 0.0
+        for r in range(n):
+            for k in range(K):
+                aD[r, k] += bD[k]
+            per_sample = zero
+            if output == SOFTMAX:
+                # f = e^{a - m} / s and l = (m + log s) sum_k Y_k - sum_k Y_k a_k, m the row maximum
+                mx = aD[r, 0]
+                for k in range(K):
+                    if aD[r, k] > mx:
+                        mx = aD[r, k]
+                s = zero
+                y_sum = zero
+                y_dot_a = zero
+                for k in range(K):
+                    e = math.exp(aD[r, k] - mx)
+                    dD[r, k] = e
+                    s += e
+                    y_sum += Yb[r, k]
+                    y_dot_a += Yb[r, k] * aD[r, k]
+                per_sample = (mx + math.log(s)) * y_sum - y_dot_a
+                for k in range(K):
+                    dD[r, k] = (dD[r, k] / s - Yb[r, k]) * c[r]
+            elif output == LINEAR:
+                for k in range(K):
+                    residual = aD[r, k] - Yb[r, k]
+                    per_sample += residual * residual
+                    dD[r, k] = residual * c[r]
+                per_sample = hyper[H_ONE] / (one + one) * per_sample
+            else:
+                for k in range(K):
+                    x = aD[r, k]
+                    e = math.exp(-abs(x))  # the two branches of a sigmoid that cannot overflow
+                    f = one / (one + e) if x >= zero else e / (one + e)
+                    softplus = (x if x > zero else zero) + math.log1p(e)
+                    per_sample += softplus - Yb[r, k] * x  # binary cross-entropy from the logit
+                    dD[r, k] = (f - Yb[r, k]) * c[r]
+            loss += per_sample * (c[r] if weighted else one)
+        if not weighted:
+            loss /= n
+        if hyper[H_L2] != zero:
+            squares = 0.0
+            for q in range(n_weights):
+                squares += p[q] * p[q]
+            loss += 0.5 * hyper[H_L2] * squares  # lambda/2 ||w||^2, weights only
+        out[i, 0] = loss
+        if not math.isfinite(loss):
+            return i + 1
+        # ------------------------------------------------ backward
+        for h in range(D - 1, -1, -1):
+            M, M_prev = sizes[h + 1], sizes[h]
+            delta = work[od[h] : od[h] + n * M].reshape(n, M)
+            z_prev = Xb if h == 0 else work[oz[h - 1] : oz[h - 1] + n * M_prev].reshape(n, M_prev)
+            W = p[oW[h] : oW[h + 1]].reshape(M, M_prev)
+            dW = g[oW[h] : oW[h + 1]].reshape(M, M_prev)
+            np.dot(delta.T, z_prev, dW)  # sum_i delta^(h)_i z^(h-1)_i^T
+            squares = 0.0
+            for q in range(oW[h], oW[h + 1]):
+                if hyper[H_L2] != zero:
+                    g[q] += hyper[H_L2] * p[q]  # + lambda W^(h)
+                squares += g[q] * g[q]
+            out[i, 2 + h] = math.sqrt(squares)
+            db = g[ob[h] : ob[h + 1]]
+            for j in range(M):
+                db[j] = zero
+            for r in range(n):
+                for j in range(M):
+                    db[j] += delta[r, j]  # sum_i delta^(h)_i, rows in order
+            if h > 0:
+                back = work[od[h - 1] : od[h - 1] + n * M_prev].reshape(n, M_prev)
+                np.dot(delta, W, back)  # delta^(h-1) = sigma'(a^(h-1)) o (W^(h))^T delta^(h)
+                z_back = work[oz[h - 1] : oz[h - 1] + n * M_prev].reshape(n, M_prev)
+                act = acts[h - 1]
+                if act != IDENTITY:
+                    for r in range(n):
+                        for j in range(M_prev):
+                            # relu and leaky_relu: a > 0 exactly where z > 0
+                            if not z_back[r, j] > zero:
+                                if act == RELU:
+                                    back[r, j] = zero  # ReLU'(0) = 0, the weak derivative
+                                else:
+                                    back[r, j] *= hyper[H_SLOPE]
+        # ------------------------------------------------ update
+        clip(g, wide[W_MAX_NORM], hyper)
+        update(p, g, m, v, optimizer, hyper, wide, lrs[i], step0 + i + 1, n_weights)
+    return n_batches
+
+
+@njit(cache=True)
+def clip(g, max_norm, like):
+    """g scaled by min(1, max_norm / ||g||), clipping by the global norm; max_norm 0: unchanged."""
+    if max_norm == 0.0:
+        return
+    squares = 0.0
+    for q in range(g.shape[0]):
+        squares += float(g[q]) * float(g[q])
+    norm = math.sqrt(squares)
+    if norm > max_norm:
+        scale = _cast(max_norm / norm, like)
+        for q in range(g.shape[0]):
+            g[q] = scale * g[q]
+
+
+@njit(cache=True)
+def update(p, g, m, v, optimizer, hyper, wide, lr, t, n_weights):
+    """The optimiser's step ``t`` added to p, with the moments m (or the velocity) and v, in one loop."""
+    if optimizer == NO_UPDATE:
+        return
+    n_params = p.shape[0]
+    eta = _cast(lr, p)
+    neg_eta = _cast(-lr, p)
+    beta = hyper[H_BETA]
+    if optimizer == ADAM or optimizer == ADAMW:
+        b1, b2 = wide[W_B1], wide[W_B2]
+        neg_alpha = _cast(-(lr * math.sqrt(1.0 - b2**t) / (1.0 - b1**t)), p)
+        decay = _cast(lr * wide[W_WEIGHT_DECAY], p)
+        for q in range(n_params):
+            gq = g[q]
+            mq = hyper[H_B1] * m[q] + hyper[H_ONE_MINUS_B1] * gq  # m_t = b1 m_{t-1} + (1 - b1) g
+            vq = hyper[H_B2] * v[q] + hyper[H_ONE_MINUS_B2] * (gq * gq)  # v_t = b2 v_{t-1} + (1 - b2) g^2
+            m[q] = mq
+            v[q] = vq
+            u = neg_alpha * mq / (math.sqrt(vq) + hyper[H_EPS])  # u_t = -alpha_t m_t / (sqrt(v_t) + eps)
+            if optimizer == ADAMW and q < n_weights:
+                u = u - decay * p[q]  # adamw: - eta weight_decay W, weights only
+            p[q] = p[q] + u
+    elif optimizer == GD:
+        for q in range(n_params):
+            p[q] = p[q] + neg_eta * g[q]
+    else:
+        for q in range(n_params):
+            velocity = beta * m[q] - eta * g[q]  # v_{t+1} = beta v_t - eta g
+            m[q] = velocity
+            if optimizer == NESTEROV:
+                p[q] = p[q] + (beta * velocity - eta * g[q])  # u = beta v_{t+1} - eta g
+            else:
+                p[q] = p[q] + velocity
