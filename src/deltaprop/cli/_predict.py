@@ -11,8 +11,9 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from deltaprop.cli._data import load_model, no_column, read_table, write_table
+from deltaprop.cli._data import load_model, no_column, read_table, table_format, write_table
 from deltaprop.cli._errors import UserError, user_input
+from deltaprop.cli._preflight import Output, check_outputs
 from deltaprop.metrics import classification_metrics, regression_metrics
 from deltaprop.network import Network
 from deltaprop.preprocessing import Preprocessor
@@ -46,6 +47,9 @@ def run_predict(
     model_path: Path, data: Path, out: Path | None, proba: bool, keep_input: bool, console: Console
 ) -> pd.DataFrame:
     """Predictions for every row of ``data``, written to ``out`` (CSV on standard output without)."""
+    if out is not None:
+        table_format(out)
+    check_outputs([Output(out, "--out")], [model_path, data])
     model = load_model(model_path)
     prep = model.require_preprocessor(model_path)
     if proba and prep.classes is None:
@@ -74,6 +78,7 @@ def run_evaluate(
     model_path: Path, data: Path, target: str | None, json_path: Path | None, console: Console
 ) -> dict[str, Any]:
     """Metrics of the model on ``data`` as a table (and a JSON file)."""
+    check_outputs([Output(json_path, "--json")], [model_path, data])
     model = load_model(model_path)
     prep = model.require_preprocessor(model_path)
     frame = read_table(data)

@@ -37,6 +37,7 @@ from deltaprop.preprocessing._columns import (
     _SHOWN,
     MISSING,
     TASKS,
+    DataError,
     MissingValuesError,
     Scalar,
     _check_columns,
@@ -140,9 +141,10 @@ class Preprocessor:
 
         Raises
         ------
-        ValueError
-            For an unknown target column, no feature columns, a regression target that
-            is not numeric, a single class, too many categories, or unusable dtypes.
+        DataError
+            (a ValueError) for an unknown target column, no feature columns, a regression
+            target that is not numeric, a single class, too many categories, or unusable
+            dtypes; every problem column at once.
         MissingValuesError
             For missing target values, and for missing feature values with "refuse".
         """
@@ -154,18 +156,18 @@ class Preprocessor:
         if task is not None and task not in TASKS:
             raise ValueError(f"The 'task' parameter must be one of {list(TASKS)}. Got {task!r} instead.")
         if target not in frame.columns:
-            raise ValueError(
+            raise DataError(
                 f"The target column {target!r} is not in the data; "
                 f"its columns are {_listing(list(frame.columns))}."
             )
         if len(frame) == 0:
-            raise ValueError("The data has no rows; at least one is needed to train.")
+            raise DataError("The data has no rows; at least one is needed to train.")
         columns = [c for c in frame.columns if c != target]
         if not columns:
-            raise ValueError(f"The data has no feature columns besides the target {target!r}.")
+            raise DataError(f"The data has no feature columns besides the target {target!r}.")
         not_text = [c for c in frame.columns if not isinstance(c, str)]
         if not_text:
-            raise ValueError(f"Column names must be text; got {not_text[:_SHOWN]}.")
+            raise DataError(f"Column names must be text; got {not_text[:_SHOWN]}.")
         y = frame[target]
         absent = y.index[y.isna().to_numpy()]
         if len(absent):
@@ -178,7 +180,7 @@ class Preprocessor:
         numeric = [c for c in columns if _is_numeric(frame[c])]
         for c in columns:
             if c not in numeric and not _is_categorical(frame[c]):
-                raise ValueError(
+                raise DataError(
                     f"The column {c!r} has dtype {frame[c].dtype}, which is neither numbers nor text; "
                     "convert it to numbers or text, or drop it."
                 )
@@ -197,20 +199,20 @@ class Preprocessor:
         if self.task == "classification":
             self.classes = _sorted(y)
             if len(self.classes) < 2:
-                raise ValueError(
+                raise DataError(
                     f"The target {self.target!r} holds a single class {self.classes}; "
                     "classification needs at least two."
                 )
             return
         if not _is_numeric(y):
             example = y.iloc[0]
-            raise ValueError(
+            raise DataError(
                 f"The target {self.target!r} is not numeric (it holds {example!r} in its first row); "
                 "regression needs numbers. Use the classification task for labels."
             )
         values = y.to_numpy(dtype=np.float64)
         if not np.isfinite(values).all():
-            raise ValueError(f"The target {self.target!r} has infinite values; replace them.")
+            raise DataError(f"The target {self.target!r} has infinite values; replace them.")
         std = float(values.std())
         self.target_mean = float(values.mean())
         self.target_scale = std if std > 0 else 1.0
@@ -286,7 +288,7 @@ class Preprocessor:
         codes = np.fromiter((index.get(_value(v), -1) for v in y), dtype=np.intp, count=len(y))
         if (codes < 0).any():
             unknown = _sorted(y[codes < 0])
-            raise ValueError(
+            raise DataError(
                 f"The target {self.target!r} holds label(s) {unknown[:_SHOWN]} that the model never saw; "
                 f"its classes are {_listing(self.classes)}."
             )
@@ -309,7 +311,7 @@ class Preprocessor:
         y = self._target_column(frame)
         numbers = pd.to_numeric(y, errors="coerce")
         if numbers.isna().any() or pd.api.types.is_bool_dtype(y.dtype):
-            raise ValueError(f"The target {self.target!r} is not numeric; regression needs numbers.")
+            raise DataError(f"The target {self.target!r} is not numeric; regression needs numbers.")
         return numbers.to_numpy(dtype=np.float64)
 
     def encode_target(self, frame: pd.DataFrame, n_outputs: int | None = None) -> NDArray[np.float64]:
@@ -325,7 +327,7 @@ class Preprocessor:
         codes = self.target_indices(frame)
         if n_outputs == 1:
             if len(self.classes) != 2:
-                raise ValueError(f"One output unit fits two classes; the target has {len(self.classes)}.")
+                raise DataError(f"One output unit fits two classes; the target has {len(self.classes)}.")
             return codes[:, None].astype(np.float64)
         return np.eye(len(self.classes))[codes]
 
