@@ -54,7 +54,7 @@ from deltaprop.preprocessing._columns import (
     _value,
     detect_task,
 )
-from deltaprop.preprocessing._storage import METADATA_KEY, VERSION, _stored_fields
+from deltaprop.preprocessing._storage import METADATA_KEY, VERSION, _stored_fields, check_network
 
 
 @dataclass(eq=False)
@@ -376,3 +376,13 @@ class Preprocessor:
             If the metadata is not a stored preprocessing of this version.
         """
         return cls(**_stored_fields(metadata, arrays))
+
+    def check_network(self, sizes: list[int], output: str) -> None:
+        """Raise a ValueError unless a network of layer widths ``sizes`` and ``output`` fits this.
+
+        It must take :attr:`n_features` inputs and have the output units of the task:
+        K softmax units for K classes, one sigmoid unit for two, one identity unit for
+        regression.  A model file's digest does not prove this (it is not a signature),
+        so :func:`deltaprop.cli` checks it at every load.
+        """
+        check_network(self, sizes, output)
