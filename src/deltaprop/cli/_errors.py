@@ -103,7 +103,7 @@ def user_error_message(error: BaseException) -> str | None:
     """The one line that a user error ends with; None for anything else (a bug)."""
     if isinstance(error, (UserError, ModelFileError, DataError, DivergenceError)):
         return _one_line(error)
-    if isinstance(error, ImportError) and error.name == "matplotlib":
+    if isinstance(error, ImportError) and (error.name or "").split(".")[0] == "matplotlib":
         return "Figures need matplotlib: pip install 'deltaprop[plots]'."
     if isinstance(error, OSError):
         return _file_system(error)
