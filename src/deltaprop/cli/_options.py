@@ -198,4 +198,4 @@ class PlotOptions:
         "sigmoid,tanh,relu"
     )
     layer: Annotated[int, typer.Option(help="For neuron-maps: the layer h whose units are drawn.")] = 1
-    dpi: Annotated[int, typer.Option(help="Resolution of the PNG (at most 1200).")] = 150
+    dpi: Annotated[int, typer.Option(help="Resolution of the PNG (20 to 1200).")] = 150

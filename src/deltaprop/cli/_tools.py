@@ -39,6 +39,7 @@ MAX_SAMPLES = 100_000
 GRADCHECK_LIMIT_S = 3600.0
 GRADCHECK_NOTE_S = 5.0
 MAX_DPI = 1200
+MIN_DPI = 20  # below, FreeType cannot size the fonts
 MAX_PIXELS = 100_000_000  # a PNG of 100 megapixels: 400 MB of RGBA before it is compressed
 
 
@@ -257,7 +258,7 @@ def run_plot(opts: PlotOptions) -> Path:
     kind = opts.kind.value
     if kind not in PLOT_KINDS:
         raise UserError(f"Unknown plot {kind!r}; choose from {', '.join(PLOT_KINDS)}.")
-    check_number(opts.dpi, "--dpi", low=1, high=MAX_DPI)
+    check_number(opts.dpi, "--dpi", low=MIN_DPI, high=MAX_DPI)
     out = Path(f"{kind}.png") if opts.out is None else opts.out
     if out.suffix.lower() != ".png":
         raise UserError(f"--out must name a .png file; got '{out}'.")

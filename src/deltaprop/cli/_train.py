@@ -175,7 +175,7 @@ def read_data(opts: TrainOptions, rng: np.random.Generator, console: Console) ->
         console.print(f"Task: [bold]{task}[/bold] (as given).")
     train_frame, val_frame = split_rows(frame, opts.target, task, opts.validation, rng)
     if opts.validation > 0 and val_frame is None:
-        why = f"--validation {opts.validation:g} of {len(frame)} rows leaves no validation rows" + (
+        why = f"--validation {opts.validation:g} of {len(frame)} rows leaves too few validation rows" + (
             " (the split keeps one row of each class for training)" if task == "classification" else ""
         )
         if opts.early_stopping:
@@ -199,7 +199,8 @@ def split_rows(
     # Classes in the order they first appear, so that a seed keeps its split.
     labels = pd.factorize(frame[target])[0] if task == "classification" else None
     train, val = split_validation(n, fraction, rng, labels=labels, keep_one_per_class=True)
-    if val.size == 0 or train.size == 0:
+    # R^2 needs two validation rows (one row has no variance to explain).
+    if val.size < (2 if task == "regression" else 1) or train.size == 0:
         return frame, None
     return frame.iloc[train], frame.iloc[val]
 
