@@ -510,3 +510,22 @@ def test_docs_have_the_exit_codes_and_the_preflight_rules():
         assert f"| {code} " in text
     assert "## Before any work: pre-flight" in text
     assert "## What the reader bounds" in (ROOT / "docs" / "model-files.md").read_text()
+
+
+def test_neuron_maps_of_a_wide_layer_show_the_first_units():
+    from deltaprop.plots import plot_neuron_maps
+
+    fig = plot_neuron_maps(Network([2, 200, 2], random_state=0), resolution=5)
+    assert sum(1 for ax in fig.axes if ax.images) == 64
+    assert "the first 64 of 200 units" in fig._suptitle.get_text()
+
+
+def test_evaluate_with_many_classes_shows_a_bounded_table(tmp_path):
+    frame = _blobs(n=120, k=40)
+    frame["y"] = "class" + frame["y"].astype(str)
+    frame.to_csv(tmp_path / "d.csv", index=False)
+    model = tmp_path / "m.npz"
+    _ok(cli("train", tmp_path / "d.csv", "-t", "y", "-o", model, "-q", "--epochs", 1, "--validation", 0))
+    result = _ok(cli("evaluate", model, tmp_path / "d.csv", "--json", tmp_path / "m.json"))
+    assert "the 30 with most rows of 40; --json has all" in " ".join(result.stdout.split())
+    assert sum(line.count("class") for line in result.stdout.splitlines() if line.startswith("│ class")) == 30

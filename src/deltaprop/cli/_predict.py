@@ -18,6 +18,7 @@ from deltaprop.metrics import classification_metrics, regression_metrics
 from deltaprop.network import Network
 from deltaprop.preprocessing import Preprocessor
 
+MAX_TABLE_CLASSES = 30  # past this, the per-class table shows the classes with most rows
 METRIC_NAMES = {
     "accuracy": "accuracy",
     "log_loss": "log loss",
@@ -100,10 +101,17 @@ def run_evaluate(
             table.add_row(METRIC_NAMES.get(key, key), f"{value:.4f}")
     console.print(table)
     if "per_class" in metrics:
-        per_class = Table(title="Per class")
+        rows = metrics["per_class"]
+        title = "Per class"
+        if len(rows) > MAX_TABLE_CLASSES:  # the best-supported classes; all of them are in --json
+            rows = sorted(rows, key=lambda row: -row["support"])[:MAX_TABLE_CLASSES]
+            title += (
+                f" (the {MAX_TABLE_CLASSES} with most rows of {len(metrics['per_class'])}; --json has all)"
+            )
+        per_class = Table(title=title)
         for column in ("class", "precision", "recall", "f1", "support"):
             per_class.add_column(column, justify="left" if column == "class" else "right")
-        for row in metrics["per_class"]:
+        for row in rows:
             cells = [escape(str(row["class"]))]
             cells += [f"{row[c]:.4f}" for c in ("precision", "recall", "f1")] + [str(row["support"])]
             per_class.add_row(*cells)
