@@ -48,7 +48,7 @@ FUZZ = settings(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
     database=None,
 )
-SECONDS_PER_COMMAND = 20.0
+SECONDS_PER_COMMAND = 60.0  # generous: CI machines are shared
 
 
 # ------------------------------------------------------------------ the property
@@ -65,7 +65,7 @@ def check_outcome(*args, inputs=()):
     result = RUNNER.invoke(app, [str(a) for a in args])
     elapsed = time.perf_counter() - started
     stderr = result.stderr
-    assert "Traceback" not in stderr and "This is a bug" not in stderr, (args, stderr)
+    assert "Traceback" not in stderr and "This is a bug" not in stderr, (args, stderr[-1500:])
     assert result.exception is None or isinstance(result.exception, SystemExit), (args, result.exception)
     assert result.exit_code in (0, 1, 2), (args, result.exit_code, stderr)
     if result.exit_code == 1:
@@ -102,9 +102,11 @@ def tables(draw):
     n = draw(st.integers(min_value=0, max_value=30))
     columns = {}
     for j in range(draw(st.integers(min_value=1, max_value=3))):
-        kind = draw(st.sampled_from(["numeric", "text", "messy", "id"]))
+        kind = draw(st.sampled_from(["numeric", "huge", "text", "messy", "id"]))
         if kind == "numeric":
             columns[f"x{j}"] = draw(_numeric_column(n))
+        elif kind == "huge":
+            columns[f"x{j}"] = draw(st.lists(st.floats(-1e308, 1e308), min_size=n, max_size=n))
         elif kind == "text":
             columns[f"x{j}"] = draw(
                 st.lists(st.sampled_from(["red", "blue", "green"]), min_size=n, max_size=n)
@@ -113,7 +115,7 @@ def tables(draw):
             columns[f"x{j}"] = draw(st.lists(_CELL, min_size=n, max_size=n))
         else:
             columns[f"x{j}"] = list(range(n))
-    target = draw(st.sampled_from(["two", "one", "many", "numbers", "messy"]))
+    target = draw(st.sampled_from(["two", "one", "many", "numbers", "huge", "messy"]))
     if target == "two":
         y = [i % 2 for i in range(n)]
     elif target == "one":
@@ -122,6 +124,8 @@ def tables(draw):
         y = [f"c{i}" for i in range(n)]
     elif target == "numbers":
         y = draw(_numeric_column(n))
+    elif target == "huge":
+        y = draw(st.lists(st.floats(-1e308, 1e308), min_size=n, max_size=n))
     else:
         y = draw(st.lists(_CELL, min_size=n, max_size=n))
     columns["y"] = y

@@ -529,3 +529,12 @@ def test_evaluate_with_many_classes_shows_a_bounded_table(tmp_path):
     result = _ok(cli("evaluate", model, tmp_path / "d.csv", "--json", tmp_path / "m.json"))
     assert "the 30 with most rows of 40; --json has all" in " ".join(result.stdout.split())
     assert sum(line.count("class") for line in result.stdout.splitlines() if line.startswith("│ class")) == 30
+
+
+@pytest.mark.parametrize("column", ["a", "y"])
+def test_finite_but_huge_values_are_named(tmp_path, column):
+    frame = _blobs(n=20).astype({"y": float})
+    frame[column] = frame[column] * 1e300
+    frame.to_csv(tmp_path / "d.csv", index=False)
+    args = ("train", tmp_path / "d.csv", "-t", "y", "-o", tmp_path / "m.npz", "-q", "--task", "regression")
+    _user_error(cli(*args), f"The column(s) '{column}' (largest magnitude", "too large to standardise")

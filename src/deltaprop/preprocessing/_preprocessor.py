@@ -57,6 +57,19 @@ from deltaprop.preprocessing._columns import (
 from deltaprop.preprocessing._storage import METADATA_KEY, VERSION, _stored_fields, check_network
 
 
+def _check_statistics(
+    names: list[str], values: NDArray[np.float64], mean: NDArray[np.float64], scale: NDArray[np.float64]
+) -> None:
+    """Refuse columns whose mean or standard deviation overflows float64 (values near 1e154 and up)."""
+    bad = [j for j in range(len(names)) if not (np.isfinite(mean[j]) and np.isfinite(scale[j]))]
+    if bad:
+        named = ", ".join(f"{names[j]!r} (largest magnitude {np.max(np.abs(values[:, j])):.3g})" for j in bad)
+        raise DataError(
+            f"The column(s) {named} hold numbers too large to standardise: their mean or standard "
+            "deviation overflows float64. Rescale them (divide by a power of ten) or take their logarithm."
+        )
+
+
 @dataclass(eq=False)
 class Preprocessor:
     """Column-wise preprocessing of a table for a network, fitted by :meth:`fit`.
@@ -189,9 +202,11 @@ class Preprocessor:
         prep.categories, prep.fill = _column_statistics(frame, columns, numeric, missing, max_categories)
         X_numeric = _numeric_block(frame, numeric, prep.fill)
         if numeric:
-            prep.mean = X_numeric.mean(axis=0)
-            std = X_numeric.std(axis=0)
+            with np.errstate(over="ignore", invalid="ignore"):  # overflow is checked just below
+                prep.mean = X_numeric.mean(axis=0)
+                std = X_numeric.std(axis=0)
             prep.scale = np.where(std > 0, std, 1.0)
+            _check_statistics(numeric, X_numeric, prep.mean, prep.scale)
         prep._fit_target(y)
         return prep
 
@@ -213,8 +228,11 @@ class Preprocessor:
         values = y.to_numpy(dtype=np.float64)
         if not np.isfinite(values).all():
             raise DataError(f"The target {self.target!r} has infinite values; replace them.")
-        std = float(values.std())
-        self.target_mean = float(values.mean())
+        with np.errstate(over="ignore", invalid="ignore"):  # overflow is checked just below
+            std = float(values.std())
+            mean = float(values.mean())
+        _check_statistics([self.target], values[:, None], np.array([mean]), np.array([std]))
+        self.target_mean = mean
         self.target_scale = std if std > 0 else 1.0
 
     # --------------------------------------------------------------- transforms
