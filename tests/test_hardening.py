@@ -538,3 +538,16 @@ def test_finite_but_huge_values_are_named(tmp_path, column):
     frame.to_csv(tmp_path / "d.csv", index=False)
     args = ("train", tmp_path / "d.csv", "-t", "y", "-o", tmp_path / "m.npz", "-q", "--task", "regression")
     _user_error(cli(*args), f"The column(s) '{column}' (largest magnitude", "too large to standardise")
+
+
+def test_one_row_regression_is_refused_and_evaluated_as_nan_r2(tmp_path):
+    frame = _blobs(n=20).astype({"y": float})
+    frame.to_csv(tmp_path / "d.csv", index=False)
+    frame.iloc[:1].to_csv(tmp_path / "one.csv", index=False)
+    args = ("-t", "y", "-o", tmp_path / "m.npz", "-q", "--task", "regression", "--epochs", 1)
+    _user_error(cli("train", tmp_path / "one.csv", *args), "Regression needs at least two rows")
+    _ok(cli("train", tmp_path / "d.csv", *args))
+    _ok(cli("evaluate", tmp_path / "m.npz", tmp_path / "one.csv", "--json", tmp_path / "m.json"))
+    import json
+
+    assert json.loads((tmp_path / "m.json").read_text())["r2"] is None

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import math
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +12,7 @@ import pandas as pd
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+from sklearn.exceptions import UndefinedMetricWarning
 
 from deltaprop.cli._data import load_model, no_column, read_table, table_format, write_table
 from deltaprop.cli._errors import UserError, user_input
@@ -40,8 +43,21 @@ def model_scores(net: Network, prep: Preprocessor, frame: pd.DataFrame) -> dict[
         truth = prep.target_values(frame) if prep.classes is None else prep.target_indices(frame)
     F = net.predict(X)
     if prep.classes is None:
-        return regression_metrics(truth, prep.decode(F))
+        with warnings.catch_warnings():  # one row has no R^2: it is NaN, shown as such
+            warnings.simplefilter("ignore", UndefinedMetricWarning)
+            return regression_metrics(truth, prep.decode(F))
     return classification_metrics(truth, prep.probabilities(F), prep.classes)
+
+
+def _finite_or_none(value: Any) -> Any:
+    """``value`` with NaN and infinities as None (null), which JSON can store."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite_or_none(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_finite_or_none(v) for v in value]
+    return value
 
 
 def run_predict(
@@ -120,6 +136,6 @@ def run_evaluate(
         document = {"model": str(model_path), "data": str(data), "n_samples": len(frame), "task": prep.task}
         document.update(metrics)
         json_path.parent.mkdir(parents=True, exist_ok=True)
-        json_path.write_text(json.dumps(document, indent=2) + "\n")
+        json_path.write_text(json.dumps(_finite_or_none(document), indent=2, allow_nan=False) + "\n")
         console.print(f"Wrote the metrics to [bold]{escape(str(json_path))}[/bold].")
     return metrics

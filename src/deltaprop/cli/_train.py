@@ -173,6 +173,10 @@ def read_data(opts: TrainOptions, rng: np.random.Generator, console: Console) ->
     else:
         task = opts.task.value
         console.print(f"Task: [bold]{task}[/bold] (as given).")
+    if task == "regression" and len(frame) < 2:
+        raise UserError(
+            f"Regression needs at least two rows (a spread of the target); '{opts.data}' has one."
+        )
     train_frame, val_frame = split_rows(frame, opts.target, task, opts.validation, rng)
     if opts.validation > 0 and val_frame is None:
         why = f"--validation {opts.validation:g} of {len(frame)} rows leaves too few validation rows" + (
