@@ -341,9 +341,9 @@ USER_ERRORS = [
     ((*TRAIN, "--l2", "0.1", "--alpha", "0.1"), "Give either --l2"),
     ((*TRAIN, "--lr=-1"), "--lr must be a positive number"),
     ((*TRAIN, "--l2=-1"), "--l2 must be a non-negative number"),
-    ((*TRAIN, "--validation", "1.5"), "--validation must be a fraction"),
+    ((*TRAIN, "--validation", "1.5"), "--validation must be in [0, 1); got 1.5"),
     ((*TRAIN, "--batch-size", "zero"), "--batch-size must be"),
-    ((*TRAIN, "--epochs", "0"), "--epochs must be at least 1"),
+    ((*TRAIN, "--epochs", "0"), "--epochs must be in [1, "),
     ((*TRAIN, "--output", "identity"), "--output identity is for regression"),
     ((*TRAIN, "--output", "sigmoid"), "needs two classes"),
     ((*TRAIN, "--drop", "nope"), "--drop names ['nope']"),
@@ -376,15 +376,15 @@ USER_ERRORS = [
     ),
     (("datasets", "mnist"), "Unknown data set 'mnist'"),
     ((*TRAIN, "--seed", "-1"), "--seed must be a non-negative integer; got -1."),
-    (("gradcheck", "--l2=-1"), "--l2: The 'l2' parameter must be >= 0.0"),
-    (("explain", "--lr=-1"), "--lr, --l2: The 'lr' parameter must be > 0.0"),
+    (("gradcheck", "--l2=-1"), "--l2 must be a non-negative number; got -1"),
+    (("explain", "--lr=-1"), "--lr must be a positive number; got -1"),
     (
         ("plot", "activations", "--activations", "swish", "--out", "{d}/a.png"),
         "--activations 'swish' is unknown",
     ),
     (
         ("predict", "{d}/model.npz", "{d}/data.csv", "--out", "{d}/data.csv/p.csv"),
-        "File exists: '{d}/data.csv'",
+        "'{d}/data.csv' is a file, so it cannot hold a folder",
     ),
 ]
 

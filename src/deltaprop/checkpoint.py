@@ -84,9 +84,17 @@ def _schedule_from_json(spec: dict[str, Any]) -> schedules.LearningRate:
 
 
 def save_checkpoint(
-    path: str | PathLike[str], trainer: Trainer, history: History, rng: np.random.Generator | None = None
+    path: str | PathLike[str],
+    trainer: Trainer,
+    history: History,
+    rng: np.random.Generator | None = None,
+    metadata: dict[str, Any] | None = None,
 ) -> Path:
-    """Write the state of training to ``path`` atomically (see :mod:`deltaprop.modelfile`)."""
+    """Write the state of training to ``path`` atomically (see :mod:`deltaprop.modelfile`).
+
+    ``metadata`` (JSON values) is stored beside the training state and comes back as
+    :attr:`Checkpoint.metadata`: the command line keeps the options of the run there.
+    """
     if trainer.optimizer_name is None:
         raise ValueError(
             "Only a Trainer built from an optimizer name can be checkpointed; a custom "
@@ -107,18 +115,23 @@ def save_checkpoint(
             "steps": trainer.steps,
             "history": history.to_json(),
             "rng": None if rng is None else rng.bit_generator.state,
-        }
+        },
+        "run": {} if metadata is None else metadata,
     }
     arrays = optim.state_to_arrays(trainer.state, prefix="optimizer")
     return save(trainer.net, path, metadata=metadata, arrays=arrays)
 
 
 class Checkpoint(NamedTuple):
-    """Training restored from a file: pass ``trainer``, ``history`` and ``rng`` to ``fit``."""
+    """Training restored from a file: pass ``trainer``, ``history`` and ``rng`` to ``fit``.
+
+    ``metadata`` is what :func:`save_checkpoint` was given (empty if nothing).
+    """
 
     trainer: Trainer
     history: History
     rng: np.random.Generator | None
+    metadata: dict[str, Any] = {}  # noqa: RUF012 (a NamedTuple default is never mutated here)
 
     @property
     def net(self) -> Network:
@@ -158,7 +171,8 @@ def load_checkpoint(path: str | PathLike[str]) -> Checkpoint:
             rng.bit_generator.state = spec["rng"]
     except (KeyError, TypeError, ValueError) as error:
         raise ModelFileError(f"The checkpoint {str(path)!r} has invalid training state: {error}") from None
-    return Checkpoint(trainer, history, rng)
+    run = model.metadata.get("run")
+    return Checkpoint(trainer, history, rng, run if isinstance(run, dict) else {})
 
 
 class Checkpointer(Callback):
@@ -172,12 +186,19 @@ class Checkpointer(Callback):
         Epochs between checkpoints.
     best_path : path, optional
         Also written whenever an epoch is the best so far (``history.best_epoch``).
+    metadata : dict, optional
+        JSON values stored with every checkpoint (:attr:`Checkpoint.metadata`).
     """
 
     def __init__(
-        self, path: str | PathLike[str], every: int = 1, best_path: str | PathLike[str] | None = None
+        self,
+        path: str | PathLike[str],
+        every: int = 1,
+        best_path: str | PathLike[str] | None = None,
+        metadata: dict[str, Any] | None = None,
     ) -> None:
         self.path = Path(path)
+        self.metadata = metadata
         self.every = int(check_scalar(every, "every", low=1, integer=True))
         self.best_path = None if best_path is None else Path(best_path)
         self.trainer: Trainer | None = None
@@ -190,7 +211,7 @@ class Checkpointer(Callback):
         if self.trainer is None:
             raise RuntimeError("Checkpointer is a fit() callback: pass it in fit(callbacks=[...]).")
         if (epoch + 1) % self.every == 0:
-            save_checkpoint(self.path, self.trainer, history, self.rng)
+            save_checkpoint(self.path, self.trainer, history, self.rng, self.metadata)
         if self.best_path is not None and history.best_epoch == epoch:
-            save_checkpoint(self.best_path, self.trainer, history, self.rng)
+            save_checkpoint(self.best_path, self.trainer, history, self.rng, self.metadata)
         return None

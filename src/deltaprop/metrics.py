@@ -94,6 +94,8 @@ def output_score(output: str, F: Array, Y: Array, sample_weight: Any = None) -> 
         return accuracy(Y.argmax(axis=1), F.argmax(axis=1), sample_weight)
     if output == "sigmoid":
         return accuracy((Y > 0.5).astype(int), (F > 0.5).astype(int), sample_weight)
+    if not np.isfinite(F).all():  # overflowed predictions (a diverging training) have no R^2
+        return float("nan")
     return r2(Y, F, sample_weight)
 
 

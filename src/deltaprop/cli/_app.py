@@ -15,8 +15,10 @@
 A user error (a missing file, an unknown column, a bad option value, a diverging
 training, a model file of another format version ...) ends with a one-line message on
 standard error and exit code 1; a usage error (an unknown option, a missing argument)
-with typer's message and exit code 2; anything else is a bug in deltaprop and shows its
-traceback with a line on how to report it (exit code 1).  ``deltaprop --debug COMMAND``
+with typer's message and exit code 2; Ctrl-C with exit code 130 (train saves the weights
+first); anything else is a bug in deltaprop and shows its traceback with a line on how
+to report it (exit code 1).  Every command checks its output locations before it starts
+(``cli._preflight``).  ``deltaprop --debug COMMAND``
 shows the traceback of any error.  ``cli._errors`` says which errors are the user's.
 """
 
@@ -30,10 +32,15 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from deltaprop.cli._choices import PlotKind
-from deltaprop.cli._errors import one_line_errors, set_debug
+from deltaprop.cli._errors import EXIT_INTERRUPTED, one_line_errors, set_debug
 from deltaprop.cli._lab import register as register_lab
-from deltaprop.cli._options import ExplainOptions, GradcheckOptions, TrainOptions, options_command
+from deltaprop.cli._options import (
+    ExplainOptions,
+    GradcheckOptions,
+    PlotOptions,
+    TrainOptions,
+    options_command,
+)
 
 app = typer.Typer(
     name="deltaprop",
@@ -77,7 +84,9 @@ def train(options: TrainOptions) -> None:
         return
     from deltaprop.cli._train import run_train
 
-    run_train(options, Console())
+    model = run_train(options, Console())
+    if model.history.stop_reason == "interrupted":
+        raise typer.Exit(EXIT_INTERRUPTED)
 
 
 # ------------------------------------------------------- predict, evaluate
@@ -148,30 +157,19 @@ def explain(options: ExplainOptions) -> None:
     else:
         options.out.parent.mkdir(parents=True, exist_ok=True)
         options.out.write_text(text)
-        Console().print(f"Wrote the trace to {options.out}.")
+        Console().print(f"Wrote the trace to {escape(str(options.out))}.")
 
 
 # ----------------------------------------------------- plot, datasets, demo
 @app.command()
 @one_line_errors
-def plot(
-    kind: Annotated[PlotKind, typer.Argument(help="The figure to draw.", show_default=False)],
-    model: Annotated[Path | None, typer.Option(help="A model file (all kinds but activations).")] = None,
-    data: Annotated[
-        Path | None, typer.Option(help="Rows to draw (decision-regions, confusion-matrix, ...).")
-    ] = None,
-    out: Annotated[Path | None, typer.Option("--out", "-o", help="The PNG file (default: KIND.png).")] = None,
-    activations: Annotated[
-        str, typer.Option(help="For activations: the names to draw.")
-    ] = "sigmoid,tanh,relu",
-    layer: Annotated[int, typer.Option(help="For neuron-maps: the layer h whose units are drawn.")] = 1,
-    dpi: Annotated[int, typer.Option(help="Resolution of the PNG.")] = 150,
-) -> None:
+@options_command(PlotOptions)
+def plot(options: PlotOptions) -> None:
     """Draw a figure of a model (or the activations) as a PNG file."""
     from deltaprop.cli._tools import run_plot
 
-    path = run_plot(kind.value, model, data, out, activations, layer, dpi)
-    Console().print(f"Wrote {path}.")
+    path = run_plot(options)
+    Console().print(f"Wrote {escape(str(path))}.")
 
 
 @app.command()
@@ -184,6 +182,7 @@ def datasets(
         Path | None, typer.Option("--out", "-o", help="The .csv or .parquet file (default: NAME.csv).")
     ] = None,
     seed: Annotated[int, typer.Option(help="Seed of the generated data sets.")] = 0,
+    force: Annotated[bool, typer.Option("--force", help="Replace an existing file.")] = False,
 ) -> None:
     """List the data sets that ship with deltaprop, or write one as a CSV or Parquet file."""
     from deltaprop.cli._tools import export_dataset, list_datasets
@@ -191,7 +190,7 @@ def datasets(
     if name is None:
         list_datasets(Console())
     else:
-        export_dataset(name, out, seed, Console())
+        export_dataset(name, out, seed, Console(), force=force)
 
 
 @app.command()
@@ -205,7 +204,9 @@ def demo(
     """Run a short tour (moons, digits, diabetes, a backprop trace) and write one HTML report."""
     from deltaprop.cli._demo import run_demo
     from deltaprop.cli._parse import check_seed
+    from deltaprop.cli._preflight import Output, check_outputs
 
+    check_outputs([Output(out, "--out", "folder")])
     console = Console()
     path = run_demo(
         out, quick=quick, seed=check_seed(seed), png=png, log=lambda line: console.print(escape(line))

@@ -138,6 +138,7 @@ def load_model(path: Path) -> TrainedModel:
     if METADATA_KEY in metadata:
         try:
             preprocessor = Preprocessor.from_metadata(metadata[METADATA_KEY], model.arrays)
+            preprocessor.check_network(model.network.sizes, model.network.output.name)
         except ValueError as error:
             raise UserError(f"The model file '{path}': {error}") from None
     training = metadata.get("training")

@@ -7,14 +7,18 @@ User errors are exactly these:
   value, a column name, a data file's name) and for the library's own ``ValueError`` or
   ``TypeError`` at the one call that handed it the user's input (:func:`user_input`);
 - :class:`~deltaprop.modelfile.ModelFileError` (a model file or checkpoint that cannot be
-  read) and :class:`~deltaprop.train.DivergenceError` (a training that diverged);
+  read), :class:`~deltaprop.preprocessing.DataError` (a data file's columns or values that
+  the preprocessing cannot use, wherever it is found) and
+  :class:`~deltaprop.train.DivergenceError` (a training that diverged);
 - a file-system error (an :class:`OSError`: no such file, permission denied, a directory
   where a file is meant, ...), shown with its path;
 - a missing optional extra: an :class:`ImportError` of deltaprop's that names
   ``pip install 'deltaprop[...]'``.
 
 Anything else is a bug in deltaprop, not in what the user asked for: the command prints
-its traceback and a line on how to report it, and exits with code 1.  A warning is one
+its traceback and a line on how to report it, and exits with code 1.  Ctrl-C ends any
+command with "Interrupted." and exit code 130 (``deltaprop train`` saves the weights
+first; see :data:`EXIT_CODES`).  A warning is one
 yellow line "Warning: ..." (a value not seen at training, every time it occurs).
 ``deltaprop --debug`` (:func:`set_debug`) lets every error through with its traceback.
 """
@@ -33,6 +37,7 @@ from rich.console import Console
 from rich.text import Text
 
 from deltaprop.modelfile import ModelFileError
+from deltaprop.preprocessing import DataError
 from deltaprop.train import DivergenceError
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -46,6 +51,16 @@ BUG_HINT = (
     "This is a bug in deltaprop, not a mistake in the command. Please report it with the command "
     "you ran, the traceback above and the output of 'deltaprop --version'."
 )
+
+
+# What a script can rely on; docs/cli.md has the same table.
+EXIT_CODES = {
+    0: "finished",
+    1: "a user error (one line 'Error: ...' on standard error), or a bug (with its traceback)",
+    2: "a usage error: an unknown option, a missing argument, a value of the wrong type",
+    130: "interrupted by Ctrl-C (deltaprop train saved the weights so far)",
+}
+EXIT_INTERRUPTED = 130
 
 
 class UserError(Exception):
@@ -86,8 +101,10 @@ def _file_system(error: OSError) -> str:
 
 def user_error_message(error: BaseException) -> str | None:
     """The one line that a user error ends with; None for anything else (a bug)."""
-    if isinstance(error, (UserError, ModelFileError, DivergenceError)):
+    if isinstance(error, (UserError, ModelFileError, DataError, DivergenceError)):
         return _one_line(error)
+    if isinstance(error, ImportError) and (error.name or "").split(".")[0] == "matplotlib":
+        return "Figures need matplotlib: pip install 'deltaprop[plots]'."
     if isinstance(error, OSError):
         return _file_system(error)
     if isinstance(error, ImportError) and _EXTRA in str(error):
@@ -104,15 +121,19 @@ def one_line_errors(fn: F) -> F:
 
     @functools.wraps(fn)
     def run(*args: Any, **kwargs: Any) -> Any:
-        from deltaprop.preprocessing import UnseenCategoryWarning
+        from deltaprop.preprocessing import IdentifierColumnWarning, UnseenCategoryWarning
 
         with warnings.catch_warnings():
             warnings.simplefilter("always", UnseenCategoryWarning)
+            warnings.simplefilter("always", IdentifierColumnWarning)
             warnings.showwarning = _show_warning
             try:
                 return fn(*args, **kwargs)
             except (typer.Exit, typer.Abort, typer.BadParameter):
                 raise
+            except KeyboardInterrupt:
+                Console(stderr=True).print(Text("Interrupted.", style="yellow"))
+                raise typer.Exit(EXIT_INTERRUPTED) from None
             except Exception as error:
                 if _state["debug"]:
                     raise

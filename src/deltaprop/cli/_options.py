@@ -1,7 +1,7 @@
 """The options of ``deltaprop train``, ``gradcheck`` and ``explain``, each declared once.
 
 Each field of an options dataclass (:class:`TrainOptions`, :class:`GradcheckOptions`,
-:class:`ExplainOptions`) carries its option in ``Annotated`` metadata (names, help,
+:class:`ExplainOptions`, :class:`PlotOptions`) carries its option in ``Annotated`` metadata (names, help,
 default), and :func:`options_command` gives a command the signature typer reads from
 those fields: typer parses the command line, and the command receives one options
 record.  A new option is one new field.
@@ -20,7 +20,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 
-from deltaprop.cli._choices import DType, Init, Missing, Output, Schedule, Solver, Task, TraceFormat
+from deltaprop.cli._choices import DType, Init, Missing, Output, PlotKind, Schedule, Solver, Task, TraceFormat
 
 O = TypeVar("O")
 R = TypeVar("R")
@@ -146,6 +146,12 @@ class TrainOptions:
             show_default=False,
         ),
     ] = None
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force", help="Replace an existing --out or --checkpoint file that is not a model file."
+        ),
+    ] = False
 
 
 _MODEL_HELP = "Use this model file's network instead of --sizes/--activation/--output."
@@ -185,3 +191,20 @@ class ExplainOptions:
         False
     )
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Write to this file instead.")] = None
+
+
+@dataclasses.dataclass
+class PlotOptions:
+    """The options of ``deltaprop plot``."""
+
+    kind: Annotated[PlotKind, typer.Argument(help="The figure to draw.", show_default=False)]
+    model: Annotated[Path | None, typer.Option(help="A model file (all kinds but activations).")] = None
+    data: Annotated[
+        Path | None, typer.Option(help="Rows to draw (decision-regions, confusion-matrix, ...).")
+    ] = None
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="The PNG file (default: KIND.png).")] = None
+    activations: Annotated[str, typer.Option(help="For activations: the names to draw.")] = (
+        "sigmoid,tanh,relu"
+    )
+    layer: Annotated[int, typer.Option(help="For neuron-maps: the layer h whose units are drawn.")] = 1
+    dpi: Annotated[int, typer.Option(help="Resolution of the PNG (20 to 1200).")] = 150

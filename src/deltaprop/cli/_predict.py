@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import math
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -10,13 +12,16 @@ import pandas as pd
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+from sklearn.exceptions import UndefinedMetricWarning
 
-from deltaprop.cli._data import load_model, no_column, read_table, write_table
+from deltaprop.cli._data import load_model, no_column, read_table, table_format, write_table
 from deltaprop.cli._errors import UserError, user_input
+from deltaprop.cli._preflight import Output, check_outputs
 from deltaprop.metrics import classification_metrics, regression_metrics
 from deltaprop.network import Network
 from deltaprop.preprocessing import Preprocessor
 
+MAX_TABLE_CLASSES = 30  # past this, the per-class table shows the classes with most rows
 METRIC_NAMES = {
     "accuracy": "accuracy",
     "log_loss": "log loss",
@@ -38,14 +43,30 @@ def model_scores(net: Network, prep: Preprocessor, frame: pd.DataFrame) -> dict[
         truth = prep.target_values(frame) if prep.classes is None else prep.target_indices(frame)
     F = net.predict(X)
     if prep.classes is None:
-        return regression_metrics(truth, prep.decode(F))
+        with warnings.catch_warnings():  # one row has no R^2: it is NaN, shown as such
+            warnings.simplefilter("ignore", UndefinedMetricWarning)
+            return regression_metrics(truth, prep.decode(F))
     return classification_metrics(truth, prep.probabilities(F), prep.classes)
+
+
+def _finite_or_none(value: Any) -> Any:
+    """``value`` with NaN and infinities as None (null), which JSON can store."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite_or_none(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_finite_or_none(v) for v in value]
+    return value
 
 
 def run_predict(
     model_path: Path, data: Path, out: Path | None, proba: bool, keep_input: bool, console: Console
 ) -> pd.DataFrame:
     """Predictions for every row of ``data``, written to ``out`` (CSV on standard output without)."""
+    if out is not None:
+        table_format(out)
+    check_outputs([Output(out, "--out")], [model_path, data])
     model = load_model(model_path)
     prep = model.require_preprocessor(model_path)
     if proba and prep.classes is None:
@@ -74,6 +95,7 @@ def run_evaluate(
     model_path: Path, data: Path, target: str | None, json_path: Path | None, console: Console
 ) -> dict[str, Any]:
     """Metrics of the model on ``data`` as a table (and a JSON file)."""
+    check_outputs([Output(json_path, "--json")], [model_path, data])
     model = load_model(model_path)
     prep = model.require_preprocessor(model_path)
     frame = read_table(data)
@@ -95,10 +117,17 @@ def run_evaluate(
             table.add_row(METRIC_NAMES.get(key, key), f"{value:.4f}")
     console.print(table)
     if "per_class" in metrics:
-        per_class = Table(title="Per class")
+        rows = metrics["per_class"]
+        title = "Per class"
+        if len(rows) > MAX_TABLE_CLASSES:  # the best-supported classes; all of them are in --json
+            rows = sorted(rows, key=lambda row: -row["support"])[:MAX_TABLE_CLASSES]
+            title += (
+                f" (the {MAX_TABLE_CLASSES} with most rows of {len(metrics['per_class'])}; --json has all)"
+            )
+        per_class = Table(title=title)
         for column in ("class", "precision", "recall", "f1", "support"):
             per_class.add_column(column, justify="left" if column == "class" else "right")
-        for row in metrics["per_class"]:
+        for row in rows:
             cells = [escape(str(row["class"]))]
             cells += [f"{row[c]:.4f}" for c in ("precision", "recall", "f1")] + [str(row["support"])]
             per_class.add_row(*cells)
@@ -107,6 +136,6 @@ def run_evaluate(
         document = {"model": str(model_path), "data": str(data), "n_samples": len(frame), "task": prep.task}
         document.update(metrics)
         json_path.parent.mkdir(parents=True, exist_ok=True)
-        json_path.write_text(json.dumps(document, indent=2) + "\n")
+        json_path.write_text(json.dumps(_finite_or_none(document), indent=2, allow_nan=False) + "\n")
         console.print(f"Wrote the metrics to [bold]{escape(str(json_path))}[/bold].")
     return metrics

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -15,15 +16,31 @@ from rich.table import Table
 from deltaprop import datasets
 from deltaprop._types import Array
 from deltaprop.cli._choices import PlotKind, TraceFormat
-from deltaprop.cli._data import load_model, read_table, write_table
+from deltaprop.cli._data import load_model, read_table, table_format, write_table
 from deltaprop.cli._errors import UserError, user_input
-from deltaprop.cli._options import ExplainOptions, GradcheckOptions
-from deltaprop.cli._parse import check_seed, parse_activation_names, parse_activations, parse_sizes
+from deltaprop.cli._options import ExplainOptions, GradcheckOptions, PlotOptions
+from deltaprop.cli._parse import (
+    check_number,
+    check_seed,
+    parse_activation_names,
+    parse_activations,
+    parse_sizes,
+)
+from deltaprop.cli._preflight import Output, check_memory, check_outputs, format_bytes, parameter_count
 from deltaprop.gradcheck import GradientReport, check_gradients
 from deltaprop.network import Network
 from deltaprop.preprocessing import Preprocessor
 
 PLOT_KINDS = tuple(kind.value for kind in PlotKind)
+# The largest random batch gradcheck and explain draw: more samples add nothing to a check.
+MAX_SAMPLES = 100_000
+# A gradient check estimated to take longer than this is refused (it would look hung);
+# one longer than GRADCHECK_NOTE_S is announced with its estimate.
+GRADCHECK_LIMIT_S = 3600.0
+GRADCHECK_NOTE_S = 5.0
+MAX_DPI = 1200
+MIN_DPI = 20  # below, FreeType cannot size the fonts
+MAX_PIXELS = 100_000_000  # a PNG of 100 megapixels: 400 MB of RGBA before it is compressed
 
 
 def network_from_options(sizes: str, activation: str, output: str, seed: int) -> Network:
@@ -32,15 +49,22 @@ def network_from_options(sizes: str, activation: str, output: str, seed: int) ->
     if len(widths) < 2:
         raise UserError(f"--sizes needs at least two layer widths (inputs and outputs); got {sizes!r}.")
     activations = parse_activations(activation, len(widths) - 2)
+    check_memory(
+        8 * 3 * parameter_count(widths),  # float64 weights, gradients and the check's copy
+        f"The network {widths} ({parameter_count(widths):,} parameters)",
+        "use smaller --sizes",
+    )
     with user_input("--sizes, --activation, --output"):
         return Network(widths, activations, output, random_state=check_seed(seed))
 
 
 def random_problem(net: Network, samples: int, rng: np.random.Generator) -> tuple[Array, Array]:
     """Standard normal inputs and targets of the kind the output unit expects."""
-    if samples < 1:
-        raise UserError(f"--samples must be at least 1; got {samples}.")
+    check_number(samples, "--samples", low=1, high=MAX_SAMPLES)
     d, K = net.sizes[0], net.sizes[-1]
+    check_memory(
+        8 * samples * 3 * sum(net.sizes), f"{samples} samples through {net.sizes}", "use fewer --samples"
+    )
     X = rng.normal(size=(samples, d))
     if net.output.name == "softmax":
         return X, np.eye(K)[rng.integers(0, K, samples)]
@@ -62,8 +86,22 @@ def run_gradcheck(opts: GradcheckOptions, console: Console) -> GradientReport:
 
     A UserError if one is above ``--tol``.
     """
+    check_number(opts.tol, "--tol", low=0, low_inclusive=False)
+    check_number(opts.l2, "--l2", low=0)
     net, what = _network(opts.model, opts.sizes, opts.activation, opts.output.value, opts.seed)
     X, Y = random_problem(net, opts.samples, np.random.default_rng(check_seed(opts.seed)))
+    seconds = gradcheck_seconds(net, X, Y, opts.l2)
+    if seconds > GRADCHECK_LIMIT_S:
+        raise UserError(
+            f"The gradient check of {net.sizes} would take about {seconds / 3600:.1f} hours "
+            f"(4 loss evaluations for each of {parameter_count(net.sizes):,} parameters); use smaller "
+            "--sizes or fewer --samples."
+        )
+    if seconds > GRADCHECK_NOTE_S:
+        console.print(
+            f"Checking {parameter_count(net.sizes):,} parameters takes about {seconds:.0f} s "
+            "(4 loss evaluations each)."
+        )
     with user_input("--l2"):
         report = check_gradients(net, X, Y, l2=opts.l2)
     table = Table(
@@ -82,6 +120,17 @@ def run_gradcheck(opts: GradcheckOptions, console: Console) -> GradientReport:
     return report
 
 
+def gradcheck_seconds(net: Network, X: Array, Y: Array, l2: float) -> float:
+    """The estimated run time of the gradient check: 4 loss evaluations per parameter, timed."""
+    net64 = net.astype("float64")
+    repeats = 3
+    started = time.perf_counter()
+    for _ in range(repeats):
+        net64.loss(X, Y, l2=l2)
+    per_loss = (time.perf_counter() - started) / repeats
+    return 4 * parameter_count(net.sizes) * per_loss
+
+
 # ------------------------------------------------------------------ explain
 def run_explain(opts: ExplainOptions) -> str:
     """The backprop trace of one step, rendered as text, Markdown or LaTeX."""
@@ -90,8 +139,12 @@ def run_explain(opts: ExplainOptions) -> str:
     model, data = opts.model, opts.data
     if data is not None and model is None:
         raise UserError("--data needs --model: the model's preprocessing turns the rows into inputs.")
-    if opts.digits < 0:
-        raise UserError(f"--digits must be a non-negative integer; got {opts.digits}.")
+    check_outputs([Output(opts.out, "--out")], [model, data])
+    check_number(opts.digits, "--digits", low=0, high=17)  # float64 holds 17 significant digits
+    check_number(opts.lr, "--lr", low=0, low_inclusive=False)
+    check_number(opts.l2, "--l2", low=0)
+    check_number(opts.row, "--row", low=0)
+    check_number(opts.samples, "--samples", low=1, high=MAX_SAMPLES)
     net, _ = _network(model, opts.sizes, opts.activation, opts.output.value, opts.seed)
     X: Any
     Y: Any
@@ -196,22 +249,32 @@ def make_figure(
     return decision_regions(net, prep, frame)
 
 
-def run_plot(
-    kind: str, model: Path | None, data: Path | None, out: Path | None, activations: str, layer: int, dpi: int
-) -> Path:
-    """Draw ``kind`` and write it as a PNG file; return its path."""
-    from deltaprop.plots import save_figure
+def run_plot(opts: PlotOptions) -> Path:
+    """Draw ``opts.kind`` and write it as a PNG file; return its path.
 
+    The output is checked first (pre-flight), the figure's size in pixels before it is
+    drawn: a PNG larger than ``MAX_PIXELS`` is refused with its size.
+    """
+    kind = opts.kind.value
     if kind not in PLOT_KINDS:
         raise UserError(f"Unknown plot {kind!r}; choose from {', '.join(PLOT_KINDS)}.")
-    if dpi < 1:
-        raise UserError(f"--dpi must be a positive integer; got {dpi}.")
-    out = Path(f"{kind}.png") if out is None else out
+    check_number(opts.dpi, "--dpi", low=MIN_DPI, high=MAX_DPI)
+    out = Path(f"{kind}.png") if opts.out is None else opts.out
     if out.suffix.lower() != ".png":
         raise UserError(f"--out must name a .png file; got '{out}'.")
-    fig = make_figure(kind, model, data, activations, layer)
+    check_outputs([Output(out, "--out")], [opts.model, opts.data])
+    from deltaprop.plots import save_figure
+
+    fig = make_figure(kind, opts.model, opts.data, opts.activations, opts.layer)
+    width, height = (float(v) * opts.dpi for v in fig.get_size_inches())
+    if width * height > MAX_PIXELS:
+        raise UserError(
+            f"The figure would be {width:.0f} x {height:.0f} pixels ({format_bytes(4 * width * height)} "
+            f"uncompressed) at --dpi {opts.dpi}; at most {MAX_PIXELS // 10**6} megapixels are drawn: "
+            "lower --dpi."
+        )
     out.parent.mkdir(parents=True, exist_ok=True)
-    return save_figure(fig, out, dpi=dpi)
+    return save_figure(fig, out, dpi=opts.dpi)
 
 
 # ----------------------------------------------------------------- datasets
@@ -225,15 +288,22 @@ def list_datasets(console: Console) -> None:
     console.print(table)
 
 
-def export_dataset(name: str, out: Path | None, seed: int, console: Console) -> Path:
-    """Write data set ``name`` as a table: columns x1..xd and the target y."""
+def export_dataset(name: str, out: Path | None, seed: int, console: Console, *, force: bool = False) -> Path:
+    """Write data set ``name`` as a table: columns x1..xd and the target y.
+
+    An existing file is never replaced without ``force`` (``--force``): the default name
+    NAME.csv may well be the user's own data.
+    """
     names = [info.name for info in datasets.available()]
     if name not in names:
         raise UserError(f"Unknown data set {name!r}; choose from {', '.join(names)}.")
+    path = Path(f"{name}.csv") if out is None else out
+    table_format(path)
+    check_outputs([Output(path, "--out", replace=False)], force=force)
     X, y = datasets.load(name, random_state=check_seed(seed))
     frame = pd.DataFrame(X, columns=[f"x{j}" for j in range(1, X.shape[1] + 1)])
     frame["y"] = y
-    path = write_table(frame, Path(f"{name}.csv") if out is None else out)
+    path = write_table(frame, path)
     console.print(
         f"Wrote {len(frame)} rows of {name!r} (columns x1..x{X.shape[1]}, target y) to {escape(str(path))}."
     )

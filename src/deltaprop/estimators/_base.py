@@ -21,7 +21,13 @@ import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import Interval, Options, StrOptions
-from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+from sklearn.utils._set_output import ADAPTERS_MANAGER, _get_output_config
+from sklearn.utils.validation import (
+    _check_feature_names_in,
+    _check_sample_weight,
+    check_is_fitted,
+    validate_data,
+)
 
 from deltaprop._checks import as_generator
 from deltaprop._types import Array
@@ -387,10 +393,12 @@ class BaseMLP(InteropMixin, BaseEstimator):
         Returns
         -------
         ndarray of shape (n_samples, M_k)
-            z^(k) = sigma(a^(k)), one row per sample.
+            z^(k) = sigma(a^(k)), one row per sample; a DataFrame with the columns
+            ``z{k}_1 .. z{k}_M`` after ``set_output(transform="pandas")``.
         """
         if is_dask(X):
             return blockwise(self, "transform", X, layer=layer)
+        original = X
         X = self._check_X(X)
         D = len(self.coefs_)
         if layer is None:
@@ -400,6 +408,25 @@ class BaseMLP(InteropMixin, BaseEstimator):
                 f"The 'layer' parameter must be an int from 0 (the input) to {D} (the output). "
                 f"Got {layer!r} instead."
             )
+        Z = np.array(X) if layer == 0 else self._network()._forward(X).z[int(layer)]
+        dense = _get_output_config("transform", self)["dense"]
+        if dense == "default":
+            return Z
+        names = self._layer_feature_names(int(layer))
+        return ADAPTERS_MANAGER.adapters[dense].create_container(Z, original, columns=names)
+
+    def get_feature_names_out(self, input_features: Any = None) -> np.ndarray[Any, Any]:
+        """The names of :meth:`transform`'s columns: ``z{k}_1 .. z{k}_M`` for the last hidden layer k.
+
+        Unit j of layer k is ``z{k}_{j}`` (j from 1, as on the slides), so that a
+        Pipeline's ``set_output(transform="pandas")`` names the hidden units.
+        """
+        check_is_fitted(self, FITTED)
+        _check_feature_names_in(self, input_features, generate_names=False)
+        return self._layer_feature_names(len(self.coefs_) - 1)
+
+    def _layer_feature_names(self, layer: int) -> np.ndarray[Any, Any]:
         if layer == 0:
-            return np.array(X)
-        return self._network()._forward(X).z[int(layer)]
+            return _check_feature_names_in(self, None)
+        width = np.shape(self.coefs_[layer - 1])[1]
+        return np.asarray([f"z{layer}_{j}" for j in range(1, width + 1)], dtype=object)

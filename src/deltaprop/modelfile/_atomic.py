@@ -82,6 +82,8 @@ def atomic_write(path: PathLike, write: Callable[[BinaryIO], None]) -> Path:
             break
         except FileExistsError:
             continue
+        except OSError as error:  # name the file the caller asked for, not the temporary one
+            raise OSError(error.errno, error.strerror, str(path)) from None
     try:
         with os.fdopen(fd, "wb") as f:
             write(f)

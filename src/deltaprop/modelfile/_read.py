@@ -2,7 +2,9 @@
 
 :func:`read_entries` returns every array of an ``.npz`` after checking that it is
 an intact zip of ``.npy`` entries none of which is an object array (so nothing is
-ever unpickled), and :func:`read_header` parses and checks the JSON header; both
+ever unpickled), and that nothing in it can make the reader use more memory or time
+than the file's size justifies (:func:`_check_archive`, before anything is
+decompressed), and :func:`read_header` parses and checks the JSON header; both
 raise :class:`ModelFileError` naming the file and the problem.  What the entries
 must then hold is checked by :func:`deltaprop.modelfile.load_file`.
 """
@@ -11,6 +13,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import struct
 import zipfile
 import zlib
@@ -26,6 +29,13 @@ FORMAT_VERSION = 1
 METADATA = "metadata"
 _ZIP_MAGIC = b"PK\x03\x04"
 _MAX_METADATA_BYTES = 16 * 2**20
+# Bounds checked against the zip's central directory before any entry is decompressed.
+# deltaprop writes entries uncompressed; a DEFLATE entry of real weights shrinks by a few
+# percent, of constant data by up to ~1000x.  A file may declare at most _MAX_RATIO times
+# its own size in all, so a 2 MB file cannot make the reader allocate 2 GB.
+_MAX_RATIO = 100
+_MAX_ENTRIES = 10_000
+_ENTRY_NAME = re.compile(r"(?:extra/)?[A-Za-z0-9_][A-Za-z0-9_.\-]*\.npy\Z")
 _HEADER_KEYS = (
     "format",
     "format_version",
@@ -61,22 +71,34 @@ def fail(path: Path, problem: str) -> ModelFileError:
     return ModelFileError(f"Cannot load the model file {str(path)!r}: {problem}")
 
 
+def _npy_header(
+    zf: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path, name: str
+) -> tuple[tuple[int, ...], np.dtype[Any], int]:
+    """The shape, dtype and data offset in the ``.npy`` header of one entry (only the header is read)."""
+    with zf.open(info) as f:
+        try:
+            version = np.lib.format.read_magic(f)
+            if version == (1, 0):
+                shape, _, dtype = np.lib.format.read_array_header_1_0(f)
+            elif version == (2, 0):
+                shape, _, dtype = np.lib.format.read_array_header_2_0(f)
+            else:
+                raise ValueError(f"unsupported .npy format version {version}")
+        except ValueError as exc:
+            raise fail(path, f"entry {name!r} is not a valid .npy array ({exc}).") from exc
+        return shape, dtype, f.tell()
+
+
 def _check_npy_headers(zf: zipfile.ZipFile, path: Path) -> None:
     """Refuse object arrays and entries whose header claims more data than they hold."""
     for info in zf.infolist():
         name = info.filename.removesuffix(".npy")
-        with zf.open(info) as f:
-            try:
-                version = np.lib.format.read_magic(f)
-                if version == (1, 0):
-                    shape, _, dtype = np.lib.format.read_array_header_1_0(f)
-                elif version == (2, 0):
-                    shape, _, dtype = np.lib.format.read_array_header_2_0(f)
-                else:
-                    raise ValueError(f"unsupported .npy format version {version}")
-            except ValueError as exc:
-                raise fail(path, f"entry {name!r} is not a valid .npy array ({exc}).") from exc
-            offset = f.tell()
+        try:
+            shape, dtype, offset = _npy_header(zf, info, path, name)
+        except zipfile.BadZipFile as exc:  # a small entry is read whole with its header: its CRC fails here
+            raise fail(
+                path, f"the entry {info.filename!r} is corrupted (its CRC-32 check or its zip header failed)."
+            ) from exc
         if dtype.hasobject:
             raise fail(
                 path,
@@ -87,11 +109,72 @@ def _check_npy_headers(zf: zipfile.ZipFile, path: Path) -> None:
             raise fail(path, f"entry {name!r} holds fewer or more bytes than its shape {shape} needs.")
 
 
+def _check_archive(zf: zipfile.ZipFile, path: Path, archive_bytes: int) -> None:
+    """Refuse, from the central directory alone, entries that are unsafe or larger than the file allows.
+
+    Names must be plain ``.npy`` names (no folders but ``extra/``, no ``..``, no
+    duplicates); compression must be none or DEFLATE, not encrypted; each entry's
+    compressed size must fit in the file, its declared size must match a stored
+    entry's or stay within ``_MAX_RATIO`` of a compressed one's, and all declared
+    sizes together within ``_MAX_RATIO`` times the file's size; the metadata entry
+    within ``_MAX_METADATA_BYTES``.
+    """
+    infos = zf.infolist()
+    if len(infos) > _MAX_ENTRIES:
+        raise fail(path, f"it has {len(infos)} entries; a model file has a few (at most {_MAX_ENTRIES}).")
+    seen: set[str] = set()
+    total = 0
+    for info in infos:
+        name = info.filename
+        if not _ENTRY_NAME.match(name) or ".." in name:
+            raise fail(
+                path, f"it contains the entry {name!r}, which is not the name of a model file's array."
+            )
+        if name in seen:
+            raise fail(path, f"it contains the entry {name!r} twice.")
+        seen.add(name)
+        if info.flag_bits & 0x1:
+            raise fail(path, f"the entry {name!r} is encrypted; model files are not.")
+        if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+            raise fail(
+                path,
+                f"the entry {name!r} uses compression method {info.compress_type}; model files use none "
+                "(or DEFLATE).",
+            )
+        if info.compress_size > archive_bytes:
+            raise fail(
+                path, f"the entry {name!r} is corrupted: it claims more compressed bytes than the file holds."
+            )
+        if info.compress_type == zipfile.ZIP_STORED and info.file_size != info.compress_size:
+            raise fail(
+                path,
+                f"the entry {name!r} is corrupted: stored uncompressed, it declares two different sizes.",
+            )
+        if info.file_size > _MAX_RATIO * max(info.compress_size, 1):
+            raise fail(
+                path,
+                f"the entry {name!r} declares {info.file_size:,} bytes from {info.compress_size:,} "
+                f"compressed ones (more than {_MAX_RATIO}x): refused before decompressing it.",
+            )
+        if name == METADATA + ".npy" and info.file_size > _MAX_METADATA_BYTES + 4096:
+            raise fail(
+                path, f"its metadata declares {info.file_size:,} bytes (at most {_MAX_METADATA_BYTES:,})."
+            )
+        total += info.file_size
+    if total > _MAX_RATIO * max(archive_bytes, 1):
+        raise fail(
+            path,
+            f"its entries declare {total:,} bytes in all, more than {_MAX_RATIO}x the file's "
+            f"{archive_bytes:,}: refused before decompressing them.",
+        )
+
+
 def read_entries(path: Path) -> dict[str, NDArray[Any]]:
     """Every entry of the .npz at ``path``, checked for zip damage and pickles first."""
     try:
         with path.open("rb") as f:
             magic = f.read(len(_ZIP_MAGIC))
+        archive_bytes = path.stat().st_size
     except FileNotFoundError:
         raise fail(path, "there is no such file.") from None
     except OSError as exc:
@@ -100,16 +183,17 @@ def read_entries(path: Path) -> dict[str, NDArray[Any]]:
         raise fail(path, "it is not a NumPy .npz (zip) archive, so it is not a deltaprop model file.")
     try:
         with zipfile.ZipFile(path) as zf:
-            bad = zf.testzip()
-            if bad is not None:
-                raise fail(
-                    path, f"the entry {bad!r} is corrupted (its CRC-32 check or its zip header failed)."
-                )
             names = [info.filename for info in zf.infolist()]
             for name in names:
                 if not name.endswith(".npy"):
                     raise fail(path, f"it contains {name!r}, which is not a .npy array.")
-            _check_npy_headers(zf, path)
+            _check_archive(zf, path, archive_bytes)
+            _check_npy_headers(zf, path)  # reads each entry's header only
+            bad = zf.testzip()  # decompresses everything, now that its size is bounded
+            if bad is not None:
+                raise fail(
+                    path, f"the entry {bad!r} is corrupted (its CRC-32 check or its zip header failed)."
+                )
         with np.load(path, allow_pickle=False) as npz:
             if not isinstance(npz, np.lib.npyio.NpzFile):
                 raise fail(path, "it is not a NumPy .npz archive.")

@@ -17,6 +17,11 @@ from numpy.typing import NDArray
 
 from deltaprop._checks import check_scalar
 
+# Past this many classes a figure stops writing a count, a tick label or a legend entry per
+# class (1,000 classes would be a million text objects): it shows the image alone, at a size
+# that stays bounded, and says so in its title.
+MAX_LABELLED_CLASSES = 30
+
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure

@@ -47,6 +47,9 @@ def _check_network(net: Any) -> Network:
     return net
 
 
+MAX_NEURON_MAPS = 64
+
+
 # ---------------------------------------------------------- inside the network
 def plot_neuron_maps(
     net: Network,
@@ -62,6 +65,7 @@ def plot_neuron_maps(
     pass runs on a grid of the plane and image m shows ``cache.z[h][:, m-1]``,
     the activation z^(h)_m of unit m of layer h.  All images share one colour
     scale (white = 0, blue > 0, red < 0).  ``layer = D`` shows the outputs f_k.
+    A layer wider than ``MAX_NEURON_MAPS`` (64) shows its first 64 units, and says so.
 
     Parameters
     ----------
@@ -108,7 +112,9 @@ def plot_neuron_maps(
 
     grid, shape = _grid(box, resolution)
     z = net.forward(grid).z[layer]  # z^(h) on the grid, shape (resolution^2, M_h)
-    M = z.shape[1]
+    M_h = z.shape[1]
+    M = min(M_h, MAX_NEURON_MAPS)  # the first units only: a map per unit of a wide layer is unreadable
+    z = z[:, :M]
     limit = float(np.max(np.abs(z))) or 1.0
     ncols = math.ceil(math.sqrt(M))
     nrows = math.ceil(M / ncols)
@@ -121,7 +127,8 @@ def plot_neuron_maps(
         ratio = min(max((box[3] - box[2]) / (box[1] - box[0]), 0.4), 2.5)
         fig = Figure(figsize=(1.8 * ncols + 1.2, (1.8 * ratio + 0.4) * nrows + 0.5), layout="constrained")
         slots = fig.add_gridspec(nrows, ncols)
-        fig.suptitle(f"Layer {layer}: activations $z^{{({layer})}}_m$ over the input plane")
+        shown = "" if M == M_h else f" (the first {M} of {M_h} units)"
+        fig.suptitle(f"Layer {layer}: activations $z^{{({layer})}}_m$ over the input plane{shown}")
     else:
         spec = ax.get_subplotspec()
         if spec is None:

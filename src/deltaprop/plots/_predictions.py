@@ -17,7 +17,14 @@ from numpy.typing import NDArray
 
 from deltaprop import metrics
 from deltaprop._checks import check_scalar
-from deltaprop.plots._common import _as_labels, _class_colours, _figure_and_axes, _grid, _padded_extent
+from deltaprop.plots._common import (
+    MAX_LABELLED_CLASSES,
+    _as_labels,
+    _class_colours,
+    _figure_and_axes,
+    _grid,
+    _padded_extent,
+)
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -123,7 +130,8 @@ def plot_decision_regions(
     ax.set_xlabel("$x_1$")
     ax.set_ylabel("$x_2$")
     ax.set_title(f"Decision regions (accuracy on the points {accuracy:.3f})")
-    ax.legend(loc="upper right", fontsize="small", framealpha=0.9)
+    if len(classes) <= MAX_LABELLED_CLASSES:
+        ax.legend(loc="upper right", fontsize="small", framealpha=0.9)
     return fig
 
 
@@ -155,6 +163,9 @@ def plot_confusion_matrix(
     """The confusion matrix as an image, each cell annotated with its count.
 
     Rows are the true classes, columns the predicted ones; see :func:`confusion_matrix`.
+    Past ``MAX_LABELLED_CLASSES`` (30) classes the cells are not annotated, at most 30
+    classes are named on each axis and the figure stays 12 inches wide: the image
+    alone, readable, and cheap to draw for any number of classes.
 
     Returns
     -------
@@ -170,20 +181,27 @@ def plot_confusion_matrix(
     classes = list(np.unique(np.concatenate([_as_labels(y_true, "y_true"), _as_labels(y_pred, "y_pred")])))
     names = [str(c) for c in (classes if labels is None else labels)]
     K = counts.shape[0]
-    fig, ax = _figure_and_axes(ax, (1.2 + 0.6 * max(K, 4), 1.0 + 0.6 * max(K, 4)))
-    ax.imshow(counts, cmap="Blues", vmin=0, vmax=max(int(counts.max()), 1))
-    threshold = counts.max() / 2.0
-    for i in range(K):
-        for j in range(K):
-            colour = "white" if counts[i, j] > threshold else "black"
-            ax.text(j, i, str(counts[i, j]), ha="center", va="center", color=colour)
-    ax.set_xticks(range(K), names)
-    ax.set_yticks(range(K), names)
+    labelled = K <= MAX_LABELLED_CLASSES
+    side = 0.6 * max(K, 4) if labelled else 0.6 * MAX_LABELLED_CLASSES * 0.6
+    fig, ax = _figure_and_axes(ax, (1.2 + side, 1.0 + side))
+    ax.imshow(counts, cmap="Blues", vmin=0, vmax=max(int(counts.max()), 1), interpolation="nearest")
+    if labelled:
+        threshold = counts.max() / 2.0
+        for i in range(K):
+            for j in range(K):
+                colour = "white" if counts[i, j] > threshold else "black"
+                ax.text(j, i, str(counts[i, j]), ha="center", va="center", color=colour)
+        ticks = list(range(K))
+    else:
+        ticks = sorted({round(t) for t in np.linspace(0, K - 1, MAX_LABELLED_CLASSES)})
+    ax.set_xticks(ticks, [names[t] for t in ticks], rotation=0 if labelled else 90)
+    ax.set_yticks(ticks, [names[t] for t in ticks])
     ax.set_xlabel("predicted class")
     ax.set_ylabel("true class")
     total = counts.sum()
     accuracy = np.trace(counts) / total if total else float("nan")
-    ax.set_title(f"Confusion matrix (accuracy {accuracy:.3f})")
+    more = "" if labelled else f", {K} classes: counts not written"
+    ax.set_title(f"Confusion matrix (accuracy {accuracy:.3f}{more})")
     return fig
 
 

@@ -4,6 +4,8 @@ from deltaprop._api import publish
 from deltaprop.preprocessing._columns import (
     MISSING,
     TASKS,
+    DataError,
+    IdentifierColumnWarning,
     MissingValuesError,
     Scalar,
     UnseenCategoryWarning,
@@ -17,6 +19,8 @@ __all__ = [
     "MISSING",
     "TASKS",
     "VERSION",
+    "DataError",
+    "IdentifierColumnWarning",
     "MissingValuesError",
     "Preprocessor",
     "Scalar",
@@ -24,4 +28,4 @@ __all__ = [
     "detect_task",
 ]
 
-publish(__name__, MissingValuesError, Preprocessor, UnseenCategoryWarning)
+publish(__name__, DataError, IdentifierColumnWarning, MissingValuesError, Preprocessor, UnseenCategoryWarning)

@@ -26,8 +26,16 @@ _SHOWN = 5  # rows or values named in a message
 Scalar = str | int | float | bool
 
 
-class MissingValuesError(ValueError):
+class DataError(ValueError):
+    """A table whose columns or values the preprocessing cannot use; the message names the culprit."""
+
+
+class MissingValuesError(DataError):
     """The data has missing values where the preprocessing cannot fill them."""
+
+
+class IdentifierColumnWarning(UserWarning):
+    """A numeric column looks like a row identifier; it is used as a feature all the same."""
 
 
 class UnseenCategoryWarning(UserWarning):
@@ -120,7 +128,7 @@ def _check_columns(frame: pd.DataFrame, columns: list[str]) -> None:
     """Raise if ``frame`` lacks any of ``columns``, naming them and the columns it has."""
     absent = [c for c in columns if c not in frame.columns]
     if absent:
-        raise ValueError(
+        raise DataError(
             f"The data lacks the column(s) {absent} that the model was trained on; "
             f"its columns are {_listing(list(frame.columns))}."
         )
@@ -141,36 +149,108 @@ def _check_missing(frame: pd.DataFrame, columns: list[str], missing: str) -> Non
     )
 
 
+def _stray_text(values: pd.Series) -> pd.Series | None:
+    """The cells of a text column that is numbers but for a few stray words, or None if it is not."""
+    numbers = pd.to_numeric(values, errors="coerce")
+    parsed = numbers.notna()
+    if parsed.mean() < 0.9 or parsed.all() or numbers[parsed].nunique() <= 20:
+        return None
+    return values[~parsed]
+
+
+def _looks_like_dates(values: pd.Series) -> bool:
+    """Whether most cells of a text column are dates (ISO 8601 and the like)."""
+    sample = values.astype(str).head(50)
+    if not sample.str.contains(r"\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}", regex=True).all():
+        return False
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        parsed = pd.to_datetime(sample, errors="coerce", format="mixed")
+    return bool(parsed.notna().mean() >= 0.9)
+
+
+def _looks_like_identifier(name: str, column: pd.Series) -> bool:
+    """An integer column with a distinct value per row that counts rows or is called an id."""
+    values = column.dropna()
+    n = len(values)
+    if n < 20 or not pd.api.types.is_integer_dtype(values.dtype) or values.nunique() != n:
+        return False
+    ordered = np.sort(values.to_numpy())
+    counts = bool((np.diff(ordered) == 1).all())
+    return counts or name.lower() in ("id", "index", "key") or name.lower().endswith(("_id", " id"))
+
+
 def _column_statistics(
     frame: pd.DataFrame, columns: list[str], numeric: list[str], missing: str, max_categories: int
 ) -> tuple[dict[str, list[Scalar]], dict[str, Scalar]]:
-    """The sorted categories of each categorical column, and each column's fill value (with "impute")."""
+    """The sorted categories of each categorical column, and each column's fill value (with "impute").
+
+    Every column that cannot be used is named in one :class:`DataError`, so that a run
+    shows them all (an identifier and a date column, say) rather than one per run.
+    """
     categories: dict[str, list[Scalar]] = {}
     fill: dict[str, Scalar] = {}
+    problems: list[str] = []
+    droppable: list[str] = []
     for c in columns:
         values = frame[c].dropna()
         if c in numeric:
             numbers = values.to_numpy(dtype=np.float64)
             if not np.isfinite(numbers).all():
-                raise ValueError(f"The column {c!r} has infinite values; replace them.")
+                bad = values.index[~np.isfinite(numbers)]
+                problems.append(f"the column {c!r} has infinite values in rows {_rows(bad)}; replace them")
+                continue
             if missing == "impute":
                 if numbers.size == 0:
-                    raise ValueError(f"The column {c!r} has no values at all; drop it.")
+                    problems.append(f"the column {c!r} has no values at all")
+                    droppable.append(c)
+                    continue
                 fill[c] = float(np.median(numbers))
-        else:
-            cats = _sorted(values)
-            if len(cats) > max_categories:
-                raise ValueError(
-                    f"The categorical column {c!r} has {len(cats)} distinct values (more than "
-                    f"{max_categories}); it looks like an identifier: drop it, or encode it as numbers."
+            if _looks_like_identifier(c, frame[c]):
+                warnings.warn(
+                    f"The column {c!r} holds a different integer in every row, like a row number or an "
+                    f"identifier; it is used as a feature. Drop it if it is one (--drop {c} on the command "
+                    "line).",
+                    IdentifierColumnWarning,
+                    stacklevel=4,  # the caller of Preprocessor.fit
                 )
-            if not cats:
-                raise ValueError(f"The column {c!r} has no values at all; drop it.")
-            categories[c] = cats
-            if missing == "impute":
-                counts = pd.Series([_value(v) for v in values]).value_counts()
-                top = counts[counts == counts.max()].index
-                fill[c] = _sorted(top)[0]
+            continue
+        stray = _stray_text(values)
+        if stray is not None:
+            shown = _sorted(stray)[:_SHOWN]
+            problems.append(
+                f"the column {c!r} holds numbers but also the text {shown} in rows {_rows(stray.index)}; "
+                "fix or empty those cells"
+            )
+            continue
+        cats = _sorted(values)
+        if not cats:
+            problems.append(f"the column {c!r} has no values at all")
+            droppable.append(c)
+            continue
+        if len(cats) > max_categories:
+            kind = "dates" if _looks_like_dates(values) else "an identifier"
+            problems.append(
+                f"the categorical column {c!r} has {len(cats)} distinct values (more than {max_categories}); "
+                f"it looks like {kind}"
+            )
+            droppable.append(c)
+            continue
+        categories[c] = cats
+        if missing == "impute":
+            counts = pd.Series([_value(v) for v in values]).value_counts()
+            top = counts[counts == counts.max()].index
+            fill[c] = _sorted(top)[0]
+    if problems:
+        advice = ""
+        if droppable:
+            which = "it" if len(droppable) == 1 else "them"
+            advice = (
+                f" Drop {which} (--drop {','.join(droppable)} on the command line), "
+                "or encode such a column as numbers."
+            )
+        text = "; ".join(problems)
+        raise DataError(text[0].upper() + text[1:] + "." + advice)
     return categories, fill
 
 
@@ -190,14 +270,14 @@ def _numeric_block(frame: pd.DataFrame, numeric: list[str], fill: dict[str, Scal
         numbers = pd.to_numeric(column, errors="coerce")
         bad = frame.index[(numbers.isna() & column.notna()).to_numpy()]
         if len(bad):
-            raise ValueError(
+            raise DataError(
                 f"The column {c!r} was numeric at training but holds {column.loc[bad[0]]!r} "
                 f"in rows {_rows(bad)}."
             )
         block[:, j] = numbers.to_numpy(dtype=np.float64)
     if not np.isfinite(block).all():
         j = int(np.flatnonzero(~np.isfinite(block).all(axis=0))[0])
-        raise ValueError(f"The column {numeric[j]!r} has infinite values; replace them.")
+        raise DataError(f"The column {numeric[j]!r} has infinite values; replace them.")
     return block
 
 

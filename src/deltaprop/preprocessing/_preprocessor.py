@@ -37,6 +37,7 @@ from deltaprop.preprocessing._columns import (
     _SHOWN,
     MISSING,
     TASKS,
+    DataError,
     MissingValuesError,
     Scalar,
     _check_columns,
@@ -53,7 +54,20 @@ from deltaprop.preprocessing._columns import (
     _value,
     detect_task,
 )
-from deltaprop.preprocessing._storage import METADATA_KEY, VERSION, _stored_fields
+from deltaprop.preprocessing._storage import METADATA_KEY, VERSION, _stored_fields, check_network
+
+
+def _check_statistics(
+    names: list[str], values: NDArray[np.float64], mean: NDArray[np.float64], scale: NDArray[np.float64]
+) -> None:
+    """Refuse columns whose mean or standard deviation overflows float64 (values near 1e154 and up)."""
+    bad = [j for j in range(len(names)) if not (np.isfinite(mean[j]) and np.isfinite(scale[j]))]
+    if bad:
+        named = ", ".join(f"{names[j]!r} (largest magnitude {np.max(np.abs(values[:, j])):.3g})" for j in bad)
+        raise DataError(
+            f"The column(s) {named} hold numbers too large to standardise: their mean or standard "
+            "deviation overflows float64. Rescale them (divide by a power of ten) or take their logarithm."
+        )
 
 
 @dataclass(eq=False)
@@ -140,9 +154,10 @@ class Preprocessor:
 
         Raises
         ------
-        ValueError
-            For an unknown target column, no feature columns, a regression target that
-            is not numeric, a single class, too many categories, or unusable dtypes.
+        DataError
+            (a ValueError) for an unknown target column, no feature columns, a regression
+            target that is not numeric, a single class, too many categories, or unusable
+            dtypes; every problem column at once.
         MissingValuesError
             For missing target values, and for missing feature values with "refuse".
         """
@@ -154,18 +169,18 @@ class Preprocessor:
         if task is not None and task not in TASKS:
             raise ValueError(f"The 'task' parameter must be one of {list(TASKS)}. Got {task!r} instead.")
         if target not in frame.columns:
-            raise ValueError(
+            raise DataError(
                 f"The target column {target!r} is not in the data; "
                 f"its columns are {_listing(list(frame.columns))}."
             )
         if len(frame) == 0:
-            raise ValueError("The data has no rows; at least one is needed to train.")
+            raise DataError("The data has no rows; at least one is needed to train.")
         columns = [c for c in frame.columns if c != target]
         if not columns:
-            raise ValueError(f"The data has no feature columns besides the target {target!r}.")
+            raise DataError(f"The data has no feature columns besides the target {target!r}.")
         not_text = [c for c in frame.columns if not isinstance(c, str)]
         if not_text:
-            raise ValueError(f"Column names must be text; got {not_text[:_SHOWN]}.")
+            raise DataError(f"Column names must be text; got {not_text[:_SHOWN]}.")
         y = frame[target]
         absent = y.index[y.isna().to_numpy()]
         if len(absent):
@@ -178,7 +193,7 @@ class Preprocessor:
         numeric = [c for c in columns if _is_numeric(frame[c])]
         for c in columns:
             if c not in numeric and not _is_categorical(frame[c]):
-                raise ValueError(
+                raise DataError(
                     f"The column {c!r} has dtype {frame[c].dtype}, which is neither numbers nor text; "
                     "convert it to numbers or text, or drop it."
                 )
@@ -187,9 +202,11 @@ class Preprocessor:
         prep.categories, prep.fill = _column_statistics(frame, columns, numeric, missing, max_categories)
         X_numeric = _numeric_block(frame, numeric, prep.fill)
         if numeric:
-            prep.mean = X_numeric.mean(axis=0)
-            std = X_numeric.std(axis=0)
+            with np.errstate(over="ignore", invalid="ignore"):  # overflow is checked just below
+                prep.mean = X_numeric.mean(axis=0)
+                std = X_numeric.std(axis=0)
             prep.scale = np.where(std > 0, std, 1.0)
+            _check_statistics(numeric, X_numeric, prep.mean, prep.scale)
         prep._fit_target(y)
         return prep
 
@@ -197,22 +214,25 @@ class Preprocessor:
         if self.task == "classification":
             self.classes = _sorted(y)
             if len(self.classes) < 2:
-                raise ValueError(
+                raise DataError(
                     f"The target {self.target!r} holds a single class {self.classes}; "
                     "classification needs at least two."
                 )
             return
         if not _is_numeric(y):
             example = y.iloc[0]
-            raise ValueError(
+            raise DataError(
                 f"The target {self.target!r} is not numeric (it holds {example!r} in its first row); "
                 "regression needs numbers. Use the classification task for labels."
             )
         values = y.to_numpy(dtype=np.float64)
         if not np.isfinite(values).all():
-            raise ValueError(f"The target {self.target!r} has infinite values; replace them.")
-        std = float(values.std())
-        self.target_mean = float(values.mean())
+            raise DataError(f"The target {self.target!r} has infinite values; replace them.")
+        with np.errstate(over="ignore", invalid="ignore"):  # overflow is checked just below
+            std = float(values.std())
+            mean = float(values.mean())
+        _check_statistics([self.target], values[:, None], np.array([mean]), np.array([std]))
+        self.target_mean = mean
         self.target_scale = std if std > 0 else 1.0
 
     # --------------------------------------------------------------- transforms
@@ -286,7 +306,7 @@ class Preprocessor:
         codes = np.fromiter((index.get(_value(v), -1) for v in y), dtype=np.intp, count=len(y))
         if (codes < 0).any():
             unknown = _sorted(y[codes < 0])
-            raise ValueError(
+            raise DataError(
                 f"The target {self.target!r} holds label(s) {unknown[:_SHOWN]} that the model never saw; "
                 f"its classes are {_listing(self.classes)}."
             )
@@ -309,7 +329,7 @@ class Preprocessor:
         y = self._target_column(frame)
         numbers = pd.to_numeric(y, errors="coerce")
         if numbers.isna().any() or pd.api.types.is_bool_dtype(y.dtype):
-            raise ValueError(f"The target {self.target!r} is not numeric; regression needs numbers.")
+            raise DataError(f"The target {self.target!r} is not numeric; regression needs numbers.")
         return numbers.to_numpy(dtype=np.float64)
 
     def encode_target(self, frame: pd.DataFrame, n_outputs: int | None = None) -> NDArray[np.float64]:
@@ -325,7 +345,7 @@ class Preprocessor:
         codes = self.target_indices(frame)
         if n_outputs == 1:
             if len(self.classes) != 2:
-                raise ValueError(f"One output unit fits two classes; the target has {len(self.classes)}.")
+                raise DataError(f"One output unit fits two classes; the target has {len(self.classes)}.")
             return codes[:, None].astype(np.float64)
         return np.eye(len(self.classes))[codes]
 
@@ -374,3 +394,13 @@ class Preprocessor:
             If the metadata is not a stored preprocessing of this version.
         """
         return cls(**_stored_fields(metadata, arrays))
+
+    def check_network(self, sizes: list[int], output: str) -> None:
+        """Raise a ValueError unless a network of layer widths ``sizes`` and ``output`` fits this.
+
+        It must take :attr:`n_features` inputs and have the output units of the task:
+        K softmax units for K classes, one sigmoid unit for two, one identity unit for
+        regression.  A model file's digest does not prove this (it is not a signature),
+        so :func:`deltaprop.cli` checks it at every load.
+        """
+        check_network(self, sizes, output)
