@@ -84,12 +84,37 @@ def test_lab_landscape_kinds(kind, tmp_path):
         (["lab", "range-test", "--mode", "cosine"], "'mode' parameter must be one of"),
         (["lab", "sharpness", "--data", "diabetes", "--output", "softmax"], "use --output identity"),
         (["exercise", "backprop", "--activation", "gelu"], "'activation' parameter must be one of"),
+        (["lab", "sharpness", "--lr", "nan"], "--lr must be a finite number"),
+        (["lab", "landscape", "--points", "100000"], "--points must be"),
+        (["lab", "edge-of-stability", "--lrs", "0.1,inf"], "--lrs must list positive numbers"),
+        (["lab", "range-test", "--batch-size", "0"], "--batch-size must be"),
+        (["lab", "edge-of-stability", "--out", "figure.pdf"], "--out must name a .png file"),
     ],
 )
 def test_lab_and_exercise_name_a_bad_option(args, message):
     result = cli(*args)
     assert result.exit_code == 1
     assert message in result.stderr
+
+
+def test_lab_figures_and_exercises_are_checked_before_any_work(tmp_path, monkeypatch):
+    """cli/_preflight: a folder where the figure goes, or a file where the exercise's folder
+    goes, is refused before the training starts."""
+    import deltaprop.lab
+
+    def never(*args, **kwargs):
+        raise AssertionError("the work started before the output was checked")
+
+    monkeypatch.setattr(deltaprop.lab, "edge_of_stability", never)
+    folder = tmp_path / "figure.png"
+    folder.mkdir()
+    result = cli("lab", "edge-of-stability", "--out", folder)
+    assert result.exit_code == 1 and "--out" in result.stderr and "Traceback" not in result.stderr
+    afile = tmp_path / "exercise"
+    afile.write_text("notes")
+    result = cli("exercise", "backprop", "--out", afile)
+    assert result.exit_code == 1 and "--out" in result.stderr
+    assert afile.read_text() == "notes"
 
 
 def test_exercise_then_grade_numbers_and_a_backward(tmp_path):

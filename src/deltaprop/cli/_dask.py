@@ -39,7 +39,7 @@ from deltaprop.cli._data import TrainedModel, save_model
 from deltaprop.cli._errors import UserError, user_input
 from deltaprop.cli._options import TrainOptions, plain
 from deltaprop.cli._parse import parse_batch_size
-from deltaprop.cli._train import build_network, check_options, new_trainer
+from deltaprop.cli._train import build_network, check_locations, check_options, new_trainer
 from deltaprop.dask import fit
 from deltaprop.preprocessing import Preprocessor
 from deltaprop.train import Callback
@@ -237,6 +237,7 @@ def run_train_dask(opts: TrainOptions, console: Console) -> TrainedModel:
     if opts.missing.value != "refuse":
         raise UserError("--missing impute is not available with --dask: fill or drop missing values first.")
     hidden, activation = check_options(opts)
+    check_locations(opts)  # the model file and checkpoint can be written, before any work
     rng = np.random.default_rng(opts.seed)
     with connect(opts.dask or LOCAL, console):
         frame = read_frame(opts.data)

@@ -142,9 +142,25 @@ def _floats(text: str, option: str) -> list[float]:
         raise UserError(
             f"{option} must be numbers separated by commas, e.g. 0.1,0.05; got {text!r}."
         ) from None
-    if not values or any(not v > 0 for v in values):
+    if not values or any(not 0 < v < float("inf") for v in values):
         raise UserError(f"{option} must list positive numbers; got {text!r}.")
     return values
+
+
+def _preflight(out: Path | None, **numbers: tuple[float, float | None, float | None]) -> None:
+    """Before any work: the figure's location (cli/_preflight) and each numeric option's range.
+
+    ``numbers`` maps an option's name (``lr`` for --lr) to (value, low, high), both ends
+    inclusive; NaN and infinities are refused first.
+    """
+    from deltaprop.cli._parse import check_number
+    from deltaprop.cli._preflight import Output, check_outputs
+
+    for name, (value, low, high) in numbers.items():
+        check_number(value, "--" + name.replace("_", "-"), low=low, high=high)
+    if out is not None and out.suffix.lower() != ".png":
+        raise UserError(f"--out must name a .png file; got '{out}'.")
+    check_outputs([Output(out, "--out")])
 
 
 def _write(fig: Any, out: Path | None, console: Console) -> None:
@@ -152,8 +168,6 @@ def _write(fig: Any, out: Path | None, console: Console) -> None:
         return
     from deltaprop.plots import save_figure
 
-    if out.suffix.lower() != ".png":
-        raise UserError(f"--out must name a .png file; got '{out}'.")
     out.parent.mkdir(parents=True, exist_ok=True)
     console.print(f"Wrote {escape(str(save_figure(fig, out)))}.")
 
@@ -176,6 +190,7 @@ def sharpness_command(
     """The top Hessian eigenvalues of the full-batch loss (after --steps of GD), and 2/lambda_max."""
     from deltaprop.lab import sharpness
 
+    _preflight(None, lr=(lr, 0, None), steps=(steps, 0, None), k=(k, 1, None))
     console = Console()
     setup = Setup(data, samples, hidden, activation, output or None, seed, inputs)
     net = setup.trained(lr, steps)
@@ -209,6 +224,7 @@ def edge_of_stability_command(
     from deltaprop.lab import edge_of_stability
     from deltaprop.plots import plot_edge_of_stability
 
+    _preflight(out, steps=(steps, 1, None), every=(every, 1, None))
     console = Console()
     setup = Setup(data, samples, hidden, activation, output or None, seed, inputs)
     with user_input("--lrs, --steps, --every"):
@@ -248,6 +264,13 @@ def range_test_command(
     from deltaprop.lab import lr_range_test
     from deltaprop.plots import plot_lr_range_test
 
+    _preflight(
+        out,
+        lr_min=(lr_min, 0, None),
+        lr_max=(lr_max, 0, None),
+        epochs=(epochs, 1, None),
+        batch_size=(batch_size, 1, None),
+    )
     console = Console()
     setup = Setup(data, samples, hidden, activation, output or None, seed, inputs)
     with user_input("--lr-min, --lr-max, --epochs, --batch-size, --mode"):
@@ -294,8 +317,7 @@ def landscape_command(
 
     if kind not in LANDSCAPES:
         raise UserError(f"Unknown landscape {kind!r}; choose from {', '.join(LANDSCAPES)}.")
-    if points < 2:
-        raise UserError(f"--points must be at least 2; got {points}.")
+    _preflight(out, lr=(lr, 0, None), steps=(steps, 0, None), points=(points, 2, 200))
     console = Console()
     setup = Setup(data, samples, hidden, activation, output or None, seed, inputs)
     X, Y = setup.X, setup.Y
@@ -356,8 +378,10 @@ def exercise_backprop(
     out: Annotated[Path, typer.Option("--out", "-o", help="The folder to write.")] = Path("exercise"),
 ) -> None:
     """Write a backpropagation problem and its solution, as Markdown and Jupyter notebooks."""
+    from deltaprop.cli._preflight import Output, check_outputs
     from deltaprop.exercises import make_problem, write_exercise
 
+    check_outputs([Output(out, "--out", "folder")])
     with user_input("--depth, --activation, --seed, --batch, --output, --width"):
         problem = make_problem(depth, activation, seed, batch, output, width)
     paths = write_exercise(problem, out)
