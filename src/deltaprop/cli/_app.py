@@ -80,11 +80,11 @@ def train(options: TrainOptions) -> None:
     if options.dask is not None:  # on a Dask cluster: deltaprop[dask]
         from deltaprop.cli._dask import run_train_dask
 
-        run_train_dask(options, Console())
-        return
-    from deltaprop.cli._train import run_train
+        model = run_train_dask(options, Console())
+    else:
+        from deltaprop.cli._train import run_train
 
-    model = run_train(options, Console())
+        model = run_train(options, Console())
     if model.history.stop_reason == "interrupted":
         raise typer.Exit(EXIT_INTERRUPTED)
 

@@ -37,9 +37,9 @@ from rich.markup import escape
 from deltaprop.checkpoint import Checkpointer
 from deltaprop.cli._data import TrainedModel, save_model
 from deltaprop.cli._errors import UserError, user_input
-from deltaprop.cli._options import TrainOptions, plain
+from deltaprop.cli._options import TrainOptions
 from deltaprop.cli._parse import parse_batch_size
-from deltaprop.cli._train import build_network, check_locations, check_options, new_trainer
+from deltaprop.cli._train import build_network, check_locations, check_options, new_trainer, trained_model
 from deltaprop.dask import fit
 from deltaprop.preprocessing import Preprocessor
 from deltaprop.train import Callback
@@ -273,19 +273,7 @@ def run_train_dask(opts: TrainOptions, console: Console) -> TrainedModel:
             callbacks=callbacks,
             verbose=not opts.quiet,
         )
-    if history.stop_reason == "interrupted":
-        console.print(
-            f"[yellow]Interrupted after {history.epochs} epochs; saving the weights so far.[/yellow]"
-        )
-    training = plain(opts) | {
-        "l2_used": trainer.l2,
-        "batch_size_used": batch_size,
-        "sizes": net.sizes,
-        "output_used": net.output.name,
-        "task_used": prep.task,
-        "dask": opts.dask,
-    }
-    model = TrainedModel(net, prep, history, training)
+    model = trained_model(opts, net, prep, history, trainer, batch_size, console, dask=opts.dask)
     save_model(model, opts.out)
     console.print(
         f"Trained {history.epochs} epochs ({history.stop_reason}) in {time.perf_counter() - started:.1f} s: "

@@ -266,6 +266,20 @@ def fit_network(
         callbacks=callbacks,
         verbose=not opts.quiet,
     )
+    return trained_model(opts, net, prep, history, trainer, batch_size, console)
+
+
+def trained_model(
+    opts: TrainOptions,
+    net: Network,
+    prep: Preprocessor,
+    history: History,
+    trainer: Trainer,
+    batch_size: int,
+    console: Console,
+    **extra: object,
+) -> TrainedModel:
+    """The model to save, with what the run used recorded; says so if training was interrupted."""
     if history.stop_reason == "interrupted":
         console.print(
             f"[yellow]Interrupted after {history.epochs} epochs; saving the weights so far.[/yellow]"
@@ -273,9 +287,10 @@ def fit_network(
     training = plain(opts) | {
         "l2_used": trainer.l2,
         "batch_size_used": batch_size,
-        "sizes": sizes,
+        "sizes": net.sizes,
         "output_used": net.output.name,
-        "task_used": data.task,
+        "task_used": prep.task,
+        **extra,
     }
     return TrainedModel(net, prep, history, training)
 
