@@ -187,7 +187,8 @@ def test_offline_play_on_xor_brings_the_test_loss_down_and_the_heatmap_shows_the
     page = open_page(XOR)  # with the page's own Content-Security-Policy
     assert page.locator("#epoch").inner_text() == "000,000"
     page.click("#play")
-    wait_for(page, "(window.playground.frame?.curve.test ?? []).some((v) => v !== null && v < 0.1)", timeout=20)
+    below = "(window.playground.frame?.curve.test ?? []).some((v) => v !== null && v < 0.1)"
+    wait_for(page, below, timeout=20)
     page.click("#play")  # pause
     # the epoch the test loss first fell below 0.1, from the page's own loss curve (not a polled counter)
     curve = state(page, "window.playground.frame.curve")
