@@ -299,3 +299,107 @@ def test_one_compiled_step_per_dtype_whatever_the_batches():
             sample_weight=weights,
         )
     assert len(_fused.run_batches.signatures) == before
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_the_products_and_the_outer_products_are_blas_s(dtype):
+    from deltaprop.engine import _fused
+
+    rng = np.random.default_rng(7)
+    tol = TOLERANCE[dtype]
+    # (n, M, k): BLAS, and the sums over a single index (k = 1, n = 1, M = 1) as compiled loops
+    for n, M, k in [(1, 1, 1), (3, 2, 5), (200, 8, 8), (256, 1, 64), (1, 6, 7), (64, 64, 40), (20, 5, 1)]:
+        z, W, delta = (rng.normal(size=shape).astype(dtype) for shape in [(n, k), (M, k), (n, M)])
+        a, dW, back = np.empty((n, M), dtype), np.empty((M, k), dtype), np.empty((n, k), dtype)
+        _fused.forward_product(z, W, a)
+        _fused.weight_gradient(delta, z, dW)
+        _fused.back_product(delta, W, back)
+        for got, want in [(a, z @ W.T), (dW, delta.T @ z), (back, delta @ W)]:
+            assert got.dtype == np.dtype(dtype)
+            np.testing.assert_allclose(got, want, rtol=tol, atol=tol * max(1.0, float(np.abs(want).max())))
+
+
+@pytest.mark.parametrize(
+    "activation, dtype",  # the fused step (relu's kinks flip in float32 rounding: identity) and the split
+    [("relu", np.float64), ("identity", np.float32), ("tanh", np.float32), ("tanh", np.float64)],
+)
+def test_engine_is_the_reference_on_wider_layers(activation, dtype):
+    rng = np.random.default_rng(9)
+    X, Y = _data(dtype, "softmax", rng, d=40, K=5)
+    net = Network([40, 64, 32, 5], activation=activation, random_state=0, dtype=dtype)
+    for batch in (7, N):
+        for make in (lambda: by_name("sgd", 0.01), lambda: adam(0.001)):
+            want = _reference(net.copy(), make(), X, Y, batch, l2=1e-3, steps=20)
+            got = _engine(net.copy(), make(), X, Y, batch, l2=1e-3, steps=20)
+            _assert_close(got, want, dtype)
+
+
+def _fit_counting_calls(monkeypatch, net, X, Y, **kwargs):
+    """fit in the engine; returns the History and the epochs of each compiled call."""
+    calls = []
+    run = Engine.run
+
+    def counting(self, *args):
+        calls.append(args[-1])
+        return run(self, *args)
+
+    monkeypatch.setattr(Engine, "run", counting)
+    history = fit(net, X, Y, random_state=0, **kwargs)
+    monkeypatch.setattr(Engine, "run", run)
+    return history, calls
+
+
+@pytest.mark.parametrize(
+    "batch_size, shuffle, optimizer",
+    [(None, True, "gd"), (6, True, "adam"), (6, False, "sgd"), (1, True, "momentum")],
+)
+def test_fit_runs_many_epochs_in_one_call_with_the_bits_of_one_epoch_at_a_time(
+    monkeypatch, batch_size, shuffle, optimizer
+):
+    from deltaprop.train import _fit
+
+    monkeypatch.setattr(_fit._Chunks, "SECONDS", 60.0)  # after the first epoch, the rest in one call
+    rng = np.random.default_rng(8)
+    X, Y = _data(np.float64, "softmax", rng)
+    runs = {}
+    for watched in (False, True):
+        net = Network([4, 6, 3], activation="relu", random_state=0)
+        lr = inverse_scaling(0.05, 0.5)  # a schedule: the learning rate of every step
+        trainer = Trainer(net, optimizer, lr, path="engine")
+        callbacks = [lambda epoch, history, net: False] if watched else []  # looks at every epoch
+        history, calls = _fit_counting_calls(
+            monkeypatch, net, X, Y, optimizer=trainer, epochs=12, batch_size=batch_size, shuffle=shuffle,
+            callbacks=callbacks,
+        )  # fmt: skip
+        runs[watched] = net, history, calls, trainer.steps
+    (together, a, calls_a, steps_a), (alone, b, calls_b, steps_b) = runs[False], runs[True]
+    assert calls_a == [1, 11] and calls_b == [1] * 12
+    for x, y in zip(together.W + together.b, alone.W + alone.b, strict=True):
+        np.testing.assert_array_equal(x, y)  # the same bits
+    assert a.loss == b.loss and a.grad_norms == b.grad_norms and a.lr == b.lr
+    assert steps_a == steps_b == a.steps == b.steps == 12 * -(-N // (batch_size or N))
+
+
+def test_a_run_of_epochs_that_diverges_keeps_the_epochs_before_it(monkeypatch):
+    from deltaprop.train import DivergenceError, History, _fit
+
+    monkeypatch.setattr(_fit._Chunks, "SECONDS", 60.0)
+    rng = np.random.default_rng(5)
+    X, Y = rng.normal(size=(N, 4)), rng.normal(size=(N, 3))
+    seen = {}
+    for watched in (False, True):
+        net = Network([4, 8, 3], activation="relu", output="identity", random_state=0)
+        trainer = Trainer(net, "gd", 1.1, path="engine")  # diverges in its third epoch
+        history = History()
+        callbacks = [lambda epoch, history, net: False] if watched else []
+        with pytest.raises(DivergenceError, match="training diverged"):
+            _fit_counting_calls(
+                monkeypatch, net, X, Y, optimizer=trainer, epochs=50, batch_size=5, history=history,
+                callbacks=callbacks,
+            )  # fmt: skip
+        seen[watched] = net, history, trainer.steps
+    (a, history_a, steps_a), (b, history_b, steps_b) = seen[False], seen[True]
+    assert history_a.epochs == history_b.epochs > 1 and history_a.loss == history_b.loss
+    assert steps_a == steps_b and steps_a > 4 * history_a.epochs  # it diverged inside an epoch
+    for x, y in zip(a.W + a.b, b.W + b.b, strict=True):
+        np.testing.assert_array_equal(x, y)

@@ -47,18 +47,20 @@ def _cast(x, like):
 
 
 @njit(cache=True)
-def run_batches(X, Y, sw, order, starts, p, g, m, v, layout, hyper, wide, lrs, step0, work, out):
-    """Steps on the batches ``order[starts[i]:starts[i+1]]`` of (X, Y), in order.
+def run_batches(X, Y, sw, order, starts, epochs, p, g, m, v, layout, hyper, wide, lrs, step0, work, out):
+    """``epochs`` epochs of steps on the batches ``order[starts[i]:starts[i+1]]`` of (X, Y), in order.
 
-    X (n, M_0), Y (n, K) and sw (n,) are flat views; with ``gather`` the batch rows
-    ``order[...]`` are copied into ``work``'s first arrays, else the batch is the
-    contiguous rows ``starts[i]:starts[i+1]``.  ``lrs[i]`` is the learning rate of batch
-    i's step; ``wide`` holds what is computed in float64: Adam's b1 and b2 (for the bias
-    corrections at step ``step0 + i + 1``), adamw's weight decay, and the bound of
-    clipping by the global norm (0: none).  ``out`` (n_batches, 2 + D) gets per batch the loss, the weight
-    of the batch (rows or sum of sample weights) and ||dL/dW^(h)|| per layer.  Stops
-    after the first batch whose loss is not finite, before its backward pass and
-    update; returns the number of batches whose loss was computed.
+    X (n, M_0), Y (n, K) and sw (n,) are flat views; with ``gather`` the batch rows of
+    epoch e, ``order[e * n + starts[i] : e * n + starts[i + 1]]`` (one permutation of
+    the n rows per epoch), are copied into ``work``'s first arrays, else the batch is
+    the contiguous rows ``starts[i]:starts[i+1]`` in every epoch.  Step k (batch i of
+    epoch e, k = e * n_batches + i) has the learning rate ``lrs[k]``; ``wide`` holds
+    what is computed in float64: Adam's b1 and b2 (for the bias corrections at step
+    ``step0 + k + 1``), adamw's weight decay, and the bound of clipping by the global
+    norm (0: none).  ``out`` (epochs * n_batches, 2 + D) gets per step the loss, the
+    weight of the batch (rows or sum of sample weights) and ||dL/dW^(h)|| per layer.
+    Stops after the first batch whose loss is not finite, before its backward pass and
+    update; returns the number of steps whose loss was computed.
     """
     D = layout[L_D]
     rows = layout[L_ROWS]
@@ -98,16 +100,18 @@ def run_batches(X, Y, sw, order, starts, p, g, m, v, layout, hyper, wide, lrs, s
         top += 2 * rows * sizes[h + 1]
     c = work[oc : oc + rows]
     n_batches = starts.shape[0] - 1
-    for i in range(n_batches):
-        start = starts[i]
-        n = starts[i + 1] - start
+    n_rows = starts[n_batches]
+    for i in range(epochs * n_batches):
+        start = starts[i % n_batches]
+        n = starts[i % n_batches + 1] - start
+        first = (i // n_batches) * n_rows + start  # the batch's first entry of ``order``
         # ------------------------------------------------ the batch
         if gather:
             Xb = work[oXb : oXb + n * d].reshape(n, d)
             Yb = work[oYb : oYb + n * K].reshape(n, K)
             sb = work[osb : osb + n]
             for r in range(n):
-                row = order[start + r]
+                row = order[first + r]
                 for j in range(d):
                     Xb[r, j] = X[row * d + j]
                 for k in range(K):
@@ -138,7 +142,7 @@ def run_batches(X, Y, sw, order, starts, p, g, m, v, layout, hyper, wide, lrs, s
             W = p[oW[h] : oW[h + 1]].reshape(M, sizes[h])
             b = p[ob[h] : ob[h + 1]]
             z = work[oz[h] : oz[h] + n * M].reshape(n, M)
-            np.dot(z_prev, W.T, z)  # a^(h) = W^(h) z^(h-1) + b^(h), rows are samples
+            forward_product(z_prev, W, z)  # a^(h) = W^(h) z^(h-1) + b^(h), rows are samples
             if h == D - 1:
                 break
             act = acts[h]
@@ -211,7 +215,7 @@ def run_batches(X, Y, sw, order, starts, p, g, m, v, layout, hyper, wide, lrs, s
             z_prev = Xb if h == 0 else work[oz[h - 1] : oz[h - 1] + n * M_prev].reshape(n, M_prev)
             W = p[oW[h] : oW[h + 1]].reshape(M, M_prev)
             dW = g[oW[h] : oW[h + 1]].reshape(M, M_prev)
-            np.dot(delta.T, z_prev, dW)  # sum_i delta^(h)_i z^(h-1)_i^T
+            weight_gradient(delta, z_prev, dW)  # sum_i delta^(h)_i z^(h-1)_i^T
             squares = 0.0
             for q in range(oW[h], oW[h + 1]):
                 if hyper[H_L2] != zero:
@@ -226,7 +230,7 @@ def run_batches(X, Y, sw, order, starts, p, g, m, v, layout, hyper, wide, lrs, s
                     db[j] += delta[r, j]  # sum_i delta^(h)_i, rows in order
             if h > 0:
                 back = work[od[h - 1] : od[h - 1] + n * M_prev].reshape(n, M_prev)
-                np.dot(delta, W, back)  # delta^(h-1) = sigma'(a^(h-1)) o (W^(h))^T delta^(h)
+                back_product(delta, W, back)  # delta^(h-1) = sigma'(a^(h-1)) o (W^(h))^T delta^(h)
                 z_back = work[oz[h - 1] : oz[h - 1] + n * M_prev].reshape(n, M_prev)
                 act = acts[h - 1]
                 if act != IDENTITY:
@@ -241,7 +245,70 @@ def run_batches(X, Y, sw, order, starts, p, g, m, v, layout, hyper, wide, lrs, s
         # ------------------------------------------------ update
         clip(g, wide[W_MAX_NORM], hyper)
         update(p, g, m, v, optimizer, hyper, wide, lrs[i], step0 + i + 1, n_weights)
-    return n_batches
+    return epochs * n_batches
+
+
+# The products are BLAS's (numba's np.dot), as fast as NumPy's down to the lecture's toy
+# networks, except a sum over a single index -- an outer product: W^(1) of one input, a
+# batch of one, W^(D) of one output -- which a compiled loop computes faster, and with
+# the same bits (one multiplication per entry).
+@njit(cache=True)
+def forward_product(z, W, a):
+    """a = z W^T: a_ij = sum_q z_iq W_jq."""
+    n, k = z.shape
+    if k > 1:
+        np.dot(z, W.T, a)
+        return
+    for r in range(n):
+        x = z[r, 0]
+        for j in range(W.shape[0]):
+            a[r, j] = x * W[j, 0]
+
+
+@njit(cache=True)
+def weight_gradient(delta, z, dW):
+    """dW = delta^T z: dW_jq = sum_i delta_ij z_iq."""
+    if delta.shape[0] > 1:
+        np.dot(delta.T, z, dW)
+        return
+    for j in range(delta.shape[1]):
+        d = delta[0, j]
+        for q in range(z.shape[1]):
+            dW[j, q] = d * z[0, q]
+
+
+@njit(cache=True)
+def back_product(delta, W, back):
+    """back = delta W: back_iq = sum_j delta_ij W_jq."""
+    n, M = delta.shape
+    if M > 1:
+        np.dot(delta, W, back)
+        return
+    for r in range(n):
+        d = delta[r, 0]
+        for q in range(W.shape[1]):
+            back[r, q] = d * W[0, q]
+
+
+@njit(cache=True)
+def epoch_means(out, steps):
+    """Per epoch of ``steps`` rows of ``out`` (loss, weight, ||dL/dW^(h)|| ...): the weighted mean
+    loss and the mean norms, summed in order (the bits of :func:`deltaprop.train.fit`'s Python loop)."""
+    epochs = out.shape[0] // steps
+    columns = out.shape[1]
+    means = np.zeros((epochs, columns - 1))
+    for e in range(epochs):
+        loss = 0.0
+        weight = 0.0
+        for i in range(e * steps, (e + 1) * steps):
+            loss += out[i, 0] * out[i, 1]
+            weight += out[i, 1]
+            for h in range(2, columns):
+                means[e, h - 1] += out[i, h]
+        means[e, 0] = loss / weight
+        for h in range(2, columns):
+            means[e, h - 1] /= steps
+    return means
 
 
 @njit(cache=True)

@@ -224,12 +224,15 @@ class Engine(FlatState):
         order: NDArray[np.intp] | None,
         starts: NDArray[np.int64],
         l2: float,
+        epochs: int = 1,
     ) -> Run:
         """Steps on the batches ``starts[i]:starts[i+1]`` of (X, Y) (rows ``order[...]`` if given).
 
-        ``optimizer`` None computes the loss and gradients only (``gradients``).  Stops
-        after a batch whose loss is not finite, before its update; the network then
-        holds the parameters of the last finite step.
+        ``epochs`` passes over those batches; with ``order``, epoch e takes its rows from
+        ``order[e * n : (e + 1) * n]``, n = ``starts[-1]``.  ``optimizer`` None computes
+        the loss and gradients only (``gradients``).  Stops after a batch whose loss is not
+        finite, before its update; the network then holds the parameters of the last
+        finite step.
         """
         how = None if optimizer is None else plan(optimizer)
         assert optimizer is None or how is not None
@@ -238,7 +241,7 @@ class Engine(FlatState):
         state: Any = self._flat_state
         inner = state[1] if how is not None and how.in_chain else state
         step0 = inner.step if how is not None else 0
-        n_batches = starts.shape[0] - 1
+        n_batches = epochs * (starts.shape[0] - 1)
         lrs = self._learning_rates(how, step0, n_batches)
         moments = _moments(inner, how, ws.dtype)
         hyper, wide = _hyper(how, l2, ws.dtype)
@@ -247,11 +250,11 @@ class Engine(FlatState):
             code = NESTEROV
         if ws.fused:
             out = self._run_fused(
-                net, ws, X, Y, sample_weight, order, starts, code, hyper, wide, lrs, step0, moments
+                net, ws, X, Y, sample_weight, order, starts, epochs, code, hyper, wide, lrs, step0, moments
             )
         else:
             out = self._run_split(
-                net, ws, X, Y, sample_weight, order, starts, code, hyper, wide, lrs, step0, moments
+                net, ws, X, Y, sample_weight, order, starts, epochs, code, hyper, wide, lrs, step0, moments
             )
         updates = out.shape[0] - (0 if math.isfinite(out[-1, 0]) else 1) if how is not None else 0
         if how is not None:
@@ -259,6 +262,12 @@ class Engine(FlatState):
             self._flat_state = (state[0], inner) if how.in_chain else inner
         ws.store(net)
         return Run(out, updates)
+
+    def epoch_means(self, out: NDArray[np.float64], steps: int) -> NDArray[np.float64]:
+        """Per epoch of ``steps`` rows of a run's ``out``: the weighted mean loss, then the mean
+        ||dL/dW^(h)|| per layer, summed in order as :func:`deltaprop.train.fit` sums a Python epoch."""
+        means: NDArray[np.float64] = self.fused.epoch_means(out, steps)
+        return means
 
     def gradients(self) -> Grads:
         """dL/dW^(h), dL/db^(h) of the last batch: views of the engine's arrays, until its next run."""
@@ -274,7 +283,7 @@ class Engine(FlatState):
             return np.full(n_batches, float(lr))
         return np.array([get_lr(lr, step0 + i) for i in range(n_batches)], dtype=np.float64)
 
-    def _run_fused(self, net, ws, X, Y, s, order, starts, code, hyper, wide, lrs, step0, moments):
+    def _run_fused(self, net, ws, X, Y, s, order, starts, epochs, code, hyper, wide, lrs, step0, moments):
         D = net.D
         weighted = s is not None
         layout = np.array(
@@ -283,24 +292,26 @@ class Engine(FlatState):
             + [_ACTIVATION_CODES[name] for name, _ in ws.hidden],
             dtype=np.int64,
         )
-        out = np.empty((starts.shape[0] - 1, 2 + D))
+        out = np.empty((epochs * (starts.shape[0] - 1), 2 + D))
         sw = s if weighted else np.empty(0, ws.dtype)
         ran = self.fused.run_batches(
             np.ascontiguousarray(X).reshape(-1), np.ascontiguousarray(Y).reshape(-1), sw,
-            np.empty(0, np.intp) if order is None else order, starts,
+            np.empty(0, np.intp) if order is None else order, starts, epochs,
             ws.flat_p, ws.flat_g, moments[0], moments[1], layout, hyper, wide, lrs, step0, ws.work, out,
         )  # fmt: skip
         return out[:ran]
 
-    def _run_split(self, net, ws, X, Y, s, order, starts, code, hyper, wide, lrs, step0, moments):
+    def _run_split(self, net, ws, X, Y, s, order, starts, epochs, code, hyper, wide, lrs, step0, moments):
         k = compiled("_kernels")
-        out = np.empty((starts.shape[0] - 1, 2 + net.D))
-        for i in range(starts.shape[0] - 1):
-            start, stop = int(starts[i]), int(starts[i + 1])
+        n_batches = starts.shape[0] - 1
+        out = np.empty((epochs * n_batches, 2 + net.D))
+        for i in range(epochs * n_batches):
+            start, stop = int(starts[i % n_batches]), int(starts[i % n_batches + 1])
             if order is None:
                 Xb, Yb, sb = X[start:stop], Y[start:stop], None if s is None else s[start:stop]
             else:
-                index = order[start:stop]
+                first = (i // n_batches) * int(starts[-1])
+                index = order[first + start : first + stop]
                 Xb = X.take(index, axis=0, out=ws.X_batch[: index.size], mode="clip")
                 Yb = Y.take(index, axis=0, out=ws.Y_batch[: index.size], mode="clip")
                 sb = None if s is None else s[index]

@@ -15,6 +15,7 @@ reads as: check the arguments, build the stopping rule, then for every epoch
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Iterable, Sequence
 from typing import Any, Generic, NamedTuple, TypeVar
 
@@ -22,6 +23,7 @@ import numpy as np
 
 from deltaprop._checks import as_generator, check_matrix, check_scalar
 from deltaprop._types import Array, RandomState
+from deltaprop.engine import Run
 from deltaprop.metrics import output_score
 from deltaprop.network import Network
 from deltaprop.optim import GradientTransformation
@@ -32,7 +34,7 @@ from deltaprop.train._history import History
 from deltaprop.train._progress import ProgressBar
 from deltaprop.train._split import Indices, split_validation
 from deltaprop.train._stopping import StoppingRule
-from deltaprop.train._trainer import Trainer
+from deltaprop.train._trainer import DivergenceError, Trainer
 
 MONITORS = ("loss", "val_loss", "val_score")
 
@@ -196,25 +198,47 @@ def fit(
         try:
             # Overflow is detected through the loss (DivergenceError), not through NumPy warnings.
             with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-                for epoch in range(history.epochs, history.epochs + epochs):
-                    done = _run_epoch(trainer, run.batches, run.rng, run.callbacks)
-                    _record_epoch(history, done, trainer, run.validation)
-                    if isinstance(trainer.learning_rate, ReduceOnPlateau):  # a schedule that watches the loss
-                        trainer.learning_rate.observe(history.loss[-1])
-                    if rule.update(getattr(history, run.monitor)[-1], net, epoch):
-                        history.best_epoch = rule.best_epoch
-                    progress.advance(_summary(history))
-                    asked = any(cb.on_epoch_end(epoch, history, net) for cb in run.callbacks)
-                    if done.stopped or asked:
-                        history.stop_reason = "callback"
-                        break
-                    if rule.patience_used_up:
-                        history.stop_reason = "no_improvement"
+                chunks = _Chunks(trainer, run, rule)
+                epoch, end = history.epochs, history.epochs + epochs
+                while epoch < end:
+                    ran, diverged = chunks.run(end - epoch)
+                    reason = None
+                    for done in ran:
+                        reason = _end_of_epoch(history, done, epoch, run, rule, progress)
+                        epoch += 1
+                        if reason is not None:
+                            history.stop_reason = reason
+                            break
+                    if diverged is not None:
+                        raise diverged
+                    if reason is not None:
                         break
         except KeyboardInterrupt:
             history.stop_reason = "interrupted"
     rule.restore(net)  # the best epoch's weights, with early_stopping and restore_best
     return history
+
+
+def _end_of_epoch(
+    history: History, done: _Epoch, epoch: int, run: _Run, rule: StoppingRule, progress: ProgressBar
+) -> str | None:
+    """Record the epoch, let the schedule, stopping rule, progress bar and callbacks see it.
+
+    Returns why training stops here ("callback", "no_improvement"), or None to go on.
+    """
+    trainer, net = run.trainer, run.trainer.net
+    _record_epoch(history, done, trainer, run.validation)
+    if isinstance(trainer.learning_rate, ReduceOnPlateau):  # a schedule that watches the loss
+        trainer.learning_rate.observe(history.loss[-1])
+    if rule.update(getattr(history, run.monitor)[-1], net, epoch):
+        history.best_epoch = rule.best_epoch
+    progress.advance(_summary(history))
+    asked = any(cb.on_epoch_end(epoch, history, net) for cb in run.callbacks)
+    if done.stopped or asked:
+        return "callback"
+    if rule.patience_used_up:
+        return "no_improvement"
+    return None
 
 
 # ----------------------------------------------------------- checking the arguments
@@ -335,6 +359,56 @@ class _Epoch(NamedTuple):
     loss: float  # the (weighted) mean of the batch losses
     grad_norms: list[float]  # per layer h = 1..D, the mean of ||dL/dW^(h)||
     stopped: bool  # a callback's on_batch_end asked to stop
+    steps: int  # the trainer's steps at the epoch's end
+
+
+class _Chunks:
+    """fit's epochs, one at a time, or several in one compiled call where nothing watches each.
+
+    The engine runs many epochs in one call when no callback, validation, early stopping
+    or plateau schedule needs Python between them (the lecture's batch GD on a small
+    network: Python's per-epoch work would outweigh the step).  A chunk lasts about
+    ``SECONDS`` (timed, so that Ctrl-C and the progress bar answer promptly); the steps,
+    their order and the random draws are those of one epoch at a time, so the weights
+    are the same bits however the epochs are grouped.
+    """
+
+    SECONDS = 0.1
+    MAX_STEPS = 100_000
+
+    def __init__(self, trainer: Trainer, run: _Run, rule: StoppingRule) -> None:
+        self.trainer, self.batches, self.rng, self.callbacks = trainer, run.batches, run.rng, run.callbacks
+        self.together = (
+            not run.callbacks
+            and run.validation is None
+            and rule.patience == math.inf
+            and not isinstance(trainer.learning_rate, ReduceOnPlateau)
+        )
+        self.seconds_per_epoch = math.inf  # unknown until the first epoch ran
+
+    def run(self, left: int) -> tuple[list[_Epoch], DivergenceError | None]:
+        """The next epochs (at most ``left``), and the error to raise where the loss diverged."""
+        if not (self.together and self.trainer.path == "engine"):
+            return [_run_epoch(self.trainer, self.batches, self.rng, self.callbacks)], None
+        steps = self.batches.steps_per_epoch
+        count = max(1, min(left, int(self.SECONDS / self.seconds_per_epoch), self.MAX_STEPS // steps))
+        plans = [self.batches.plan(self.rng) for _ in range(count)]  # the draws of one epoch at a time
+        order = None if plans[0][0] is None else np.concatenate([order for order, _ in plans])
+        start = time.perf_counter()
+        run = self.trainer._run_epoch(
+            self.batches.X, self.batches.Y, self.batches.s, order, plans[0][1], count, False
+        )
+        assert run is not None
+        self.seconds_per_epoch = max(time.perf_counter() - start, 1e-9) / count
+        ran = _engine_epochs(self.trainer, run, steps)
+        return ran, None if run.updates == run.out.shape[0] else self.trainer.divergence(run)
+
+
+def _engine_epochs(trainer: Trainer, run: Run, steps: int) -> list[_Epoch]:
+    """The whole epochs of an engine's run of ``steps`` steps each, as a Python epoch sums them."""
+    means = trainer.epoch_means(run, steps).tolist()
+    before = trainer.steps - run.updates
+    return [_Epoch(m[0], m[1:], False, before + (e + 1) * steps) for e, m in enumerate(means)]
 
 
 def _run_epoch(
@@ -347,8 +421,8 @@ def _run_epoch(
     if trainer.path == "engine" and not any(_watches_batches(cb) for cb in callbacks):
         run = trainer._run_epoch(batches.X, batches.Y, batches.s, *batches.plan(rng))
         if run is not None:
-            losses, weights, norms = run.out[:, 0], run.out[:, 1], run.out[:, 2:]
-            return _Epoch(float(losses @ weights / weights.sum()), norms.mean(axis=0).tolist(), False)
+            (epoch,) = _engine_epochs(trainer, run, run.out.shape[0])
+            return epoch
     return _python_epoch(trainer, batches.epoch(rng), callbacks)
 
 
@@ -373,7 +447,7 @@ def _python_epoch(trainer: Trainer, batches: Iterable[Batch], callbacks: Sequenc
         if callbacks and any(cb.on_batch_end(trainer.steps, loss, net) for cb in callbacks):
             stopped = True
             break
-    return _Epoch(total_loss / seen, (norms / ran).tolist(), stopped)
+    return _Epoch(total_loss / seen, (norms / ran).tolist(), stopped, trainer.steps)
 
 
 def _record_epoch(
@@ -382,8 +456,8 @@ def _record_epoch(
     """Append the epoch to ``history``: loss, gradient norms, learning rate, steps, validation."""
     history.loss.append(epoch.loss)
     history.grad_norms.append(epoch.grad_norms)
-    history.lr.append(trainer.current_lr)
-    history.steps = trainer.steps
+    history.lr.append(trainer.lr_at(epoch.steps))  # the learning rate of the next step
+    history.steps = epoch.steps
     if validation is not None:
         X_val, Y_val = validation
         net = trainer.net

@@ -224,7 +224,11 @@ class Trainer:
     @property
     def current_lr(self) -> float:
         """The learning rate of the next step (NaN for a custom optimiser)."""
-        return float("nan") if self.learning_rate is None else get_lr(self.learning_rate, self.steps)
+        return self.lr_at(self.steps)
+
+    def lr_at(self, steps: int) -> float:
+        """The learning rate of the step after ``steps`` steps (NaN for a custom optimiser)."""
+        return float("nan") if self.learning_rate is None else get_lr(self.learning_rate, steps)
 
     def step(self, X: Any, Y: Any, sample_weight: Any = None) -> float:
         """One update on the batch (X, Y); returns the batch loss before the update."""
@@ -258,21 +262,50 @@ class Trainer:
         return loss, grads
 
     def _run(
-        self, X: Array, Y: Array, s: Array | None, order: NDArray[np.intp] | None, starts: NDArray[np.int64]
+        self,
+        X: Array,
+        Y: Array,
+        s: Array | None,
+        order: NDArray[np.intp] | None,
+        starts: NDArray[np.int64],
+        epochs: int = 1,
+        check: bool = True,
     ) -> Run:
-        """Steps in the engine on the batches ``starts[i]:starts[i+1]`` (of ``order`` if given)."""
+        """Steps in the engine on the batches ``starts[i]:starts[i+1]`` (of ``order`` if given).
+
+        ``epochs`` passes (see :meth:`Engine.run`).  A non-finite loss raises
+        :class:`DivergenceError`, or with ``check=False`` ends the run early: fewer updates
+        than rows of ``run.out`` say so (:meth:`divergence` gives the error to raise).
+        """
         assert self._engine is not None
-        run = self._engine.run(self.net, self.optimizer, X, Y, s, order, starts, self.l2)
+        run = self._engine.run(self.net, self.optimizer, X, Y, s, order, starts, self.l2, epochs)
         self.steps += run.updates
-        if run.updates < run.out.shape[0]:
-            raise DivergenceError(_divergence_message(self.steps, float(run.out[-1, 0])))
+        if check and run.updates < run.out.shape[0]:
+            raise self.divergence(run)
         return run
 
+    def epoch_means(self, run: Run, steps: int) -> NDArray[np.float64]:
+        """Per whole epoch of ``steps`` steps in ``run``: the weighted mean loss, the mean ||dL/dW^(h)||."""
+        assert self._engine is not None
+        full = run.updates // steps  # the epochs whose every step ran
+        return self._engine.epoch_means(run.out[: full * steps], steps)
+
+    def divergence(self, run: Run) -> DivergenceError:
+        """The error of a run that stopped on a non-finite loss."""
+        return DivergenceError(_divergence_message(self.steps, float(run.out[-1, 0])))
+
     def _run_epoch(
-        self, X: Array, Y: Array, s: Array | None, order: NDArray[np.intp] | None, starts: NDArray[np.int64]
+        self,
+        X: Array,
+        Y: Array,
+        s: Array | None,
+        order: NDArray[np.intp] | None,
+        starts: NDArray[np.int64],
+        epochs: int = 1,
+        check: bool = True,
     ) -> Run | None:
-        """A whole epoch in one compiled call where the engine runs these steps, else None."""
+        """Whole epochs in one compiled call where the engine runs these steps, else None."""
         self._choose_path()
         if self._engine is None:
             return None
-        return self._run(X, Y, s, order, starts)
+        return self._run(X, Y, s, order, starts, epochs, check)
