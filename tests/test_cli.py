@@ -7,7 +7,6 @@ import sys
 import numpy as np
 import pandas as pd
 import pytest
-from typer.testing import CliRunner
 
 from deltaprop.checkpoint import load_checkpoint
 from deltaprop.cli._data import load_model
@@ -18,18 +17,7 @@ from deltaprop.modelfile import _format as modelfile
 from deltaprop.modelfile import save
 from deltaprop.network import Network
 
-try:
-    RUNNER = CliRunner(mix_stderr=False)  # click < 8.2 mixes standard error into the output by default
-except TypeError:
-    RUNNER = CliRunner()
-
 PNG = b"\x89PNG"
-
-
-def cli(*args):
-    from deltaprop.cli import app
-
-    return RUNNER.invoke(app, [str(a) for a in args])
 
 
 def _ok(result):
@@ -68,7 +56,7 @@ def _write(frame, path):
 
 
 @pytest.fixture(scope="module")
-def files(tmp_path_factory):
+def files(cli, tmp_path_factory):
     """Data files and trained models shared by the tests that only read them."""
     d = tmp_path_factory.mktemp("cli")
     _write(_animals(), d / "animals.csv")
@@ -96,7 +84,7 @@ def files(tmp_path_factory):
 
 # ------------------------------------------------------------ round trips
 @pytest.mark.parametrize("suffix", [".csv", ".parquet"])
-def test_train_predict_evaluate_round_trip(tmp_path, suffix):
+def test_train_predict_evaluate_round_trip(cli, tmp_path, suffix):
     data = _write(_animals(), tmp_path / f"animals{suffix}")
     model = tmp_path / "animals.npz"
     result = _ok(cli("train", data, "--target", "species", "--out", model, "--epochs", 60, "--quiet"))
@@ -121,7 +109,7 @@ def test_train_predict_evaluate_round_trip(tmp_path, suffix):
     assert np.trace(metrics["confusion_matrix"]) == round(accuracy * 150)
 
 
-def test_regression_round_trip_in_the_targets_units(tmp_path, files):
+def test_regression_round_trip_in_the_targets_units(cli, tmp_path, files):
     result = _ok(cli("evaluate", files / "prices.npz", files / "prices.csv", "--json", tmp_path / "m.json"))
     assert "R^2" in result.stdout
     assert json.loads(result_json := (tmp_path / "m.json").read_text())["r2"] > 0.95, result_json
@@ -130,14 +118,14 @@ def test_regression_round_trip_in_the_targets_units(tmp_path, files):
     assert np.mean(np.abs(predicted - _prices()["price"])) < 5.0  # the target's spread is ~22
 
 
-def test_predict_without_out_writes_csv_to_standard_output(files):
+def test_predict_without_out_writes_csv_to_standard_output(cli, files):
     result = _ok(cli("predict", files / "animals.npz", files / "animals.csv", "--keep-input"))
     frame = pd.read_csv(pd.io.common.StringIO(result.stdout))
     assert list(frame.columns) == ["height", "weight", "colour", "species", "predicted_species"]
     assert len(frame) == 150
 
 
-def test_preprocessing_is_reapplied_by_column_name(tmp_path, files):
+def test_preprocessing_is_reapplied_by_column_name(cli, tmp_path, files):
     _ok(cli("predict", files / "animals.npz", files / "animals.csv", "--proba", "--out", tmp_path / "a.csv"))
     shuffled = _animals()[["colour", "weight", "height"]].assign(notes="extra column")
     _write(shuffled, tmp_path / "shuffled.csv")
@@ -154,7 +142,7 @@ def test_preprocessing_is_reapplied_by_column_name(tmp_path, files):
     pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "a.csv"), pd.read_csv(tmp_path / "b.csv"))
 
 
-def test_a_missing_column_at_predict_time_is_named(tmp_path, files):
+def test_a_missing_column_at_predict_time_is_named(cli, tmp_path, files):
     _write(_animals().drop(columns="weight"), tmp_path / "less.csv")
     result = cli("predict", files / "animals.npz", tmp_path / "less.csv")
     assert result.exit_code == 1
@@ -164,7 +152,7 @@ def test_a_missing_column_at_predict_time_is_named(tmp_path, files):
     ]
 
 
-def test_an_unseen_category_warns_and_predicts(tmp_path, files):
+def test_an_unseen_category_warns_and_predicts(cli, tmp_path, files):
     _write(_animals(n=5).assign(colour="purple"), tmp_path / "new.csv")
     result = _ok(cli("predict", files / "animals.npz", tmp_path / "new.csv", "--out", tmp_path / "p.csv"))
     assert result.stderr.startswith(
@@ -182,7 +170,7 @@ def test_the_model_file_stores_preprocessing_history_and_options(files):
 
 
 # ------------------------------------------------------------ train options
-def test_progress_bar_task_detection_and_overrides(tmp_path, files):
+def test_progress_bar_task_detection_and_overrides(cli, tmp_path, files):
     result = _ok(cli("train", files / "prices.csv", "-t", "price", "-o", tmp_path / "m.npz", "--epochs", 5))
     assert "Task: regression, since the target 'price' holds real numbers" in result.stdout
     assert "epoch 5/5" in result.stdout and "val_loss" in result.stdout
@@ -198,7 +186,7 @@ def test_progress_bar_task_detection_and_overrides(tmp_path, files):
     assert load_model(tmp_path / "g.npz").network.sizes[-1] == 1
 
 
-def test_alpha_is_scikit_learns_scaling_of_lambda(tmp_path, files):
+def test_alpha_is_scikit_learns_scaling_of_lambda(cli, tmp_path, files):
     common = ("train", files / "animals.csv", "-t", "species", "--epochs", 2, "-q", "--batch-size", 10)
     _ok(cli(*common, "-o", tmp_path / "a.npz", "--alpha", 0.5))
     assert load_model(tmp_path / "a.npz").training["l2_used"] == pytest.approx(0.05)
@@ -206,7 +194,7 @@ def test_alpha_is_scikit_learns_scaling_of_lambda(tmp_path, files):
     assert load_model(tmp_path / "l.npz").training["l2_used"] == 0.5
 
 
-def test_network_options_reach_the_network(tmp_path, files):
+def test_network_options_reach_the_network(cli, tmp_path, files):
     args = ("train", files / "animals.csv", "-t", "species", "-o", tmp_path / "m.npz", "--epochs", 3, "-q")
     _ok(cli(*args, "--hidden", "5,4", "--activation", "tanh,sigmoid", "--dtype", "float32", "--solver", "gd"))
     net = load_model(tmp_path / "m.npz").network
@@ -218,14 +206,14 @@ def test_network_options_reach_the_network(tmp_path, files):
 
 
 @pytest.mark.parametrize("schedule", ["constant", "invscaling", "step", "cosine", "plateau"])
-def test_every_schedule_trains(tmp_path, files, schedule):
+def test_every_schedule_trains(cli, tmp_path, files, schedule):
     args = ("train", files / "prices.csv", "-t", "price", "-o", tmp_path / "m.npz", "--epochs", 12, "-q")
     _ok(cli(*args, "--schedule", schedule, "--early-stopping", "--patience", 3))
     history = load_model(tmp_path / "m.npz").history
     assert history.loss[-1] < history.loss[0]
 
 
-def test_sigmoid_output_for_two_classes(tmp_path, files):
+def test_sigmoid_output_for_two_classes(cli, tmp_path, files):
     args = ("train", files / "moons.csv", "-t", "y", "-o", tmp_path / "m.npz", "--epochs", 20, "-q")
     _ok(cli(*args, "--output", "sigmoid"))
     assert load_model(tmp_path / "m.npz").network.sizes[-1] == 1
@@ -233,7 +221,7 @@ def test_sigmoid_output_for_two_classes(tmp_path, files):
     assert list(pd.read_csv(tmp_path / "p.csv").columns) == ["predicted_y", "proba_0", "proba_1"]
 
 
-def test_missing_values_impute_at_train_and_predict_time(tmp_path):
+def test_missing_values_impute_at_train_and_predict_time(cli, tmp_path):
     frame = _animals()
     frame.loc[[1, 2], "height"] = np.nan
     frame.loc[3, "colour"] = np.nan
@@ -250,7 +238,7 @@ def test_missing_values_impute_at_train_and_predict_time(tmp_path):
     assert pd.read_csv(tmp_path / "p.csv")["predicted_species"].notna().all()
 
 
-def test_checkpoint_and_report(tmp_path, files):
+def test_checkpoint_and_report(cli, tmp_path, files):
     args = ("train", files / "moons.csv", "-t", "y", "-o", tmp_path / "m.npz", "--epochs", 4, "-q")
     result = _ok(cli(*args, "--checkpoint", tmp_path / "ck.npz", "--report", tmp_path / "report"))
     assert load_checkpoint(tmp_path / "ck.npz").history.epochs == 4
@@ -260,7 +248,7 @@ def test_checkpoint_and_report(tmp_path, files):
     assert "Report:" in result.stdout
 
 
-def test_resume_from_checkpoint_equals_uninterrupted(tmp_path, files):
+def test_resume_from_checkpoint_equals_uninterrupted(cli, tmp_path, files):
     args = ("train", files / "moons.csv", "-t", "y", "--batch-size", 16, "--seed", 3, "-q")
     _ok(cli(*args, "-o", tmp_path / "straight.npz", "--epochs", 6))
     _ok(cli(*args, "-o", tmp_path / "half.npz", "--epochs", 3, "--checkpoint", tmp_path / "ck.npz"))
@@ -277,7 +265,7 @@ def test_resume_from_checkpoint_equals_uninterrupted(tmp_path, files):
     assert "resume with the options of the interrupted run" in other.stderr
 
 
-def test_train_gives_fit_a_trainer_and_no_learning_rate(tmp_path, files, monkeypatch):
+def test_train_gives_fit_a_trainer_and_no_learning_rate(cli, tmp_path, files, monkeypatch):
     from deltaprop.cli import _train
     from deltaprop.train import Trainer
 
@@ -300,7 +288,7 @@ def test_train_gives_fit_a_trainer_and_no_learning_rate(tmp_path, files, monkeyp
 
 
 # ------------------------------------------------------------ user errors
-def _broken_files(d):
+def _broken_files(cli, d):
     _write(_animals(), d / "data.csv")
     (d / "garbage.parquet").write_bytes(b"this is not parquet")
     (d / "empty.csv").write_text("")
@@ -315,9 +303,9 @@ def _broken_files(d):
 
 
 @pytest.fixture(scope="module")
-def broken(tmp_path_factory):
+def broken(cli, tmp_path_factory):
     d = tmp_path_factory.mktemp("broken")
-    _broken_files(d)
+    _broken_files(cli, d)
     mp = pytest.MonkeyPatch()
     mp.setattr(modelfile, "FORMAT_VERSION", 2)
     try:
@@ -390,7 +378,7 @@ USER_ERRORS = [
 
 
 @pytest.mark.parametrize(("args", "message"), USER_ERRORS, ids=[m[:40] for _, m in USER_ERRORS])
-def test_user_errors_are_one_line_and_exit_1(broken, args, message):
+def test_user_errors_are_one_line_and_exit_1(cli, broken, args, message):
     result = cli(*(a.format(d=broken) for a in args))
     assert result.exit_code == 1, (result.stdout, result.stderr, result.exception)
     lines = result.stderr.strip().splitlines()
@@ -399,7 +387,7 @@ def test_user_errors_are_one_line_and_exit_1(broken, args, message):
     assert "Traceback" not in result.stdout + result.stderr
 
 
-def test_usage_errors_exit_2(broken):
+def test_usage_errors_exit_2(cli, broken):
     assert (
         cli(
             "train", broken / "data.csv", "-t", "species", "-o", broken / "m.npz", "--solver", "foo"
@@ -410,7 +398,7 @@ def test_usage_errors_exit_2(broken):
     assert cli("plot", "histogram").exit_code == 2
 
 
-def test_debug_shows_the_exception(broken):
+def test_debug_shows_the_exception(cli, broken):
     result = cli("--debug", "train", broken / "nope.csv", "-t", "species", "-o", broken / "m.npz")
     assert isinstance(result.exception, UserError)
 
@@ -440,7 +428,7 @@ PLANTED_BUGS = [
 
 
 @pytest.mark.parametrize(("target", "error", "args"), PLANTED_BUGS, ids=[t for t, _, _ in PLANTED_BUGS])
-def test_a_bug_shows_its_traceback_not_a_user_error(broken, monkeypatch, target, error, args):
+def test_a_bug_shows_its_traceback_not_a_user_error(cli, broken, monkeypatch, target, error, args):
     monkeypatch.setattr(target, _raise(error))
     result = cli(*(a.format(d=broken) for a in args))
     assert result.exit_code == 1, (result.stdout, result.stderr, result.exception)
@@ -451,7 +439,7 @@ def test_a_bug_shows_its_traceback_not_a_user_error(broken, monkeypatch, target,
     assert lines[-1].startswith("This is a bug in deltaprop")
 
 
-def test_debug_lets_a_bug_through(broken, monkeypatch):
+def test_debug_lets_a_bug_through(cli, broken, monkeypatch):
     monkeypatch.setattr("deltaprop.network.Network.predict", _raise(ValueError("boom")))
     result = cli("--debug", "predict", broken / "model.npz", broken / "data.csv")
     assert isinstance(result.exception, ValueError) and str(result.exception) == "boom"
@@ -471,7 +459,7 @@ def test_debug_lets_a_bug_through(broken, monkeypatch):
         (IsADirectoryError(21, "Is a directory", "/data"), "Error: Is a directory: '/data'"),
     ],
 )
-def test_a_missing_extra_or_a_file_system_error_is_one_line(broken, monkeypatch, error, line):
+def test_a_missing_extra_or_a_file_system_error_is_one_line(cli, broken, monkeypatch, error, line):
     monkeypatch.setattr("deltaprop.cli._predict.classification_metrics", _raise(error))
     result = cli("evaluate", broken / "model.npz", broken / "data.csv")
     assert result.exit_code == 1
@@ -479,7 +467,7 @@ def test_a_missing_extra_or_a_file_system_error_is_one_line(broken, monkeypatch,
 
 
 @pytest.mark.parametrize("command", ["train", "gradcheck", "explain"])
-def test_every_field_of_a_commands_options_is_one_of_its_options(monkeypatch, command):
+def test_every_field_of_a_commands_options_is_one_of_its_options(cli, monkeypatch, command):
     import dataclasses
 
     from deltaprop.cli import _options
@@ -499,7 +487,7 @@ def test_every_field_of_a_commands_options_is_one_of_its_options(monkeypatch, co
 
 
 # ------------------------------------------------------------ gradcheck, explain
-def test_gradcheck_prints_per_layer_errors(files):
+def test_gradcheck_prints_per_layer_errors(cli, files):
     result = _ok(cli("gradcheck", "--sizes", "3,5,4,2", "--activation", "tanh,sigmoid", "--samples", 4))
     assert "rel. error dL/dW^(h)" in result.stdout
     assert "backpropagation is right" in result.stdout
@@ -510,7 +498,7 @@ def test_gradcheck_prints_per_layer_errors(files):
     _ok(cli("gradcheck", "--model", files / "animals.npz", "--l2", 0.01))
 
 
-def test_explain_traces_a_models_row_with_the_networks_numbers(files):
+def test_explain_traces_a_models_row_with_the_networks_numbers(cli, files):
     result = _ok(
         cli("explain", "--model", files / "animals.npz", "--data", files / "animals.csv", "--row", 2)
     )
@@ -523,7 +511,7 @@ def test_explain_traces_a_models_row_with_the_networks_numbers(files):
     np.testing.assert_array_equal(trace(model.network, X, Y)["dL/dW^(1)"], grads.W[0])
 
 
-def test_explain_formats(tmp_path):
+def test_explain_formats(cli, tmp_path):
     text = _ok(cli("explain")).stdout
     assert "delta^(1)" in text and "dL/dW^(2)" in text
     assert _ok(cli("explain", "--format", "markdown")).stdout.startswith("# Backpropagation trace")
@@ -547,20 +535,20 @@ PLOTS = [
 
 
 @pytest.mark.parametrize("args", PLOTS, ids=[a[0] for a in PLOTS])
-def test_plot_writes_a_png(tmp_path, files, args):
+def test_plot_writes_a_png(cli, tmp_path, files, args):
     out = tmp_path / "figure.png"
     result = _ok(cli("plot", *(a.format(d=files) for a in args), "--out", out, "--dpi", 40))
     assert out.read_bytes()[:4] == PNG
     assert str(out) in result.stdout.replace("\n", "")
 
 
-def test_plot_default_file_name(tmp_path, monkeypatch):
+def test_plot_default_file_name(cli, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     _ok(cli("plot", "activations", "--activations", "tanh,gelu", "--dpi", 30))
     assert (tmp_path / "activations.png").read_bytes()[:4] == PNG
 
 
-def test_datasets_lists_and_exports(tmp_path):
+def test_datasets_lists_and_exports(cli, tmp_path):
     listing = _ok(cli("datasets")).stdout
     for name in ("xor", "moons", "spirals", "regression_curve", "digits", "diabetes"):
         assert name in listing
@@ -571,7 +559,7 @@ def test_datasets_lists_and_exports(tmp_path):
 
 
 # ------------------------------------------------------------ demo
-def test_demo_quick_writes_a_report_with_every_figure(tmp_path):
+def test_demo_quick_writes_a_report_with_every_figure(cli, tmp_path):
     result = _ok(cli("demo", "--quick", "--png", "--out", tmp_path / "demo"))
     page = (tmp_path / "demo" / "report.html").read_text()
     assert str((tmp_path / "demo" / "report.html").resolve()) in result.stdout.replace("\n", "")

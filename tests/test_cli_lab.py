@@ -4,22 +4,10 @@ import json
 
 import numpy as np
 import pytest
-from typer.testing import CliRunner
 
 from deltaprop.exercises import Problem, solve
 
-try:
-    RUNNER = CliRunner(mix_stderr=False)  # click < 8.2 mixes standard error into the output by default
-except TypeError:
-    RUNNER = CliRunner()
-
 PNG = b"\x89PNG"
-
-
-def cli(*args):
-    from deltaprop.cli import app
-
-    return RUNNER.invoke(app, [str(a) for a in args])
 
 
 def _ok(result):
@@ -27,14 +15,14 @@ def _ok(result):
     return result
 
 
-def test_lab_sharpness_prints_the_top_eigenvalues():
+def test_lab_sharpness_prints_the_top_eigenvalues(cli):
     out = _ok(cli("lab", "sharpness", "--hidden", "4", "--steps", "20", "--k", "2")).stdout
     assert "top eigenvalues:" in out and "2/lambda_max" in out and "inputs standardised" in out
     out = _ok(cli("lab", "sharpness", "--data", "digits", "--samples", "50", "--inputs", "centre")).stdout
     assert "digits (n = 50, inputs centred)" in out
 
 
-def test_lab_edge_of_stability_and_range_test_write_their_figures(tmp_path):
+def test_lab_edge_of_stability_and_range_test_write_their_figures(cli, tmp_path):
     eos = tmp_path / "eos.png"
     out = _ok(
         cli(
@@ -61,7 +49,7 @@ def test_lab_edge_of_stability_and_range_test_write_their_figures(tmp_path):
 
 
 @pytest.mark.parametrize("kind", ["slices", "surface", "interpolation", "trajectory"])
-def test_lab_landscape_kinds(kind, tmp_path):
+def test_lab_landscape_kinds(cli, kind, tmp_path):
     path = tmp_path / f"{kind}.png"
     args = ["lab", "landscape", kind, "--data", "xor", "--hidden", "6", "--steps", "30", "--points", "5"]
     out = _ok(cli(*args, "--out", path)).stdout
@@ -91,13 +79,13 @@ def test_lab_landscape_kinds(kind, tmp_path):
         (["lab", "edge-of-stability", "--out", "figure.pdf"], "--out must name a .png file"),
     ],
 )
-def test_lab_and_exercise_name_a_bad_option(args, message):
+def test_lab_and_exercise_name_a_bad_option(cli, args, message):
     result = cli(*args)
     assert result.exit_code == 1
     assert message in result.stderr
 
 
-def test_lab_figures_and_exercises_are_checked_before_any_work(tmp_path, monkeypatch):
+def test_lab_figures_and_exercises_are_checked_before_any_work(cli, tmp_path, monkeypatch):
     """cli/_preflight: a folder where the figure goes, or a file where the exercise's folder
     goes, is refused before the training starts."""
     import deltaprop.lab
@@ -117,7 +105,7 @@ def test_lab_figures_and_exercises_are_checked_before_any_work(tmp_path, monkeyp
     assert afile.read_text() == "notes"
 
 
-def test_exercise_then_grade_numbers_and_a_backward(tmp_path):
+def test_exercise_then_grade_numbers_and_a_backward(cli, tmp_path):
     pytest.importorskip("nbformat", reason="the notebooks need nbformat: deltaprop[exercises]")
     folder = tmp_path / "ex"
     out = _ok(

@@ -310,18 +310,6 @@ def test_stochastic_solvers_on_dask_fit_point_to_incremental_training():
 
 
 # --------------------------------------------------------------- command line
-def _cli(*args):
-    from typer.testing import CliRunner
-
-    from deltaprop.cli import app
-
-    try:
-        runner = CliRunner(mix_stderr=False)
-    except TypeError:
-        runner = CliRunner()
-    return runner.invoke(app, [str(a) for a in args])
-
-
 def _table(n=240, seed=0):
     import pandas as pd
 
@@ -332,7 +320,7 @@ def _table(n=240, seed=0):
     return pd.DataFrame({"x0": x[:, 0], "x1": x[:, 1] * 3 + 1, "colour": colour, "y": y, "id": np.arange(n)})
 
 
-def test_cli_trains_on_a_parquet_directory_with_the_preprocessing_learned_by_dask(client, tmp_path):
+def test_cli_trains_on_a_parquet_directory_with_the_preprocessing_learned_by_dask(cli, client, tmp_path):
     import pandas as pd
 
     from deltaprop.cli._data import load_model
@@ -344,7 +332,7 @@ def test_cli_trains_on_a_parquet_directory_with_the_preprocessing_learned_by_das
     for i in range(3):
         frame.iloc[i * 80 : (i + 1) * 80].to_parquet(folder / f"part-{i}.parquet")
     address = client.scheduler.address
-    result = _cli(
+    result = cli(
         "train", folder, "--target", "y", "--drop", "id", "--out", tmp_path / "m.npz", "--dask", address,
         "--solver", "gd", "--lr", "0.5", "--epochs", "5", "--hidden", "4", "-q",
     )  # fmt: skip
@@ -367,11 +355,11 @@ def test_cli_trains_on_a_parquet_directory_with_the_preprocessing_learned_by_das
     assert isinstance(frame, pd.DataFrame)
 
 
-def test_cli_streams_mini_batches_from_a_glob_of_csv_files(client, tmp_path):
+def test_cli_streams_mini_batches_from_a_glob_of_csv_files(cli, client, tmp_path):
     frame = _table().drop(columns=["colour", "y"]).assign(r=lambda f: 2 * f.x0 - f.x1)
     for i in range(2):
         frame.iloc[i * 120 : (i + 1) * 120].to_csv(tmp_path / f"rows-{i}.csv", index=False)
-    result = _cli(
+    result = cli(
         "train", tmp_path / "rows-*.csv", "--target", "r", "--out", tmp_path / "r.npz",
         "--dask", client.scheduler.address, "--epochs", "2", "--batch-size", "50", "-q",
     )  # fmt: skip
@@ -380,7 +368,7 @@ def test_cli_streams_mini_batches_from_a_glob_of_csv_files(client, tmp_path):
     assert "Task: regression" in shown and "batches of 50 streamed" in shown
 
 
-def test_cli_dask_errors_are_one_line(tmp_path):
+def test_cli_dask_errors_are_one_line(cli, tmp_path):
     from deltaprop.cli._dask import parse_address
     from deltaprop.cli._errors import UserError
 
@@ -389,7 +377,7 @@ def test_cli_dask_errors_are_one_line(tmp_path):
     for bad in ("local:0", "spark://x", "tcp://nohost"):
         with pytest.raises(UserError, match="--dask"):
             parse_address(bad)
-    result = _cli(
+    result = cli(
         "train", tmp_path / "none-*.csv", "--target", "y", "--out", tmp_path / "m.npz", "--dask", "x"
     )
     assert result.exit_code == 1 and "--dask" in (result.stderr or result.stdout)
@@ -544,10 +532,10 @@ def test_a_worker_killed_mid_fit_does_not_lose_the_fit():
     assert _bitwise(net, _in_memory_same_blocks(_net(), X, Y, lr, 0.0, steps))
 
 
-def test_cli_starts_and_closes_a_local_cluster(tmp_path):
+def test_cli_starts_and_closes_a_local_cluster(cli, tmp_path):
     frame = _table(n=60).drop(columns="colour")
     frame.to_csv(tmp_path / "rows.csv", index=False)
-    result = _cli(
+    result = cli(
         "train", tmp_path / "rows.csv", "--target", "y", "--out", tmp_path / "m.npz", "--dask", "local:1",
         "--solver", "gd", "--epochs", "2", "-q",
     )  # fmt: skip

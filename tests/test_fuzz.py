@@ -26,17 +26,11 @@ import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from typer.testing import CliRunner
 
 from deltaprop.checkpoint import load_checkpoint
 from deltaprop.cli._data import load_model
 from deltaprop.cli._errors import UserError
 from deltaprop.modelfile import ModelFileError, load_file, save
-
-try:
-    RUNNER = CliRunner(mix_stderr=False)  # click < 8.2 mixes standard error into the output by default
-except TypeError:
-    RUNNER = CliRunner()
 
 # DELTAPROP_FUZZ=long: 300 examples per property; DELTAPROP_FUZZ=N: N examples; unset: 8.
 PROFILE = os.environ.get("DELTAPROP_FUZZ", "")
@@ -56,17 +50,15 @@ def _digest(paths):
     return {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in paths if p.is_file()}
 
 
-def check_outcome(*args, inputs=()):
+def check_outcome(cli, *args, inputs=()):
     """Run ``deltaprop ARGS``: success, or one error line with exit 1, or exit 2; inputs unchanged."""
-    from deltaprop.cli import app
-
     before = _digest(inputs)
     started = time.perf_counter()
     with warnings.catch_warnings():
         # A label the font cannot draw: the command shows matplotlib's warning as one yellow line
         # and succeeds; here warnings are errors, so it is let through as it is for a user.
         warnings.filterwarnings("default", message=r"Glyph \d+ .* missing from font")
-        result = RUNNER.invoke(app, [str(a) for a in args])
+        result = cli(*args)
     elapsed = time.perf_counter() - started
     stderr = result.stderr
     assert "Traceback" not in stderr and "This is a bug" not in stderr, (args, stderr[-1500:])
@@ -151,11 +143,12 @@ def _write_csv(frame, path, encoding):
     encoding=st.sampled_from(["utf-8", "utf-8-sig", "latin-1", "utf-16"]),
     validation=st.sampled_from(["0", "0.1", "0.5"]),
 )
-def test_random_tables_through_train_predict_evaluate_explain_plot(frame, encoding, validation):
+def test_random_tables_through_train_predict_evaluate_explain_plot(cli, frame, encoding, validation):
     with _folder() as d:
         data = _write_csv(frame, d / "data.csv", encoding)
         model = d / "model.npz"
         trained = check_outcome(
+            cli,
             "train",
             data,
             "-t",
@@ -176,12 +169,13 @@ def test_random_tables_through_train_predict_evaluate_explain_plot(frame, encodi
         if trained.exit_code != 0:
             return
         inputs = [data, model]
-        check_outcome("predict", model, data, "--out", d / "p.csv", "--proba", inputs=inputs)
-        check_outcome("evaluate", model, data, "--json", d / "m.json", inputs=inputs)
-        check_outcome("explain", "--model", model, "--data", data, inputs=inputs)
-        check_outcome("gradcheck", "--model", model, inputs=inputs)
+        check_outcome(cli, "predict", model, data, "--out", d / "p.csv", "--proba", inputs=inputs)
+        check_outcome(cli, "evaluate", model, data, "--json", d / "m.json", inputs=inputs)
+        check_outcome(cli, "explain", "--model", model, "--data", data, inputs=inputs)
+        check_outcome(cli, "gradcheck", "--model", model, inputs=inputs)
         for kind in ("confusion-matrix", "predicted-vs-true", "network", "loss"):
             check_outcome(
+                cli,
                 "plot",
                 kind,
                 "--model",
@@ -216,17 +210,14 @@ _SIZES_TEXT = st.one_of(
 
 
 @pytest.fixture(scope="module")
-def small(tmp_path_factory):
+def small(cli, tmp_path_factory):
     """A small data set and a model trained on it, read by the option fuzzers."""
     d = tmp_path_factory.mktemp("fuzz")
     rng = np.random.default_rng(0)
     frame = pd.DataFrame({"a": rng.normal(size=40), "b": rng.normal(size=40)})
     frame["y"] = np.where(frame["a"] + frame["b"] > 0, "yes", "no")
     frame.to_csv(d / "data.csv", index=False)
-    result = RUNNER.invoke(
-        __import__("deltaprop.cli", fromlist=["app"]).app,
-        ["train", str(d / "data.csv"), "-t", "y", "-o", str(d / "model.npz"), "-q", "--epochs", "3"],
-    )
+    result = cli("train", d / "data.csv", "-t", "y", "-o", d / "model.npz", "-q", "--epochs", "3")
     assert result.exit_code == 0, result.stderr
     return d
 
@@ -252,7 +243,7 @@ def small(tmp_path_factory):
     value=st.one_of(_NUMBER_TEXT, _SIZES_TEXT, _SMALL_INT_TEXT),
     early=st.booleans(),
 )
-def test_random_train_options(small, option, value, early):
+def test_random_train_options(cli, small, option, value, early):
     if (
         option in ("--epochs", "--patience")
         and value.strip().lstrip("+").isdigit()
@@ -265,7 +256,7 @@ def test_random_train_options(small, option, value, early):
             args += ["--epochs", "2"]
         if early:
             args.append("--early-stopping")
-        check_outcome(*args, inputs=[small / "data.csv"])
+        check_outcome(cli, *args, inputs=[small / "data.csv"])
 
 
 @FUZZ
@@ -277,8 +268,9 @@ def test_random_train_options(small, option, value, early):
     activation=st.sampled_from(["tanh", "relu", "sigmoid,tanh", "swish", ""]),
     output=st.sampled_from(["softmax", "sigmoid", "identity", "linear"]),
 )
-def test_random_gradcheck_options(sizes, samples, tol, l2, activation, output):
+def test_random_gradcheck_options(cli, sizes, samples, tol, l2, activation, output):
     check_outcome(
+        cli,
         "gradcheck",
         "--sizes",
         sizes,
@@ -305,13 +297,13 @@ def test_random_gradcheck_options(sizes, samples, tol, l2, activation, output):
     with_model=st.booleans(),
     form=st.sampled_from(["text", "markdown", "latex", "html"]),
 )
-def test_random_explain_options(small, sizes, samples, lr, digits, row, with_model, form):
+def test_random_explain_options(cli, small, sizes, samples, lr, digits, row, with_model, form):
     args = ["explain", "--samples", samples, "--lr", lr, "--digits", digits, "--format", form]
     if with_model:
         args += ["--model", small / "model.npz", "--data", small / "data.csv", "--row", row]
     else:
         args += ["--sizes", sizes]
-    check_outcome(*args, inputs=[small / "model.npz", small / "data.csv"])
+    check_outcome(cli, *args, inputs=[small / "model.npz", small / "data.csv"])
 
 
 @FUZZ
@@ -333,10 +325,11 @@ def test_random_explain_options(small, sizes, samples, lr, digits, row, with_mod
     layer=_SMALL_INT_TEXT,
     out=st.sampled_from(["fig.png", "fig.PNG", "fig.pdf", "data.csv", "model.npz", "sub/fig.png", "."]),
 )
-def test_random_plot_options(small, kind, dpi, layer, out):
+def test_random_plot_options(cli, small, kind, dpi, layer, out):
     with _folder() as d:
         target = small / out if out in ("data.csv", "model.npz") else d / out
         check_outcome(
+            cli,
             "plot",
             kind,
             "--model",
@@ -465,7 +458,7 @@ _JSON = st.recursive(
     value=_JSON,
     drop=st.booleans(),
 )
-def test_metadata_edits_with_a_recomputed_digest(small, key, value, drop):
+def test_metadata_edits_with_a_recomputed_digest(cli, small, key, value, drop):
     model = load_file(small / "model.npz")
     metadata = json.loads(json.dumps(model.metadata))
     if drop:
@@ -476,14 +469,12 @@ def test_metadata_edits_with_a_recomputed_digest(small, key, value, drop):
         path = d / "m.npz"
         save(model.network, path, metadata=metadata, arrays=model.arrays)  # a valid digest: the file lies
         _loads_consistently(path, load_model)
-        check_outcome("predict", path, small / "data.csv", "--proba", inputs=[path, small / "data.csv"])
-        check_outcome("evaluate", path, small / "data.csv", inputs=[path, small / "data.csv"])
+        check_outcome(cli, "predict", path, small / "data.csv", "--proba", inputs=[path, small / "data.csv"])
+        check_outcome(cli, "evaluate", path, small / "data.csv", inputs=[path, small / "data.csv"])
 
 
 @pytest.fixture(scope="module")
-def checkpoint_bytes(small):
-    from deltaprop.cli import app
-
+def checkpoint_bytes(cli, small):
     path = small / "ck.npz"
     args = [
         "train",
@@ -496,7 +487,7 @@ def checkpoint_bytes(small):
         "--epochs",
         "2",
     ]
-    result = RUNNER.invoke(app, [*args, "--checkpoint", str(path)])
+    result = cli(*args, "--checkpoint", path)
     assert result.exit_code == 0, result.stderr
     return path.read_bytes()
 
@@ -505,7 +496,7 @@ def checkpoint_bytes(small):
 @given(
     edits=st.lists(st.tuples(st.floats(0, 1, exclude_max=True), st.integers(0, 255)), min_size=1, max_size=8)
 )
-def test_random_byte_edits_of_a_checkpoint(small, checkpoint_bytes, edits):
+def test_random_byte_edits_of_a_checkpoint(cli, small, checkpoint_bytes, edits):
     data = bytearray(checkpoint_bytes)
     for where, value in edits:
         data[int(where * len(data))] = value
@@ -514,6 +505,7 @@ def test_random_byte_edits_of_a_checkpoint(small, checkpoint_bytes, edits):
         path.write_bytes(bytes(data))
         _loads_consistently(path, load_checkpoint)
         check_outcome(
+            cli,
             "train",
             small / "data.csv",
             "-t",

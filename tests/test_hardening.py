@@ -19,25 +19,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from typer.testing import CliRunner
 
 from deltaprop.cli import _preflight
 from deltaprop.cli._errors import EXIT_CODES
 from deltaprop.modelfile import ModelFileError, atomic_write, load_file, save
 from deltaprop.network import Network
 
-try:
-    RUNNER = CliRunner(mix_stderr=False)  # click < 8.2 mixes standard error into the output by default
-except TypeError:
-    RUNNER = CliRunner()
-
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def cli(*args):
-    from deltaprop.cli import app
-
-    return RUNNER.invoke(app, [str(a) for a in args])
 
 
 def _user_error(result, *fragments):
@@ -62,7 +50,7 @@ def _blobs(n=80, k=2, seed=0):
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory):
+def trained(cli, tmp_path_factory):
     d = tmp_path_factory.mktemp("hardening")
     _blobs().to_csv(d / "data.csv", index=False)
     _ok(cli("train", d / "data.csv", "-t", "y", "-o", d / "model.npz", "--epochs", 3, "-q"))
@@ -84,7 +72,7 @@ TRAIN = ("train", "{d}/data.csv", "-t", "y", "-q", "--epochs", "2")
     ],
     ids=["out-under-a-file", "checkpoint-under-a-file", "report-is-a-file", "out-is-a-folder", "same"],
 )
-def test_outputs_are_checked_before_training(tmp_path, extra, fragments):
+def test_outputs_are_checked_before_training(cli, tmp_path, extra, fragments):
     _blobs().to_csv(tmp_path / "data.csv", index=False)
     (tmp_path / "afile").write_text("not a folder")
     (tmp_path / "folder").mkdir()
@@ -114,7 +102,7 @@ def test_preflight_probes_that_the_folder_takes_a_file(tmp_path, monkeypatch):
 
 
 # --------------------------------------------------------- data overwritten
-def test_train_refuses_to_write_its_model_over_the_data(tmp_path):
+def test_train_refuses_to_write_its_model_over_the_data(cli, tmp_path):
     data = tmp_path / "data.csv"
     _blobs().to_csv(data, index=False)
     before = data.read_bytes()
@@ -122,7 +110,7 @@ def test_train_refuses_to_write_its_model_over_the_data(tmp_path):
     assert data.read_bytes() == before
 
 
-def test_train_refuses_to_replace_a_file_that_is_not_a_model_without_force(tmp_path):
+def test_train_refuses_to_replace_a_file_that_is_not_a_model_without_force(cli, tmp_path):
     _blobs().to_csv(tmp_path / "data.csv", index=False)
     notes = tmp_path / "notes.npz"
     notes.write_text("my notes")
@@ -133,14 +121,14 @@ def test_train_refuses_to_replace_a_file_that_is_not_a_model_without_force(tmp_p
     load_file(notes)
 
 
-def test_a_model_file_is_replaced_as_documented(tmp_path, trained):
+def test_a_model_file_is_replaced_as_documented(cli, tmp_path, trained):
     model = tmp_path / "m.npz"
     for _ in range(2):
         _ok(cli("train", trained / "data.csv", "-t", "y", "-o", model, "-q", "--epochs", 1))
 
 
 @pytest.mark.parametrize("which", ["data", "model"])
-def test_predict_refuses_to_write_over_its_inputs(trained, which):
+def test_predict_refuses_to_write_over_its_inputs(cli, trained, which):
     target = trained / ("data.csv" if which == "data" else "model.npz")
     before = target.read_bytes()
     result = cli("predict", trained / "model.npz", trained / "data.csv", "--out", target)
@@ -151,7 +139,7 @@ def test_predict_refuses_to_write_over_its_inputs(trained, which):
     assert target.read_bytes() == before
 
 
-def test_evaluate_and_explain_refuse_to_write_over_their_inputs(trained):
+def test_evaluate_and_explain_refuse_to_write_over_their_inputs(cli, trained):
     model, data = trained / "model.npz", trained / "data.csv"
     before = data.read_bytes()
     _user_error(cli("evaluate", model, data, "--json", data), "--json", "is also an input")
@@ -160,7 +148,7 @@ def test_evaluate_and_explain_refuse_to_write_over_their_inputs(trained):
     assert data.read_bytes() == before
 
 
-def test_datasets_never_replaces_a_file_without_force(tmp_path, monkeypatch):
+def test_datasets_never_replaces_a_file_without_force(cli, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     Path("xor.csv").write_text("my own data\n")
     _user_error(cli("datasets", "xor"), "--out 'xor.csv' exists; pass --force")
@@ -226,7 +214,7 @@ def test_confusion_matrix_of_many_classes_stays_bounded():
     assert time.perf_counter() - started < 10
 
 
-def test_a_network_too_large_for_memory_is_refused_with_its_size(trained, monkeypatch):
+def test_a_network_too_large_for_memory_is_refused_with_its_size(cli, trained, monkeypatch):
     monkeypatch.setattr(_preflight, "available_memory", lambda: 10**9)
     args = ("train", trained / "data.csv", "-t", "y", "-o", trained / "big.npz", "-q")
     line = _user_error(cli(*args, "--hidden", "1000000,1000"), "would need about", "GB of memory")
@@ -235,11 +223,11 @@ def test_a_network_too_large_for_memory_is_refused_with_its_size(trained, monkey
 
 
 @pytest.mark.parametrize("dpi", ["0", "100000", "-5"])
-def test_plot_dpi_is_bounded(trained, dpi):
+def test_plot_dpi_is_bounded(cli, trained, dpi):
     _user_error(cli("plot", "activations", "--dpi", dpi, "--out", trained / "a.png"), "--dpi must be in")
 
 
-def test_a_figure_too_large_is_refused_with_its_size(trained, monkeypatch):
+def test_a_figure_too_large_is_refused_with_its_size(cli, trained, monkeypatch):
     from deltaprop.cli import _tools
 
     monkeypatch.setattr(_tools, "MAX_PIXELS", 1000)
@@ -247,13 +235,13 @@ def test_a_figure_too_large_is_refused_with_its_size(trained, monkeypatch):
     assert not (trained / "a.png").exists()
 
 
-def test_a_long_gradient_check_is_refused_with_its_estimate():
+def test_a_long_gradient_check_is_refused_with_its_estimate(cli):
     started = time.perf_counter()
     _user_error(cli("gradcheck", "--sizes", "1000,1000,1000"), "would take about", "hours")
     assert time.perf_counter() - started < 20
 
 
-def test_a_gradient_check_of_some_seconds_announces_its_estimate(monkeypatch):
+def test_a_gradient_check_of_some_seconds_announces_its_estimate(cli, monkeypatch):
     from deltaprop.cli import _tools
 
     monkeypatch.setattr(_tools, "GRADCHECK_NOTE_S", 0.0)
@@ -261,7 +249,7 @@ def test_a_gradient_check_of_some_seconds_announces_its_estimate(monkeypatch):
 
 
 # --------------------------------------------------------- wrong or silent
-def test_divergence_with_a_checkpoint_gives_the_divergence_advice(tmp_path):
+def test_divergence_with_a_checkpoint_gives_the_divergence_advice(cli, tmp_path):
     rng = np.random.default_rng(0)
     frame = pd.DataFrame({"a": rng.normal(size=60), "b": rng.normal(size=60)})
     frame["y"] = 1000.0 * frame["a"] + rng.normal(size=60)
@@ -282,7 +270,7 @@ def test_divergence_with_a_checkpoint_gives_the_divergence_advice(tmp_path):
         (("--seed", "3"), "--seed 3 (the checkpoint's: 0)"),
     ],
 )
-def test_resume_refuses_changed_options(tmp_path, trained, changed, named):
+def test_resume_refuses_changed_options(cli, tmp_path, trained, changed, named):
     args = ("train", trained / "data.csv", "-t", "y", "-o", tmp_path / "m.npz", "-q")
     _ok(cli(*args, "--epochs", 2, "--checkpoint", tmp_path / "ck.npz"))
     _user_error(cli(*args, "--epochs", 4, "--resume", tmp_path / "ck.npz", *changed), named)
@@ -290,7 +278,7 @@ def test_resume_refuses_changed_options(tmp_path, trained, changed, named):
     assert "after 2 epochs; 2 to go" in " ".join(resumed.stdout.split())
 
 
-def test_early_stopping_without_validation_rows_is_refused(tmp_path):
+def test_early_stopping_without_validation_rows_is_refused(cli, tmp_path):
     frame = _blobs(n=60, k=30)  # 2 rows per class
     frame["y"] = "class" + frame["y"].astype(str)
     frame.to_csv(tmp_path / "many.csv", index=False)
@@ -303,7 +291,7 @@ def test_early_stopping_without_validation_rows_is_refused(tmp_path):
 
 
 @pytest.mark.parametrize("tol", ["nan", "inf", "-1", "0"])
-def test_gradcheck_tol_must_be_a_positive_number(tol):
+def test_gradcheck_tol_must_be_a_positive_number(cli, tol):
     _user_error(cli("gradcheck", "--tol", tol), "--tol must be")
 
 
@@ -336,11 +324,11 @@ def test_gradcheck_tol_must_be_a_positive_number(tol):
         (("gradcheck", "--l2", "nan"), "--l2 must be a finite number"),
     ],
 )
-def test_option_ranges_name_the_option(trained, args, fragment):
+def test_option_ranges_name_the_option(cli, trained, args, fragment):
     _user_error(cli(*(a.format(d=trained) for a in args)), fragment)
 
 
-def test_hidden_zero_is_refused_with_the_way_to_ask_for_no_hidden_layer(trained):
+def test_hidden_zero_is_refused_with_the_way_to_ask_for_no_hidden_layer(cli, trained):
     args = ("train", trained / "data.csv", "-t", "y", "-o", trained / "m0.npz", "-q", "--epochs", 1)
     _user_error(cli(*args, "--hidden", "0"), "--hidden 0 is not a layer width", "--hidden none")
     assert "Network [2, 2]" in _ok(cli(*args, "--hidden", "none")).stdout
@@ -363,7 +351,7 @@ def test_ctrl_c_saves_the_weights_and_exits_130(tmp_path):
     assert EXIT_CODES[130].startswith("interrupted")
 
 
-def test_a_stray_word_in_a_numeric_column_is_named_as_such(tmp_path):
+def test_a_stray_word_in_a_numeric_column_is_named_as_such(cli, tmp_path):
     frame = _blobs()
     frame["a"] = frame["a"].astype(object)
     frame.loc[7, "a"] = "oops"
@@ -375,7 +363,7 @@ def test_a_stray_word_in_a_numeric_column_is_named_as_such(tmp_path):
     assert "identifier" not in line
 
 
-def test_a_numeric_id_column_is_named_with_a_warning(tmp_path):
+def test_a_numeric_id_column_is_named_with_a_warning(cli, tmp_path):
     frame = _blobs()
     frame.insert(0, "id", np.arange(1000, 1000 + len(frame)))
     frame.to_csv(tmp_path / "d.csv", index=False)
@@ -383,7 +371,7 @@ def test_a_numeric_id_column_is_named_with_a_warning(tmp_path):
     assert "Warning: The column 'id' holds a different integer in every row" in result.stderr
 
 
-def test_identifier_and_date_columns_are_named_in_one_run(tmp_path):
+def test_identifier_and_date_columns_are_named_in_one_run(cli, tmp_path):
     frame = _blobs(n=150)
     frame["name"] = [f"user{i}" for i in range(len(frame))]
     frame["day"] = pd.date_range("2024-01-01", periods=len(frame)).astype(str)
@@ -440,7 +428,7 @@ def _rewrite(path, change):
     ],
     ids=["repeated-classes", "class-count", "task", "feature-count", "scale"],
 )
-def test_a_model_file_whose_preprocessing_lies_is_refused_at_load(tmp_path, trained, change, fragment):
+def test_a_model_file_whose_preprocessing_lies_is_refused_at_load(cli, tmp_path, trained, change, fragment):
     path = tmp_path / "m.npz"
     path.write_bytes((trained / "model.npz").read_bytes())
     _rewrite(path, change)
@@ -491,14 +479,14 @@ def test_a_core_only_install_names_the_cli_extra():
     ]
 
 
-def test_figures_without_matplotlib_name_the_plots_extra(trained, monkeypatch):
+def test_figures_without_matplotlib_name_the_plots_extra(cli, trained, monkeypatch):
     for name in [m for m in sys.modules if m == "matplotlib" or m.startswith("matplotlib.")]:
         monkeypatch.setitem(sys.modules, name, None)
     _user_error(cli("plot", "activations", "--out", trained / "a.png"), "pip install 'deltaprop[plots]'")
 
 
 # --------------------------------------------------------- exit codes
-def test_usage_errors_exit_2():
+def test_usage_errors_exit_2(cli):
     assert cli("train").exit_code == 2
     assert cli("gradcheck", "--samples", "many").exit_code == 2
     assert cli("nonsense").exit_code == 2
@@ -520,7 +508,7 @@ def test_neuron_maps_of_a_wide_layer_show_the_first_units():
     assert "the first 64 of 200 units" in fig._suptitle.get_text()
 
 
-def test_evaluate_with_many_classes_shows_a_bounded_table(tmp_path):
+def test_evaluate_with_many_classes_shows_a_bounded_table(cli, tmp_path):
     frame = _blobs(n=120, k=40)
     frame["y"] = "class" + frame["y"].astype(str)
     frame.to_csv(tmp_path / "d.csv", index=False)
@@ -532,7 +520,7 @@ def test_evaluate_with_many_classes_shows_a_bounded_table(tmp_path):
 
 
 @pytest.mark.parametrize("column", ["a", "y"])
-def test_finite_but_huge_values_are_named(tmp_path, column):
+def test_finite_but_huge_values_are_named(cli, tmp_path, column):
     frame = _blobs(n=20).astype({"y": float})
     frame[column] = frame[column] * 1e300
     frame.to_csv(tmp_path / "d.csv", index=False)
@@ -540,7 +528,7 @@ def test_finite_but_huge_values_are_named(tmp_path, column):
     _user_error(cli(*args), f"The column(s) '{column}' (largest magnitude", "too large to standardise")
 
 
-def test_one_row_regression_is_refused_and_evaluated_as_nan_r2(tmp_path):
+def test_one_row_regression_is_refused_and_evaluated_as_nan_r2(cli, tmp_path):
     frame = _blobs(n=20).astype({"y": float})
     frame.to_csv(tmp_path / "d.csv", index=False)
     frame.iloc[:1].to_csv(tmp_path / "one.csv", index=False)
