@@ -1,7 +1,9 @@
 """The compiled engine computes the reference's training steps, to rounding."""
 
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -403,3 +405,43 @@ def test_a_run_of_epochs_that_diverges_keeps_the_epochs_before_it(monkeypatch):
     assert steps_a == steps_b and steps_a > 4 * history_a.epochs  # it diverged inside an epoch
     for x, y in zip(a.W + a.b, b.W + b.b, strict=True):
         np.testing.assert_array_equal(x, y)
+
+
+def test_the_engine_s_products_are_numpy_s_to_the_bit():
+    from deltaprop.engine import _blas, _fused
+
+    has_openblas = any((Path(np.__file__).parent.parent / "numpy.libs").glob("libscipy_openblas64_*"))
+    if not has_openblas:
+        pytest.skip("this NumPy has no OpenBLAS of its own: the engine calls numba's np.dot")
+    assert _blas.PROVIDER == "numpy"
+    rng = np.random.default_rng(10)
+    for dtype in (np.float32, np.float64):
+        for n, M, k in [(5, 3, 4), (128, 64, 50), (300, 10, 100)]:
+            z, W, delta = (rng.normal(size=shape).astype(dtype) for shape in [(n, k), (M, k), (n, M)])
+            a, dW, back = np.empty((n, M), dtype), np.empty((M, k), dtype), np.empty((n, k), dtype)
+            _fused.forward_product(z, W, a)
+            _fused.weight_gradient(delta, z, dW)
+            _fused.back_product(delta, W, back)
+            np.testing.assert_array_equal(a, z @ W.T)
+            np.testing.assert_array_equal(dW, delta.T @ z)
+            np.testing.assert_array_equal(back, delta @ W)
+
+
+def test_without_numpy_s_openblas_the_engine_computes_its_products_with_numba():
+    code = """
+import numpy as np
+from deltaprop import Network
+from deltaprop.engine import _blas
+from deltaprop.train import Trainer, fit
+rng = np.random.default_rng(0)
+X, Y = rng.normal(size=(40, 6)), np.eye(3)[rng.integers(0, 3, 40)]
+nets = {}
+for path in ("engine", "numpy"):
+    net = nets[path] = Network([6, 16, 8, 3], activation="relu", random_state=0)
+    fit(net, X, Y, optimizer=Trainer(net, "adam", 0.01, path=path), epochs=20, batch_size=8, random_state=0)
+gap = max(float(np.abs(a - b).max()) for a, b in zip(nets["engine"].W, nets["numpy"].W))
+print(_blas.PROVIDER, gap < 1e-12)
+"""
+    env = {**os.environ, "DELTAPROP_BLAS": "numba"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
+    assert out.stdout.split() == ["numba", "True"]

@@ -2,12 +2,13 @@
 
 Imported only when an engine first runs (``import deltaprop`` never imports numba).
 :func:`run_batches` gathers each batch, runs the forward pass with the bias add and the
-activation fused into one loop after BLAS's product (numba's ``np.dot``, SciPy's BLAS),
-the output unit fused with its loss and delta^(D) = c_i (f - Y), the backward pass with
-sigma'(a) fused into the product's result, the bias sums, the L2 term, the gradient
-norms History records, clipping by the global norm and the optimiser's update, for
-every batch of the epoch, and returns the batch losses.  It covers the hidden
-activations that need no transcendental function (identity, relu, leaky_relu); a
+activation fused into one loop after BLAS's product (NumPy's own BLAS, called from the
+compiled code: :mod:`deltaprop.engine._blas`), the output unit fused with its loss and
+delta^(D) = c_i (f - Y), the backward pass with sigma'(a) fused into the product's
+result, the bias sums, the L2 term, the gradient norms History records, clipping by
+the global norm and the optimiser's update, for every batch of one or more epochs, and
+returns the batch losses.  It covers the hidden activations that need no
+transcendental function (identity, relu, leaky_relu); a
 network with tanh, sigmoid, softplus or gelu units runs the engine's split step
 (:mod:`deltaprop.engine._step`), where NumPy's vectorised ufuncs compute them.
 
@@ -23,6 +24,8 @@ import math
 
 import numpy as np
 from numba import njit
+
+from deltaprop.engine._blas import gemm
 
 # Hidden activations of the fused step, output units and optimisers, by code.
 IDENTITY, RELU, LEAKY_RELU = 0, 1, 2
@@ -145,16 +148,7 @@ def run_batches(X, Y, sw, order, starts, epochs, p, g, m, v, layout, hyper, wide
             forward_product(z_prev, W, z)  # a^(h) = W^(h) z^(h-1) + b^(h), rows are samples
             if h == D - 1:
                 break
-            act = acts[h]
-            for r in range(n):
-                for j in range(M):
-                    x = z[r, j] + b[j]
-                    if act == RELU:
-                        z[r, j] = x if x > zero else zero  # z^(h) = sigma(a^(h)), in place
-                    elif act == LEAKY_RELU:
-                        z[r, j] = x if x > zero else hyper[H_SLOPE] * x
-                    else:
-                        z[r, j] = x
+            activate(z, b, acts[h], hyper[H_SLOPE])  # z^(h) = sigma(a^(h)), in place
             z_prev = z
         # ------------------------------------- output unit, loss and delta^(D) = c_i (f - Y)
         aD = work[oz[D - 1] : oz[D - 1] + n * K].reshape(n, K)
@@ -201,10 +195,7 @@ def run_batches(X, Y, sw, order, starts, epochs, p, g, m, v, layout, hyper, wide
         if not weighted:
             loss /= n
         if hyper[H_L2] != zero:
-            squares = 0.0
-            for q in range(n_weights):
-                squares += p[q] * p[q]
-            loss += 0.5 * hyper[H_L2] * squares  # lambda/2 ||w||^2, weights only
+            loss += 0.5 * hyper[H_L2] * sum_squares(p, 0, n_weights)  # lambda/2 ||w||^2, weights only
         out[i, 0] = loss
         if not math.isfinite(loss):
             return i + 1
@@ -216,48 +207,105 @@ def run_batches(X, Y, sw, order, starts, epochs, p, g, m, v, layout, hyper, wide
             W = p[oW[h] : oW[h + 1]].reshape(M, M_prev)
             dW = g[oW[h] : oW[h + 1]].reshape(M, M_prev)
             weight_gradient(delta, z_prev, dW)  # sum_i delta^(h)_i z^(h-1)_i^T
-            squares = 0.0
-            for q in range(oW[h], oW[h + 1]):
-                if hyper[H_L2] != zero:
-                    g[q] += hyper[H_L2] * p[q]  # + lambda W^(h)
-                squares += g[q] * g[q]
-            out[i, 2 + h] = math.sqrt(squares)
-            db = g[ob[h] : ob[h + 1]]
-            for j in range(M):
-                db[j] = zero
-            for r in range(n):
-                for j in range(M):
-                    db[j] += delta[r, j]  # sum_i delta^(h)_i, rows in order
+            if hyper[H_L2] != zero:
+                l2 = hyper[H_L2]
+                for q in range(oW[h], oW[h + 1]):
+                    g[q] += l2 * p[q]  # + lambda W^(h)
+            out[i, 2 + h] = math.sqrt(sum_squares(g, oW[h], oW[h + 1]))
+            column_sums(delta, g[ob[h] : ob[h + 1]])  # sum_i delta^(h)_i, rows in order
             if h > 0:
                 back = work[od[h - 1] : od[h - 1] + n * M_prev].reshape(n, M_prev)
                 back_product(delta, W, back)  # delta^(h-1) = sigma'(a^(h-1)) o (W^(h))^T delta^(h)
                 z_back = work[oz[h - 1] : oz[h - 1] + n * M_prev].reshape(n, M_prev)
-                act = acts[h - 1]
-                if act != IDENTITY:
-                    for r in range(n):
-                        for j in range(M_prev):
-                            # relu and leaky_relu: a > 0 exactly where z > 0
-                            if not z_back[r, j] > zero:
-                                if act == RELU:
-                                    back[r, j] = zero  # ReLU'(0) = 0, the weak derivative
-                                else:
-                                    back[r, j] *= hyper[H_SLOPE]
+                times_derivative(back, z_back, acts[h - 1], hyper[H_SLOPE])
         # ------------------------------------------------ update
         clip(g, wide[W_MAX_NORM], hyper)
         update(p, g, m, v, optimizer, hyper, wide, lrs[i], step0 + i + 1, n_weights)
     return epochs * n_batches
 
 
-# The products are BLAS's (numba's np.dot), as fast as NumPy's down to the lecture's toy
-# networks, except a sum over a single index -- an outer product: W^(1) of one input, a
-# batch of one, W^(D) of one output -- which a compiled loop computes faster, and with
-# the same bits (one multiplication per entry).
+@njit(cache=True)
+def activate(a, b, act, slope):
+    """z = sigma(a + b) in place in a, one loop per activation (no branch inside: vectorised)."""
+    n, M = a.shape
+    zero = slope - slope
+    if act == RELU:
+        for r in range(n):
+            for j in range(M):
+                x = a[r, j] + b[j]
+                a[r, j] = x if x > zero else zero
+    elif act == LEAKY_RELU:
+        for r in range(n):
+            for j in range(M):
+                x = a[r, j] + b[j]
+                a[r, j] = x if x > zero else slope * x
+    else:
+        for r in range(n):
+            for j in range(M):
+                a[r, j] += b[j]
+
+
+@njit(cache=True)
+def times_derivative(g, z, act, slope):
+    """g o sigma'(a) in place, from z = sigma(a): relu and leaky_relu have a > 0 exactly where z > 0."""
+    n, M = g.shape
+    zero = slope - slope
+    if act == RELU:
+        for r in range(n):
+            for j in range(M):
+                g[r, j] = g[r, j] if z[r, j] > zero else zero  # ReLU'(0) = 0, the weak derivative
+    elif act == LEAKY_RELU:
+        for r in range(n):
+            for j in range(M):
+                g[r, j] = g[r, j] if z[r, j] > zero else slope * g[r, j]
+
+
+@njit(cache=True)
+def column_sums(delta, db):
+    """db_j = sum_i delta_ij, the rows added in order."""
+    n, M = delta.shape
+    for j in range(M):
+        db[j] = delta[0, j]
+    for r in range(1, n):
+        for j in range(M):
+            db[j] += delta[r, j]
+
+
+@njit(cache=True)
+def sum_squares(x, lo, hi):
+    """sum of x_q^2 over q in [lo, hi), in float64: eight interleaved partial sums, added in a fixed order."""
+    s0 = s1 = s2 = s3 = s4 = s5 = s6 = s7 = 0.0
+    q = lo
+    while q + 8 <= hi:
+        v0, v1, v2, v3 = float(x[q]), float(x[q + 1]), float(x[q + 2]), float(x[q + 3])
+        v4, v5, v6, v7 = float(x[q + 4]), float(x[q + 5]), float(x[q + 6]), float(x[q + 7])
+        s0 += v0 * v0
+        s1 += v1 * v1
+        s2 += v2 * v2
+        s3 += v3 * v3
+        s4 += v4 * v4
+        s5 += v5 * v5
+        s6 += v6 * v6
+        s7 += v7 * v7
+        q += 8
+    rest = 0.0
+    while q < hi:
+        v = float(x[q])
+        rest += v * v
+        q += 1
+    return (((s0 + s4) + (s1 + s5)) + ((s2 + s6) + (s3 + s7))) + rest
+
+
+# The products are BLAS's (NumPy's own, :mod:`deltaprop.engine._blas`), as fast as
+# NumPy's down to the lecture's toy networks, except a sum over a single index -- an
+# outer product: W^(1) of one input, a batch of one, W^(D) of one output -- which a
+# compiled loop computes faster, and with the same bits (one multiplication per entry).
 @njit(cache=True)
 def forward_product(z, W, a):
     """a = z W^T: a_ij = sum_q z_iq W_jq."""
     n, k = z.shape
     if k > 1:
-        np.dot(z, W.T, a)
+        gemm(False, True, z, W, a)
         return
     for r in range(n):
         x = z[r, 0]
@@ -269,7 +317,7 @@ def forward_product(z, W, a):
 def weight_gradient(delta, z, dW):
     """dW = delta^T z: dW_jq = sum_i delta_ij z_iq."""
     if delta.shape[0] > 1:
-        np.dot(delta.T, z, dW)
+        gemm(True, False, delta, z, dW)
         return
     for j in range(delta.shape[1]):
         d = delta[0, j]
@@ -282,7 +330,7 @@ def back_product(delta, W, back):
     """back = delta W: back_iq = sum_j delta_ij W_jq."""
     n, M = delta.shape
     if M > 1:
-        np.dot(delta, W, back)
+        gemm(False, False, delta, W, back)
         return
     for r in range(n):
         d = delta[r, 0]
@@ -316,10 +364,7 @@ def clip(g, max_norm, like):
     """g scaled by min(1, max_norm / ||g||), clipping by the global norm; max_norm 0: unchanged."""
     if max_norm == 0.0:
         return
-    squares = 0.0
-    for q in range(g.shape[0]):
-        squares += float(g[q]) * float(g[q])
-    norm = math.sqrt(squares)
+    norm = math.sqrt(sum_squares(g, 0, g.shape[0]))
     if norm > max_norm:
         scale = _cast(max_norm / norm, like)
         for q in range(g.shape[0]):
