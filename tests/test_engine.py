@@ -378,7 +378,7 @@ def test_fit_runs_many_epochs_in_one_call_with_the_bits_of_one_epoch_at_a_time(
     assert calls_a == [1, 11] and calls_b == [1] * 12
     for x, y in zip(together.W + together.b, alone.W + alone.b, strict=True):
         np.testing.assert_array_equal(x, y)  # the same bits
-    assert a.loss == b.loss and a.grad_norms == b.grad_norms and a.lr == b.lr
+    assert a.loss == b.loss and a.grad_norms == b.grad_norms and a.lr == b.lr and a.best_epoch == b.best_epoch
     assert steps_a == steps_b == a.steps == b.steps == 12 * -(-N // (batch_size or N))
 
 

@@ -41,6 +41,9 @@ def _external(name: str, real: types.Type) -> types.ExternalFunction:
 # Called from compiled code only (typed for numba, not for Python).
 sgemm: Any = _external("deltaprop_cblas_sgemm", types.float32)
 dgemm: Any = _external("deltaprop_cblas_dgemm", types.float64)
+# The C library's memcpy(target, source, bytes), addresses as integers: gathering a
+# batch's rows, several times faster than an element loop (the rows of a shuffled batch).
+memcpy: Any = types.ExternalFunction("memcpy", types.uintp(types.uintp, types.uintp, types.uintp))
 
 
 def _numpy_openblas() -> tuple[int, int] | None:

@@ -25,7 +25,7 @@ import math
 import numpy as np
 from numba import njit
 
-from deltaprop.engine._blas import gemm
+from deltaprop.engine._blas import gemm, memcpy
 
 # Hidden activations of the fused step, output units and optimisers, by code.
 IDENTITY, RELU, LEAKY_RELU = 0, 1, 2
@@ -113,14 +113,11 @@ def run_batches(X, Y, sw, order, starts, epochs, p, g, m, v, layout, hyper, wide
             Xb = work[oXb : oXb + n * d].reshape(n, d)
             Yb = work[oYb : oYb + n * K].reshape(n, K)
             sb = work[osb : osb + n]
-            for r in range(n):
-                row = order[first + r]
-                for j in range(d):
-                    Xb[r, j] = X[row * d + j]
-                for k in range(K):
-                    Yb[r, k] = Y[row * K + k]
-                if weighted:
-                    sb[r] = sw[row]
+            gather_rows(X, order, first, d, Xb)
+            gather_rows(Y, order, first, K, Yb)
+            if weighted:
+                for r in range(n):
+                    sb[r] = sw[order[first + r]]
         else:
             Xb = X[start * d : (start + n) * d].reshape(n, d)
             Yb = Y[start * K : (start + n) * K].reshape(n, K)
@@ -222,6 +219,22 @@ def run_batches(X, Y, sw, order, starts, epochs, p, g, m, v, layout, hyper, wide
         clip(g, wide[W_MAX_NORM], hyper)
         update(p, g, m, v, optimizer, hyper, wide, lrs[i], step0 + i + 1, n_weights)
     return epochs * n_batches
+
+
+@njit(cache=True)
+def gather_rows(flat, order, first, width, out):
+    """out[r] = row ``order[first + r]`` of ``flat`` (rows of ``width``), a memcpy a row for long rows."""
+    n = out.shape[0]
+    size = width * out.itemsize
+    if size < 64:  # a few numbers: a loop
+        for r in range(n):
+            row = order[first + r]
+            for j in range(width):
+                out[r, j] = flat[row * width + j]
+        return
+    source, target = flat.ctypes.data, out.ctypes.data
+    for r in range(n):
+        memcpy(target + r * size, source + order[first + r] * size, size)
 
 
 @njit(cache=True)
@@ -397,11 +410,13 @@ def update(p, g, m, v, optimizer, hyper, wide, lr, t, n_weights):
     elif optimizer == GD:
         for q in range(n_params):
             p[q] = p[q] + neg_eta * g[q]
+    elif optimizer == NESTEROV:
+        for q in range(n_params):
+            velocity = beta * m[q] - eta * g[q]  # v_{t+1} = beta v_t - eta g
+            m[q] = velocity
+            p[q] = p[q] + (beta * velocity - eta * g[q])  # u = beta v_{t+1} - eta g
     else:
         for q in range(n_params):
             velocity = beta * m[q] - eta * g[q]  # v_{t+1} = beta v_t - eta g
             m[q] = velocity
-            if optimizer == NESTEROV:
-                p[q] = p[q] + (beta * velocity - eta * g[q])  # u = beta v_{t+1} - eta g
-            else:
-                p[q] = p[q] + velocity
+            p[q] = p[q] + velocity

@@ -203,12 +203,14 @@ def fit(
                 while epoch < end:
                     ran, diverged = chunks.run(end - epoch)
                     reason = None
-                    for done in ran:
-                        reason = _end_of_epoch(history, done, epoch, run, rule, progress)
+                    if len(ran) > 1:  # run together: nothing watches each epoch
+                        _record_together(history, ran, epoch, run, rule, progress)
+                        epoch += len(ran)
+                    elif ran:
+                        reason = _end_of_epoch(history, ran[0], epoch, run, rule, progress)
                         epoch += 1
                         if reason is not None:
                             history.stop_reason = reason
-                            break
                     if diverged is not None:
                         raise diverged
                     if reason is not None:
@@ -239,6 +241,19 @@ def _end_of_epoch(
     if rule.patience_used_up:
         return "no_improvement"
     return None
+
+
+def _record_together(
+    history: History, ran: list[_Epoch], epoch: int, run: _Run, rule: StoppingRule, progress: ProgressBar
+) -> None:
+    """Epochs that ran in one call (no callback, validation, patience or plateau schedule
+    watches them, see :class:`_Chunks`), recorded as :func:`_end_of_epoch` records one."""
+    trainer = run.trainer
+    _record_training(history, ran, trainer)
+    for e, done in enumerate(ran, start=epoch):
+        if rule.update(done.loss, trainer.net, e):  # the monitor is the loss here
+            history.best_epoch = rule.best_epoch
+    progress.advance(_summary(history), len(ran))
 
 
 # ----------------------------------------------------------- checking the arguments
@@ -454,16 +469,21 @@ def _record_epoch(
     history: History, epoch: _Epoch, trainer: Trainer, validation: tuple[Array, Array] | None
 ) -> None:
     """Append the epoch to ``history``: loss, gradient norms, learning rate, steps, validation."""
-    history.loss.append(epoch.loss)
-    history.grad_norms.append(epoch.grad_norms)
-    history.lr.append(trainer.lr_at(epoch.steps))  # the learning rate of the next step
-    history.steps = epoch.steps
+    _record_training(history, [epoch], trainer)
     if validation is not None:
         X_val, Y_val = validation
         net = trainer.net
         cache = net._forward(X_val)
         history.val_loss.append(net.cache_loss(cache, Y_val, trainer.l2))
         history.val_score.append(output_score(net.output.name, cache.z[-1], Y_val))
+
+
+def _record_training(history: History, epochs: list[_Epoch], trainer: Trainer) -> None:
+    """Append the epochs' loss, gradient norms and learning rate (of the next step) to ``history``."""
+    history.loss.extend(done.loss for done in epochs)
+    history.grad_norms.extend(done.grad_norms for done in epochs)
+    history.lr.extend(trainer.lr_at(done.steps) for done in epochs)
+    history.steps = epochs[-1].steps
 
 
 def _summary(history: History) -> str:

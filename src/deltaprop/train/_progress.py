@@ -69,7 +69,7 @@ class ProgressBar:
         if self._progress is not None:
             self._progress.console.print(text, markup=False, highlight=False)
 
-    def advance(self, metrics: str = "") -> None:
-        """Count one epoch (or iteration) done and show ``metrics`` beside the bar."""
+    def advance(self, metrics: str = "", count: int = 1) -> None:
+        """Count ``count`` epochs (or iterations) done and show ``metrics`` beside the bar."""
         if self._progress is not None:
-            self._progress.update(self._task, advance=1, metrics=metrics)
+            self._progress.update(self._task, advance=count, metrics=metrics)
