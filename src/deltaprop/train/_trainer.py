@@ -169,7 +169,7 @@ class Trainer:
         """One line on which code computes the steps, and why (``fit(..., verbose=True)`` shows it)."""
         if self.path == "engine":
             how = (
-                "each epoch, or run of epochs, in one compiled call"
+                "epochs in one compiled call"
                 if engine_fused(self.net)
                 else "compiled loops between NumPy's ufuncs"
             )
