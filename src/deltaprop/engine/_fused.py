@@ -25,7 +25,7 @@ import math
 import numpy as np
 from numba import njit
 
-from deltaprop.engine._blas import gemm, memcpy
+from deltaprop.engine._blas import gemm, memcpy, sum_squares
 
 # Hidden activations of the fused step, output units and optimisers, by code.
 IDENTITY, RELU, LEAKY_RELU = 0, 1, 2
@@ -282,31 +282,6 @@ def column_sums(delta, db):
     for r in range(1, n):
         for j in range(M):
             db[j] += delta[r, j]
-
-
-@njit(cache=True)
-def sum_squares(x, lo, hi):
-    """sum of x_q^2 over q in [lo, hi), in float64: eight interleaved partial sums, added in a fixed order."""
-    s0 = s1 = s2 = s3 = s4 = s5 = s6 = s7 = 0.0
-    q = lo
-    while q + 8 <= hi:
-        v0, v1, v2, v3 = float(x[q]), float(x[q + 1]), float(x[q + 2]), float(x[q + 3])
-        v4, v5, v6, v7 = float(x[q + 4]), float(x[q + 5]), float(x[q + 6]), float(x[q + 7])
-        s0 += v0 * v0
-        s1 += v1 * v1
-        s2 += v2 * v2
-        s3 += v3 * v3
-        s4 += v4 * v4
-        s5 += v5 * v5
-        s6 += v6 * v6
-        s7 += v7 * v7
-        q += 8
-    rest = 0.0
-    while q < hi:
-        v = float(x[q])
-        rest += v * v
-        q += 1
-    return (((s0 + s4) + (s1 + s5)) + ((s2 + s6) + (s3 + s7))) + rest
 
 
 # The products are BLAS's (NumPy's own, :mod:`deltaprop.engine._blas`), as fast as
