@@ -196,7 +196,12 @@ def run_batches(X, Y, sw, order, starts, epochs, p, g, m, v, layout, hyper, wide
         out[i, 0] = loss
         if not math.isfinite(loss):
             return i + 1
-        # ------------------------------------------------ backward
+        # ------------------------------------------------ backward, and the update layer by layer
+        # Without clipping (which needs every gradient first) a layer's parameters are updated
+        # as soon as its gradients are done and W^(h) has given delta^(h-1): while they are in
+        # cache.  The arithmetic is the same, parameter by parameter.
+        t = step0 + i + 1
+        by_layer = wide[W_MAX_NORM] == 0.0
         for h in range(D - 1, -1, -1):
             M, M_prev = sizes[h + 1], sizes[h]
             delta = work[od[h] : od[h] + n * M].reshape(n, M)
@@ -215,9 +220,12 @@ def run_batches(X, Y, sw, order, starts, epochs, p, g, m, v, layout, hyper, wide
                 back_product(delta, W, back)  # delta^(h-1) = sigma'(a^(h-1)) o (W^(h))^T delta^(h)
                 z_back = work[oz[h - 1] : oz[h - 1] + n * M_prev].reshape(n, M_prev)
                 times_derivative(back, z_back, acts[h - 1], hyper[H_SLOPE])
-        # ------------------------------------------------ update
-        clip(g, wide[W_MAX_NORM], hyper)
-        update(p, g, m, v, optimizer, hyper, wide, lrs[i], step0 + i + 1, n_weights)
+            if by_layer:
+                for lo, hi, weights in ((oW[h], oW[h + 1], oW[h + 1] - oW[h]), (ob[h], ob[h + 1], 0)):
+                    update(p[lo:hi], g[lo:hi], m[lo:hi], v[lo:hi], optimizer, hyper, wide, lrs[i], t, weights)
+        if not by_layer:
+            clip(g, wide[W_MAX_NORM], hyper)
+            update(p, g, m, v, optimizer, hyper, wide, lrs[i], t, n_weights)
     return epochs * n_batches
 
 
@@ -361,7 +369,11 @@ def clip(g, max_norm, like):
 
 @njit(cache=True)
 def update(p, g, m, v, optimizer, hyper, wide, lr, t, n_weights):
-    """The optimiser's step ``t`` added to p, with the moments m (or the velocity) and v, in one loop."""
+    """The optimiser's step ``t`` added to p, with the moments m (or the velocity) and v, in one loop.
+
+    The first ``n_weights`` entries are weights (adamw decays those only).  The loops run
+    from 0 to the length of p: a loop over a range of a longer vector is not vectorised.
+    """
     if optimizer == NO_UPDATE:
         return
     n_params = p.shape[0]
