@@ -529,6 +529,11 @@ def _ms(seconds: list[float]) -> float:
     return statistics.median(seconds) * 1e3
 
 
+def _shown(ms: float) -> str:
+    """Milliseconds with three or more significant digits (W5's epochs take some 0.01 ms)."""
+    return f"{ms:.1f}" if ms >= 100 or math.isnan(ms) else f"{ms:.2f}" if ms >= 1 else f"{ms:.4f}"
+
+
 def results_table(runs: dict[str, Any]) -> str:
     lines = [
         "| workload | threads | dtype | floor ms/epoch | deltaprop ms/epoch | samples/s | GFLOP/s | "
@@ -550,9 +555,9 @@ def results_table(runs: dict[str, Any]) -> str:
                     "–" if r is None else f"{r['quality']:.3f}" for r in (res[f"deltaprop {dtype}"], sk, th)
                 )
                 lines.append(
-                    f"| {key} {w.title} | {threads} | {dtype} | {floor:.2f} | {ours:.2f} | "
+                    f"| {key} {w.title} | {threads} | {dtype} | {_shown(floor)} | {_shown(ours)} | "
                     f"{w.n / ours * 1e3:,.0f} | {w.flops_per_epoch() / ours / 1e6:.1f} | "
-                    f"**{ours / floor:.2f}** | {sk_ms:.1f} | **{sk_ms / ours:.1f}** | {th_ms:.1f} | "
+                    f"**{ours / floor:.2f}** | {_shown(sk_ms)} | **{sk_ms / ours:.1f}** | {_shown(th_ms)} | "
                     f"**{th_ms / ours:.1f}** | {quality} |"
                 )
     return "\n".join(lines)

@@ -314,7 +314,7 @@ def test_the_products_and_the_outer_products_are_blas_s(dtype):
         z, W, delta = (rng.normal(size=shape).astype(dtype) for shape in [(n, k), (M, k), (n, M)])
         a, dW, back = np.empty((n, M), dtype), np.empty((M, k), dtype), np.empty((n, k), dtype)
         _fused.forward_product(z, W, a)
-        _fused.weight_gradient(delta, z, dW)
+        _fused.weight_gradient(delta, z, dW, False)
         _fused.back_product(delta, W, back)
         for got, want in [(a, z @ W.T), (dW, delta.T @ z), (back, delta @ W)]:
             assert got.dtype == np.dtype(dtype)
@@ -420,7 +420,7 @@ def test_the_engine_s_products_are_numpy_s_to_the_bit():
             z, W, delta = (rng.normal(size=shape).astype(dtype) for shape in [(n, k), (M, k), (n, M)])
             a, dW, back = np.empty((n, M), dtype), np.empty((M, k), dtype), np.empty((n, k), dtype)
             _fused.forward_product(z, W, a)
-            _fused.weight_gradient(delta, z, dW)
+            _fused.weight_gradient(delta, z, dW, False)
             _fused.back_product(delta, W, back)
             np.testing.assert_array_equal(a, z @ W.T)
             np.testing.assert_array_equal(dW, delta.T @ z)
@@ -445,3 +445,23 @@ print(_blas.PROVIDER, gap < 1e-12)
     env = {**os.environ, "DELTAPROP_BLAS": "numba"}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
     assert out.stdout.split() == ["numba", "True"]
+
+
+@pytest.mark.parametrize("output", sorted(OUTPUTS))
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_a_batch_longer_than_a_chunk_runs_chunk_by_chunk_as_the_reference(monkeypatch, output, dtype):
+    from deltaprop.engine import _step
+
+    monkeypatch.setattr(_step, "CHUNK_ROWS", 7)  # 20 rows: chunks of 7, 7 and 6 (the full batch)
+    rng = np.random.default_rng(11)
+    X, Y = _data(dtype, output, rng)
+    s = rng.uniform(0.1, 2.0, N).astype(dtype)
+    net = Network([4, 6, 5, 3], activation="relu", output=output, random_state=0, dtype=dtype)
+    for name in ("sgd", "adam", "clipped adam"):  # clipping: one update after the whole batch
+        for batch, weights in [(N, None), (N, s), (13, s)]:  # 13: a gathered batch of 7 + 6
+            want = _reference(net.copy(), OPTIMIZERS[name](), X, Y, batch, l2=1e-3, s=weights)
+            got = _engine(net.copy(), OPTIMIZERS[name](), X, Y, batch, l2=1e-3, s=weights)
+            _assert_close(got, want, dtype)
+    trainer = Trainer(net.copy(), "gd", 0.1, path="engine")
+    trainer.step(X, Y)
+    assert trainer._engine.workspace.work.size <= 7 * (1 + 2 * (6 + 5 + 3))  # a chunk's rows, not 20

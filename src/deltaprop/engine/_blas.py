@@ -148,15 +148,17 @@ def sum_squares(x, lo, hi):
 
 
 @njit(cache=True)
-def gemm(trans_a, trans_b, A, B, C):
-    """C = op(A) op(B) for C-contiguous 2-D arrays A, B, C of one dtype (op: transposed or not)."""
+def gemm(trans_a, trans_b, A, B, C, accumulate):
+    """C = op(A) op(B), or C += op(A) op(B) with ``accumulate``, for C-contiguous 2-D arrays
+    A, B, C of one dtype (op: transposed or not)."""
     M, N = C.shape
     K = A.shape[0] if trans_a else A.shape[1]
     ta = TRANS if trans_a else NO_TRANS
     tb = TRANS if trans_b else NO_TRANS
     lda, ldb = A.shape[1], B.shape[1]
+    beta = 1.0 if accumulate else 0.0
     if C.itemsize == 4:
-        one, zero = np.float32(1.0), np.float32(0.0)
-        sgemm(ROW_MAJOR, ta, tb, M, N, K, one, A.ctypes.data, lda, B.ctypes.data, ldb, zero, C.ctypes.data, N)
+        one, b32 = np.float32(1.0), np.float32(beta)
+        sgemm(ROW_MAJOR, ta, tb, M, N, K, one, A.ctypes.data, lda, B.ctypes.data, ldb, b32, C.ctypes.data, N)
     else:
-        dgemm(ROW_MAJOR, ta, tb, M, N, K, 1.0, A.ctypes.data, lda, B.ctypes.data, ldb, 0.0, C.ctypes.data, N)
+        dgemm(ROW_MAJOR, ta, tb, M, N, K, 1.0, A.ctypes.data, lda, B.ctypes.data, ldb, beta, C.ctypes.data, N)

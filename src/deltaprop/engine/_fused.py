@@ -104,129 +104,169 @@ def run_batches(X, Y, sw, order, starts, epochs, p, g, m, v, layout, hyper, wide
     c = work[oc : oc + rows]
     n_batches = starts.shape[0] - 1
     n_rows = starts[n_batches]
+    by_layer = wide[W_MAX_NORM] == 0.0  # no clipping: update each layer as soon as it is done
     for i in range(epochs * n_batches):
         start = starts[i % n_batches]
         n = starts[i % n_batches + 1] - start
         first = (i // n_batches) * n_rows + start  # the batch's first entry of ``order``
-        # ------------------------------------------------ the batch
-        if gather:
-            Xb = work[oXb : oXb + n * d].reshape(n, d)
-            Yb = work[oYb : oYb + n * K].reshape(n, K)
-            sb = work[osb : osb + n]
-            gather_rows(X, order, first, d, Xb)
-            gather_rows(Y, order, first, K, Yb)
-            if weighted:
-                for r in range(n):
-                    sb[r] = sw[order[first + r]]
-        else:
-            Xb = X[start * d : (start + n) * d].reshape(n, d)
-            Yb = Y[start * K : (start + n) * K].reshape(n, K)
-            sb = sw[start : start + n] if weighted else sw[:0]
-        # c_i = 1/n, or s_i / sum s: delta^(D) scaled so that sums over samples are means
+        t = step0 + i + 1
+        # the batch's weight: rows, or the sum of its sample weights (c_i = s_i / sum s)
+        total = zero
         if weighted:
-            total = zero
             for r in range(n):
-                total += sb[r]
-            for r in range(n):
-                c[r] = sb[r] / total
+                total += sw[order[first + r]] if gather else sw[start + r]
             out[i, 1] = total
         else:
-            inverse = _cast(1.0 / n, hyper)
-            for r in range(n):
-                c[r] = inverse
             out[i, 1] = n
-        # ------------------------------------------------ forward
-        z_prev = Xb
-        for h in range(D):
-            M = sizes[h + 1]
-            W = p[oW[h] : oW[h + 1]].reshape(M, sizes[h])
-            b = p[ob[h] : ob[h + 1]]
-            z = work[oz[h] : oz[h] + n * M].reshape(n, M)
-            forward_product(z_prev, W, z)  # a^(h) = W^(h) z^(h-1) + b^(h), rows are samples
-            if h == D - 1:
-                break
-            activate(z, b, acts[h], hyper[H_SLOPE])  # z^(h) = sigma(a^(h)), in place
-            z_prev = z
-        # ------------------------------------- output unit, loss and delta^(D) = c_i (f - Y)
-        aD = work[oz[D - 1] : oz[D - 1] + n * K].reshape(n, K)
-        dD = work[od[D - 1] : od[D - 1] + n * K].reshape(n, K)
-        bD = p[ob[D - 1] : ob[D]]
+        # A batch of more than ``rows`` samples (the full batch) runs in chunks of ``rows``:
+        # each chunk's forward and backward pass in cache, its gradient added to the chunks'
+        # before it.  The loss is known after the last chunk's forward pass; a batch whose
+        # loss is not finite ends the run there, before any update.
         loss = 0.0
-        for r in range(n):
-            for k in range(K):
-                aD[r, k] += bD[k]
-            per_sample = zero
-            if output == SOFTMAX:
-                # f = e^{a - m} / s and l = (m + log s) sum_k Y_k - sum_k Y_k a_k, m the row maximum
-                mx = aD[r, 0]
-                for k in range(K):
-                    if aD[r, k] > mx:
-                        mx = aD[r, k]
-                s = zero
-                y_sum = zero
-                y_dot_a = zero
-                for k in range(K):
-                    e = math.exp(aD[r, k] - mx)
-                    dD[r, k] = e
-                    s += e
-                    y_sum += Yb[r, k]
-                    y_dot_a += Yb[r, k] * aD[r, k]
-                per_sample = (mx + math.log(s)) * y_sum - y_dot_a
-                for k in range(K):
-                    dD[r, k] = (dD[r, k] / s - Yb[r, k]) * c[r]
-            elif output == LINEAR:
-                for k in range(K):
-                    residual = aD[r, k] - Yb[r, k]
-                    per_sample += residual * residual
-                    dD[r, k] = residual * c[r]
-                per_sample = hyper[H_ONE] / (one + one) * per_sample
+        for c0 in range(0, n, rows):
+            m_rows = min(rows, n - c0)
+            last = c0 + m_rows == n
+            if gather:
+                Xc = work[oXb : oXb + m_rows * d].reshape(m_rows, d)
+                Yc = work[oYb : oYb + m_rows * K].reshape(m_rows, K)
+                gather_rows(X, order, first + c0, d, Xc)
+                gather_rows(Y, order, first + c0, K, Yc)
             else:
-                for k in range(K):
-                    x = aD[r, k]
-                    e = math.exp(-abs(x))  # the two branches of a sigmoid that cannot overflow
-                    f = one / (one + e) if x >= zero else e / (one + e)
-                    softplus = (x if x > zero else zero) + math.log1p(e)
-                    per_sample += softplus - Yb[r, k] * x  # binary cross-entropy from the logit
-                    dD[r, k] = (f - Yb[r, k]) * c[r]
-            loss += per_sample * (c[r] if weighted else one)
-        if not weighted:
-            loss /= n
-        if hyper[H_L2] != zero:
-            loss += 0.5 * hyper[H_L2] * sum_squares(p, 0, n_weights)  # lambda/2 ||w||^2, weights only
-        out[i, 0] = loss
-        if not math.isfinite(loss):
-            return i + 1
-        # ------------------------------------------------ backward, and the update layer by layer
-        # Without clipping (which needs every gradient first) a layer's parameters are updated
-        # as soon as its gradients are done and W^(h) has given delta^(h-1): while they are in
-        # cache.  The arithmetic is the same, parameter by parameter.
-        t = step0 + i + 1
-        by_layer = wide[W_MAX_NORM] == 0.0
-        for h in range(D - 1, -1, -1):
-            M, M_prev = sizes[h + 1], sizes[h]
-            delta = work[od[h] : od[h] + n * M].reshape(n, M)
-            z_prev = Xb if h == 0 else work[oz[h - 1] : oz[h - 1] + n * M_prev].reshape(n, M_prev)
-            W = p[oW[h] : oW[h + 1]].reshape(M, M_prev)
-            dW = g[oW[h] : oW[h + 1]].reshape(M, M_prev)
-            weight_gradient(delta, z_prev, dW)  # sum_i delta^(h)_i z^(h-1)_i^T
-            if hyper[H_L2] != zero:
-                l2 = hyper[H_L2]
-                for q in range(oW[h], oW[h + 1]):
-                    g[q] += l2 * p[q]  # + lambda W^(h)
-            out[i, 2 + h] = math.sqrt(sum_squares(g, oW[h], oW[h + 1]))
-            column_sums(delta, g[ob[h] : ob[h + 1]])  # sum_i delta^(h)_i, rows in order
-            if h > 0:
-                back = work[od[h - 1] : od[h - 1] + n * M_prev].reshape(n, M_prev)
-                back_product(delta, W, back)  # delta^(h-1) = sigma'(a^(h-1)) o (W^(h))^T delta^(h)
-                z_back = work[oz[h - 1] : oz[h - 1] + n * M_prev].reshape(n, M_prev)
-                times_derivative(back, z_back, acts[h - 1], hyper[H_SLOPE])
-            if by_layer:
-                for lo, hi, weights in ((oW[h], oW[h + 1], oW[h + 1] - oW[h]), (ob[h], ob[h + 1], 0)):
-                    update(p[lo:hi], g[lo:hi], m[lo:hi], v[lo:hi], optimizer, hyper, wide, lrs[i], t, weights)
+                Xc = X[(start + c0) * d : (start + c0 + m_rows) * d].reshape(m_rows, d)
+                Yc = Y[(start + c0) * K : (start + c0 + m_rows) * K].reshape(m_rows, K)
+            cc = c[:m_rows]  # c_i = 1/n, or s_i / sum s: sums over samples are means
+            if weighted:
+                for r in range(m_rows):
+                    row = order[first + c0 + r] if gather else start + c0 + r
+                    cc[r] = sw[row] / total
+            else:
+                cc[0] = 1.0 / n  # in the arrays' dtype
+                for r in range(1, m_rows):
+                    cc[r] = cc[0]
+            loss += forward_output(Xc, Yc, cc, weighted, p, work, oW, ob, oz, od, sizes, acts, output, hyper)
+            if last:
+                if not weighted:
+                    loss /= n
+                if hyper[H_L2] != zero:
+                    loss += 0.5 * hyper[H_L2] * sum_squares(p, 0, n_weights)  # lambda/2 ||w||^2, weights only
+                out[i, 0] = loss
+                if not math.isfinite(loss):
+                    return i + 1
+            backward(
+                Xc, c0 > 0, last, by_layer, i, out, p, g, m, v, work, oW, ob, oz, od, sizes, acts,
+                hyper, wide, optimizer, lrs[i], t,
+            )  # fmt: skip
         if not by_layer:
             clip(g, wide[W_MAX_NORM], hyper)
             update(p, g, m, v, optimizer, hyper, wide, lrs[i], t, n_weights)
     return epochs * n_batches
+
+
+@njit(cache=True)
+def forward_output(X, Y, c, weighted, p, work, oW, ob, oz, od, sizes, acts, output, hyper):
+    """The forward pass of a chunk's rows (X, Y), its output unit and delta^(D) = c_i (f - Y).
+
+    Returns the chunk's sum of per-sample losses (each times c_i where weighted).
+    """
+    n = X.shape[0]
+    D = sizes.shape[0] - 1
+    K = sizes[D]
+    one = hyper[H_ONE]
+    zero = one - one
+    z_prev = X
+    for h in range(D):
+        M = sizes[h + 1]
+        W = p[oW[h] : oW[h + 1]].reshape(M, sizes[h])
+        b = p[ob[h] : ob[h + 1]]
+        z = work[oz[h] : oz[h] + n * M].reshape(n, M)
+        forward_product(z_prev, W, z)  # a^(h) = W^(h) z^(h-1) + b^(h), rows are samples
+        if h == D - 1:
+            break
+        activate(z, b, acts[h], hyper[H_SLOPE])  # z^(h) = sigma(a^(h)), in place
+        z_prev = z
+    aD = work[oz[D - 1] : oz[D - 1] + n * K].reshape(n, K)
+    dD = work[od[D - 1] : od[D - 1] + n * K].reshape(n, K)
+    bD = p[ob[D - 1] : ob[D]]
+    loss = 0.0
+    for r in range(n):
+        for k in range(K):
+            aD[r, k] += bD[k]
+        per_sample = zero
+        if output == SOFTMAX:
+            # f = e^{a - m} / s and l = (m + log s) sum_k Y_k - sum_k Y_k a_k, m the row maximum
+            mx = aD[r, 0]
+            for k in range(K):
+                if aD[r, k] > mx:
+                    mx = aD[r, k]
+            s = zero
+            y_sum = zero
+            y_dot_a = zero
+            for k in range(K):
+                e = math.exp(aD[r, k] - mx)
+                dD[r, k] = e
+                s += e
+                y_sum += Y[r, k]
+                y_dot_a += Y[r, k] * aD[r, k]
+            per_sample = (mx + math.log(s)) * y_sum - y_dot_a
+            for k in range(K):
+                dD[r, k] = (dD[r, k] / s - Y[r, k]) * c[r]
+        elif output == LINEAR:
+            for k in range(K):
+                residual = aD[r, k] - Y[r, k]
+                per_sample += residual * residual
+                dD[r, k] = residual * c[r]
+            per_sample = hyper[H_ONE] / (one + one) * per_sample
+        else:
+            for k in range(K):
+                x = aD[r, k]
+                e = math.exp(-abs(x))  # the two branches of a sigmoid that cannot overflow
+                f = one / (one + e) if x >= zero else e / (one + e)
+                softplus = (x if x > zero else zero) + math.log1p(e)
+                per_sample += softplus - Y[r, k] * x  # binary cross-entropy from the logit
+                dD[r, k] = (f - Y[r, k]) * c[r]
+        loss += per_sample * (c[r] if weighted else one)
+    return loss
+
+
+@njit(cache=True)
+def backward(
+    X, accumulate, finish, by_layer, i, out, p, g, m, v, work, oW, ob, oz, od, sizes, acts,
+    hyper, wide, optimizer, lr, t,
+):  # fmt: skip
+    """The backward pass of a chunk's rows: dL/dW^(h) and dL/db^(h) into g (added to what g
+    holds with ``accumulate``) and delta^(h-1) = sigma'(a^(h-1)) o (W^(h))^T delta^(h).
+
+    With ``finish`` (the batch's last chunk) a layer's gradient is complete when its turn
+    is done: the L2 term is added, its norm goes to ``out[i, 2 + h]`` and, with
+    ``by_layer``, its parameters are updated at once, while they are in cache (the same
+    arithmetic, parameter by parameter, as one update after the whole pass).
+    """
+    n = X.shape[0]
+    D = sizes.shape[0] - 1
+    zero = hyper[H_ONE] - hyper[H_ONE]
+    for h in range(D - 1, -1, -1):
+        M, M_prev = sizes[h + 1], sizes[h]
+        delta = work[od[h] : od[h] + n * M].reshape(n, M)
+        z_prev = X if h == 0 else work[oz[h - 1] : oz[h - 1] + n * M_prev].reshape(n, M_prev)
+        W = p[oW[h] : oW[h + 1]].reshape(M, M_prev)
+        dW = g[oW[h] : oW[h + 1]].reshape(M, M_prev)
+        weight_gradient(delta, z_prev, dW, accumulate)  # sum_i delta^(h)_i z^(h-1)_i^T
+        column_sums(delta, g[ob[h] : ob[h + 1]], accumulate)  # sum_i delta^(h)_i, rows in order
+        if h > 0:
+            back = work[od[h - 1] : od[h - 1] + n * M_prev].reshape(n, M_prev)
+            back_product(delta, W, back)  # delta^(h-1) = sigma'(a^(h-1)) o (W^(h))^T delta^(h)
+            z_back = work[oz[h - 1] : oz[h - 1] + n * M_prev].reshape(n, M_prev)
+            times_derivative(back, z_back, acts[h - 1], hyper[H_SLOPE])
+        if not finish:
+            continue
+        if hyper[H_L2] != zero:
+            l2 = hyper[H_L2]
+            for q in range(oW[h], oW[h + 1]):
+                g[q] += l2 * p[q]  # + lambda W^(h)
+        out[i, 2 + h] = math.sqrt(sum_squares(g, oW[h], oW[h + 1]))
+        if by_layer:
+            for lo, hi, weights in ((oW[h], oW[h + 1], oW[h + 1] - oW[h]), (ob[h], ob[h + 1], 0)):
+                update(p[lo:hi], g[lo:hi], m[lo:hi], v[lo:hi], optimizer, hyper, wide, lr, t, weights)
 
 
 @njit(cache=True)
@@ -282,11 +322,11 @@ def times_derivative(g, z, act, slope):
 
 
 @njit(cache=True)
-def column_sums(delta, db):
-    """db_j = sum_i delta_ij, the rows added in order."""
+def column_sums(delta, db, accumulate):
+    """db_j = sum_i delta_ij (added to db_j with ``accumulate``), the rows added in order."""
     n, M = delta.shape
     for j in range(M):
-        db[j] = delta[0, j]
+        db[j] = db[j] + delta[0, j] if accumulate else delta[0, j]
     for r in range(1, n):
         for j in range(M):
             db[j] += delta[r, j]
@@ -301,7 +341,7 @@ def forward_product(z, W, a):
     """a = z W^T: a_ij = sum_q z_iq W_jq."""
     n, k = z.shape
     if k > 1:
-        gemm(False, True, z, W, a)
+        gemm(False, True, z, W, a, False)
         return
     for r in range(n):
         x = z[r, 0]
@@ -310,15 +350,15 @@ def forward_product(z, W, a):
 
 
 @njit(cache=True)
-def weight_gradient(delta, z, dW):
-    """dW = delta^T z: dW_jq = sum_i delta_ij z_iq."""
+def weight_gradient(delta, z, dW, accumulate):
+    """dW = delta^T z: dW_jq = sum_i delta_ij z_iq (added to dW with ``accumulate``)."""
     if delta.shape[0] > 1:
-        gemm(True, False, delta, z, dW)
+        gemm(True, False, delta, z, dW, accumulate)
         return
     for j in range(delta.shape[1]):
         d = delta[0, j]
         for q in range(z.shape[1]):
-            dW[j, q] = d * z[0, q]
+            dW[j, q] = dW[j, q] + d * z[0, q] if accumulate else d * z[0, q]
 
 
 @njit(cache=True)
@@ -326,7 +366,7 @@ def back_product(delta, W, back):
     """back = delta W: back_iq = sum_j delta_ij W_jq."""
     n, M = delta.shape
     if M > 1:
-        gemm(False, False, delta, W, back)
+        gemm(False, False, delta, W, back, False)
         return
     for r in range(n):
         d = delta[r, 0]

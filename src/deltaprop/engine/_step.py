@@ -47,6 +47,10 @@ OUTPUTS = ("softmax", "identity", "sigmoid")
 OPTIMIZERS = ("gd", "momentum", "adam", "adamw")
 DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
+# The fused step runs a batch of more rows (the full batch) in chunks of CHUNK_ROWS rows,
+# each chunk's forward and backward pass in cache, its gradient added to the others'.
+CHUNK_ROWS = 1024
+
 _compiled: dict[str, ModuleType] = {}
 
 
@@ -144,7 +148,9 @@ class EngineWorkspace(FlatLayout):
         """Make room for batches of ``rows`` samples, gathered or not (arrays only grow)."""
         d, K = self.sizes[0], self.sizes[-1]
         if self.fused:
-            # X_B, Y_B, s_B when gathering, c, then z^(h) (a^(D)) and delta^(h) per layer
+            # X_B, Y_B, s_B when gathering, c, then z^(h) (a^(D)) and delta^(h) per layer, for
+            # a chunk of at most CHUNK_ROWS rows (a longer batch runs chunk by chunk)
+            rows = min(rows, CHUNK_ROWS)
             size = rows * (1 + 2 * sum(self.widths)) + (rows * (d + K + 1) if gather else 0)
             if size > self.work.size:
                 self.work = np.empty(size, self.dtype)
@@ -286,8 +292,9 @@ class Engine(FlatState):
     def _run_fused(self, net, ws, X, Y, s, order, starts, epochs, code, hyper, wide, lrs, step0, moments):
         D = net.D
         weighted = s is not None
+        rows = min(int(np.max(np.diff(starts))), CHUNK_ROWS)
         layout = np.array(
-            [D, int(np.max(np.diff(starts))), _OUTPUT_CODES[ws.output], code, order is not None, weighted]
+            [D, rows, _OUTPUT_CODES[ws.output], code, order is not None, weighted]
             + ws.sizes
             + [_ACTIVATION_CODES[name] for name, _ in ws.hidden],
             dtype=np.int64,
