@@ -13,7 +13,9 @@ broadcast, the tasks, the reduction and the round trips, with no arithmetic to s
 
 Out of core: a Parquet directory of ``--ooc-rows`` x 50 written to a temporary folder,
 trained by mini-batch SGD streamed to the client (``persist=False``) in a subprocess
-that reports its peak RSS (``resource.getrusage``) beside the size of the data.
+whose address space is limited (``resource.setrlimit(RLIMIT_AS)``) to what its imports
+mapped plus ``--ooc-memory-mb``, and which reports its peak RSS (sampled with psutil)
+beside the size of the data.
 """
 
 from __future__ import annotations
@@ -120,13 +122,17 @@ def full_batch(n: int, blocks: int, steps: int) -> dict[str, float]:
 
 
 OOC_CHILD = r"""
-import json, sys, threading, time
+import json, resource, sys, threading, time
 import psutil
 sys.path.insert(0, {src!r})
-import dask, dask.array as da, dask.dataframe as dd, numpy as np
+import dask, dask.array as da, dask.dataframe as dd, numpy as np, pandas, pyarrow
 import deltaprop.dask as ddp
 from deltaprop import Network
 process = psutil.Process()
+budget = {budget_mb} * 2**20
+if budget:  # the address space after the imports, plus the budget: a hard limit on what the fit can map
+    limit = process.memory_info().vms + budget
+    resource.setrlimit(resource.RLIMIT_AS, (limit, resource.getrlimit(resource.RLIMIT_AS)[1]))
 with dask.config.set(scheduler="threads"):
     table = dd.read_parquet({folder!r}).to_dask_array(lengths={lengths!r})
     X, labels = table[:, :50], table[:, 50].astype(int)
@@ -148,11 +154,11 @@ with dask.config.set(scheduler="threads"):
     watcher.join()
 print(json.dumps({{"rows": int(X.shape[0]), "seconds": seconds, "peak_rss_MB": peak[0] / 1e6,
                    "rss_before_fit_MB": before / 1e6, "loss": history.loss[-1],
-                   "blocks": len(X.chunks[0])}}))
+                   "blocks": len(X.chunks[0]), "budget_MB": budget / 2**20}}))
 """
 
 
-def out_of_core(rows: int, files: int) -> dict[str, float]:
+def out_of_core(rows: int, files: int, budget_mb: int) -> dict[str, float]:
     import pandas as pd
 
     with tempfile.TemporaryDirectory() as folder:
@@ -166,7 +172,7 @@ def out_of_core(rows: int, files: int) -> dict[str, float]:
             frame.to_parquet(Path(folder) / f"part-{j:03d}.parquet")
         size = sum(p.stat().st_size for p in Path(folder).iterdir()) / 1e6
         lengths = [per_file] * files
-        code = OOC_CHILD.format(src=str(ROOT / "src"), folder=folder, lengths=lengths)
+        code = OOC_CHILD.format(src=str(ROOT / "src"), folder=folder, lengths=lengths, budget_mb=budget_mb)
         out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
         result = json.loads(out.stdout.strip().splitlines()[-1])
     result["files_MB"] = size
@@ -204,7 +210,14 @@ def markdown(results: list[dict[str, float]], ooc: dict[str, float] | None, load
             f"of SGD (batch 256) streamed to the client: {ooc['seconds']:.1f} s, "
             f"{ooc['rows_per_second']:.0f} rows/s; peak RSS {ooc['peak_rss_MB']:.0f} MB "
             f"during the fit, {ooc['rss_before_fit_MB']:.0f} MB just before it (Python, NumPy, pandas, "
-            "pyarrow, Dask loaded).",
+            "pyarrow, Dask loaded)"
+            + (
+                f"; the process's address space limited (RLIMIT_AS) to what the imports had mapped plus "
+                f"{ooc['budget_MB']:.0f} MiB, {ooc['data_MB_float64'] / ooc['budget_MB']:.1f} times less "
+                "than the data."
+                if ooc["budget_MB"]
+                else "."
+            ),
         ]
     return "\n".join(lines) + "\n"
 
@@ -222,6 +235,12 @@ def main() -> None:
         "--ooc-rows", type=int, default=3_000_000, help="rows of the out-of-core Parquet data"
     )
     parser.add_argument("--ooc-files", type=int, default=30)
+    parser.add_argument(
+        "--ooc-memory-mb",
+        type=int,
+        default=512,
+        help="address space the out-of-core fit may map beyond its imports (RLIMIT_AS; 0: no limit)",
+    )
     parser.add_argument("--no-ooc", action="store_true")
     parser.add_argument("--only-ooc", action="store_true")
     parser.add_argument("--markdown", type=Path, help="write the results as Markdown here")
@@ -232,7 +251,7 @@ def main() -> None:
         results = [full_batch(n, args.blocks, args.steps) for n in (20_000, args.big_rows)]
     for r in results:
         print(json.dumps(r))
-    ooc = None if args.no_ooc else out_of_core(args.ooc_rows, args.ooc_files)
+    ooc = None if args.no_ooc else out_of_core(args.ooc_rows, args.ooc_files, args.ooc_memory_mb)
     if ooc:
         print(json.dumps(ooc))
     text = markdown(results, ooc, load + f" (start), {os.getloadavg()[0]:.1f} (end)")

@@ -189,11 +189,12 @@ def test_offline_play_on_xor_brings_the_test_loss_down_and_the_heatmap_shows_the
     page.click("#play")
     below = "(window.playground.frame?.curve.test ?? []).some((v) => v !== null && v < 0.1)"
     wait_for(page, below, timeout=20)
-    page.click("#play")  # pause
     # the epoch the test loss first fell below 0.1, from the page's own loss curve (not a polled counter)
     curve = state(page, "window.playground.frame.curve")
     first = next(e for e, v in zip(curve["epoch"], curve["test"], strict=True) if v is not None and v < 0.1)
     assert first <= 150, (first, curve["test"][-5:])
+    wait_for(page, "window.playground.frame.epoch >= 300", timeout=30)  # trained on, for a crisp map
+    page.click("#play")  # pause
     sync_api.expect(page.locator("#play")).to_have_attribute("aria-label", "play")
     shown = float(page.locator("#test-loss").inner_text())  # the page shows the last frame's loss
     assert shown == pytest.approx(state(page, "window.playground.frame.test_loss"), abs=1e-3)
