@@ -213,8 +213,8 @@ def markdown(results: list[dict[str, float]], ooc: dict[str, float] | None, load
             "pyarrow, Dask loaded)"
             + (
                 f"; the process's address space limited (RLIMIT_AS) to what the imports had mapped plus "
-                f"{ooc['budget_MB']:.0f} MiB, {ooc['data_MB_float64'] / ooc['budget_MB']:.1f} times less "
-                "than the data."
+                f"{ooc['budget_MB']:.0f} MiB; the data is {ooc['data_MB_float64'] / ooc['budget_MB']:.1f} "
+                "times that."
                 if ooc["budget_MB"]
                 else "."
             ),
