@@ -6,6 +6,8 @@ The clusters are real ``distributed.LocalCluster`` s on the loopback interface
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 
@@ -498,7 +500,12 @@ def test_dask_ml_incremental_and_its_searches_train_through_partial_fit(client):
         except RuntimeError as error:  # dask-ml's own coroutine calling dask.persist, any estimator
             if "asynchronous Client in a synchronous context" not in str(error):
                 raise
-            pytest.skip(f"dask-ml's {type(search).__name__} does not run on this Dask version: {error}")
+            if os.environ.get("DELTAPROP_REQUIRE_DASK_ML"):  # make test-dask-ml: a Dask it supports
+                raise
+            pytest.skip(
+                f"dask-ml's {type(search).__name__} does not run on this Dask version ({dask.__version__}; "
+                f"`make test-dask-ml` runs it on the last one it supports): {error}"
+            )
         assert search.best_score_ > 0.3 and hasattr(search.best_estimator_, "coefs_")
 
 
