@@ -18,6 +18,7 @@ import dask  # noqa: E402
 
 import deltaprop.dask as ddp  # noqa: E402
 from deltaprop import Network, Trainer, fit  # noqa: E402
+from deltaprop.activations import Activation  # noqa: E402
 from deltaprop.optim import apply_updates, gd, momentum  # noqa: E402
 from deltaprop.train import Callback, DivergenceError  # noqa: E402
 
@@ -49,8 +50,8 @@ def _problem(n=300, d=5, K=3, seed=0):
     return X, Y
 
 
-def _net(sizes=(5, 8, 3), **kwargs):
-    return Network(list(sizes), activation="tanh", random_state=0, **kwargs)
+def _net(sizes=(5, 8, 3), activation="tanh", **kwargs):
+    return Network(list(sizes), activation=activation, random_state=0, **kwargs)
 
 
 def _params(net):
@@ -126,6 +127,56 @@ def test_gd_steps_are_bitwise_equal_on_a_cluster_the_threaded_scheduler_and_in_m
     assert _bitwise(on_cluster, threaded)
     assert _bitwise(on_cluster, streamed)
     assert _bitwise(on_cluster, in_memory)
+
+
+def test_the_engine_s_block_sums_are_the_reference_s():
+    rng = np.random.default_rng(3)
+    X, Y = _problem(n=3000)  # more rows than a chunk of the engine's step
+    s = rng.uniform(0.5, 1.5, X.shape[0])
+    for activation in ("relu", "tanh"):  # the fused step and the split step
+        net = _net(activation=activation)
+        for weights in (None, s):
+            want = ddp.block_sums(net, X, Y, weights, path="numpy")
+            got = ddp.block_sums(net, X, Y, weights, path="engine")
+            assert got.weight == want.weight and got.loss == pytest.approx(want.loss, rel=1e-12)
+            for g, w in zip([*got.W, *got.b], [*want.W, *want.b], strict=True):
+                np.testing.assert_allclose(g, w, rtol=1e-11, atol=1e-12)
+
+
+def test_dask_objective_runs_the_engine_where_the_work_pays_for_it():
+    X, Y = _problem()
+    Xd = da.from_array(X, chunks=CHUNK)
+    lazy = {"persist": False}  # nothing computed: only the choice
+    assert ddp.DaskObjective(_net(), Xd, Y, **lazy).path == "numpy"  # one evaluation of 300 rows
+    assert ddp.DaskObjective(_net(), Xd, Y, evaluations=100_000, **lazy).path == "engine"
+    user = Network([5, 8, 3], activation=Activation("square", lambda a: a * a, lambda a, z: 2 * a))
+    assert ddp.DaskObjective(user, Xd, Y, evaluations=100_000, **lazy).path == "numpy"  # not the engine's
+
+
+def test_engine_steps_are_bitwise_equal_on_a_cluster_threaded_and_in_memory(client, monkeypatch):
+    from deltaprop.dask import _objective
+
+    monkeypatch.setattr(_objective, "engine_pays", lambda steps, work: True)  # as a long fit would
+    X, Y = _problem()
+    steps, lr, l2 = 4, 0.3, 0.01
+    on_cluster = _net(activation="relu")
+    ddp.fit(on_cluster, da.from_array(X, chunks=CHUNK), Y, learning_rate=lr, l2=l2, epochs=steps)
+    client.close()
+    with dask.config.set(scheduler="threads"):
+        threaded = _net(activation="relu")
+        ddp.fit(threaded, da.from_array(X, chunks=CHUNK), Y, learning_rate=lr, l2=l2, epochs=steps)
+    in_memory = _net(activation="relu")
+    transform = gd(lr)
+    state = transform.init(in_memory.params)
+    for _ in range(steps):
+        _, grads = ddp.in_memory_loss_and_gradient(in_memory, _blocks(X), _blocks(Y), l2, path="engine")
+        updates, state = transform.update(grads, state, in_memory.params)
+        in_memory.params = apply_updates(in_memory.params, updates)
+    reference = _net(activation="relu")
+    fit(reference, X, Y, optimizer=Trainer(reference, "gd", lr, l2, path="numpy"), epochs=steps)
+    assert _bitwise(on_cluster, threaded) and _bitwise(on_cluster, in_memory)
+    for a, b in zip(_params(on_cluster), _params(reference), strict=True):
+        np.testing.assert_allclose(a, b, rtol=0, atol=1e-12)
 
 
 def test_gd_steps_equal_the_ordinary_fit_within_1e_12(client):

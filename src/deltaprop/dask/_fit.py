@@ -130,7 +130,9 @@ def fit(
     history = History() if history is None else history
     hooks = [as_callback(cb) for cb in callbacks]
     if batch_size is None:
-        objective = DaskObjective(net, X, Y, sample_weight, persist=persist, split_every=split_every)
+        objective = DaskObjective(
+            net, X, Y, sample_weight, persist=persist, split_every=split_every, evaluations=epochs
+        )
         data = objective.data
     else:
         data = check_blocks(net, X, Y, sample_weight, persist=persist)

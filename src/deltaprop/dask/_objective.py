@@ -22,7 +22,9 @@ from dask.delayed import Delayed, delayed
 from deltaprop._types import Grads
 from deltaprop.dask._data import BlockData, check_blocks
 from deltaprop.dask._sums import SPLIT_EVERY, BlockSums, add_sums, block_sums, finish, tree_sum
+from deltaprop.engine import supports as engine_supports
 from deltaprop.network import Network
+from deltaprop.train import engine_pays
 
 
 def current_client() -> Any:
@@ -68,6 +70,10 @@ class DaskObjective:
         Blocks added per task of the tree reduction.
     threads : int, default 1
         BLAS threads inside each task (a worker runs one task per thread).
+    evaluations : int, default 1
+        How many times the objective will be called (a fit's steps, L-BFGS's evaluations):
+        the workers compute the blocks' sums in the compiled engine where that work pays
+        for loading it (``path``), on the reference path otherwise, by the work alone.
 
     Examples
     --------
@@ -93,10 +99,14 @@ class DaskObjective:
         persist: bool = True,
         split_every: int = SPLIT_EVERY,
         threads: int = 1,
+        evaluations: int = 1,
     ) -> None:
         self.data: BlockData = check_blocks(net, X, Y, sample_weight, persist=persist)
         self.split_every = split_every
         self.threads = threads
+        work = float(evaluations) * self.data.n * sum(w.size for w in net.W)
+        pays = engine_pays(evaluations * len(self.data.blocks), work)
+        self.path = "engine" if pays and engine_supports(net) else "numpy"  # what block_sums runs
 
     @property
     def n(self) -> int:
@@ -107,7 +117,7 @@ class DaskObjective:
         """One step's tasks: the parameters of ``net`` broadcast, a ``block_sums`` per block, the tree."""
         shared = broadcast(net.copy())
         parts: list[Delayed] = [
-            delayed(block_sums, pure=True)(shared, Xb, Yb, sb, self.threads)
+            delayed(block_sums, pure=True)(shared, Xb, Yb, sb, self.threads, self.path)
             for Xb, Yb, sb in self.data.blocks
         ]
         return tree_sum(parts, delayed(add_sums, pure=True), self.split_every)

@@ -9,9 +9,11 @@ sums that only the client divides::
 
 with n = sum_j |B_j| (or sum_i s_i with sample weights).  Each block's sums come from
 the reference :meth:`Network.forward <deltaprop.network.Network.forward>` and
-:meth:`~deltaprop.network.Network.backward`: the block's mean gradient times its row
-count.  :func:`tree_sum` adds them in one fixed order, whatever runs the tasks, so a
-cluster, the threaded scheduler and :func:`in_memory_loss_and_gradient` give the same bits.
+:meth:`~deltaprop.network.Network.backward`, or from the compiled engine's forward and
+backward (:class:`deltaprop.train.FullBatchObjective`) where the fit's work pays for
+loading it: the block's mean gradient times its row count.  :func:`tree_sum` adds them
+in one fixed order, whatever runs the tasks, so a cluster, the threaded scheduler and
+:func:`in_memory_loss_and_gradient` give the same bits.
 """
 
 from __future__ import annotations
@@ -23,7 +25,9 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from deltaprop._types import Array, Grads, Params
+from deltaprop.engine import supports as engine_supports
 from deltaprop.network import Network
+from deltaprop.train import FullBatchObjective
 
 T = TypeVar("T")
 
@@ -46,9 +50,15 @@ class BlockSums(NamedTuple):
 
 
 def block_sums(
-    net: Network, X: Array, Y: Array, sample_weight: Array | None = None, threads: int = 1
+    net: Network,
+    X: Array,
+    Y: Array,
+    sample_weight: Array | None = None,
+    threads: int = 1,
+    path: str = "numpy",
 ) -> BlockSums:
-    """The sums of one block (X, Y) at the parameters of ``net``, by the reference forward and backward.
+    """The sums of one block (X, Y) at the parameters of ``net``, by the reference forward and backward
+    (``path="numpy"``) or the compiled engine's (``path="engine"``, where it covers the network).
 
     ``threads`` bounds BLAS inside the task (threadpoolctl): a Dask worker runs one task
     per thread it has, so one BLAS thread per task uses the worker's threads and no more.
@@ -59,6 +69,8 @@ def block_sums(
     if X.shape[0] == 0:
         return BlockSums(0.0, 0.0, [np.zeros_like(w) for w in net.W], [np.zeros_like(v) for v in net.b])
     s = None if sample_weight is None else np.asarray(sample_weight, dtype=net.dtype).reshape(-1)
+    if path == "engine" and engine_supports(net):
+        return _engine_sums(net, X, Y, s, threads)
     with threadpool_limits(limits=threads, user_api="blas"), np.errstate(all="ignore"):
         cache = net.forward(X)
         per_sample = net.output.per_sample(cache.a[-1], Y)
@@ -74,6 +86,18 @@ def block_sums(
         # times the block's weight it is the block's gradient sum.
         grads = net.backward(cache, Y, 0.0, s)
     return BlockSums(weight, loss, [g * weight for g in grads.W], [g * weight for g in grads.b])
+
+
+def _engine_sums(net: Network, X: Array, Y: Array, s: Array | None, threads: int) -> BlockSums:
+    """A block's sums by the compiled engine: its mean loss and gradient times the block's weight."""
+    weight = float(X.shape[0]) if s is None else float(s.sum())
+    if weight == 0.0:
+        return BlockSums(0.0, 0.0, [np.zeros_like(w) for w in net.W], [np.zeros_like(v) for v in net.b])
+    with threadpool_limits(limits=threads, user_api="blas"), np.errstate(all="ignore"):
+        loss, grads = FullBatchObjective(net, X, Y, 0.0, s, path="engine")()
+        if not np.isfinite(loss):  # the engine stops before its backward pass: no gradient
+            grads = Grads([np.zeros_like(w) for w in net.W], [np.zeros_like(v) for v in net.b])
+        return BlockSums(weight, loss * weight, [g * weight for g in grads.W], [g * weight for g in grads.b])
 
 
 def add_sums(*parts: BlockSums) -> BlockSums:
@@ -128,6 +152,7 @@ def in_memory_loss_and_gradient(
     *,
     split_every: int = SPLIT_EVERY,
     threads: int = 1,
+    path: str = "numpy",
 ) -> tuple[float, Grads]:
     """The full-batch loss and gradient of blocks held in memory, summed as a cluster sums them.
 
@@ -147,6 +172,7 @@ def in_memory_loss_and_gradient(
     """
     weights: Sequence[Array | None] = [None] * len(X_blocks) if s_blocks is None else s_blocks
     parts = [
-        block_sums(net, Xb, Yb, sb, threads) for Xb, Yb, sb in zip(X_blocks, Y_blocks, weights, strict=True)
+        block_sums(net, Xb, Yb, sb, threads, path)
+        for Xb, Yb, sb in zip(X_blocks, Y_blocks, weights, strict=True)
     ]
     return finish(tree_sum(parts, add_sums, split_every), net, l2)

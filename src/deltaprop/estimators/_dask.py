@@ -110,7 +110,7 @@ def fit_on_dask(est: Any, X: Any, y: Any, sample_weight: Any, incremental: bool)
     callbacks = est._user_callbacks()
     try:
         if est.solver == "lbfgs":
-            objective = DaskObjective(net, X, Y, s)
+            objective = DaskObjective(net, X, Y, s, evaluations=est.max_fun)
             est._fit_lbfgs(net, X, Y, s, callbacks, objective=objective)
         else:
             _fit_gd(est, net, X, Y, s, callbacks)

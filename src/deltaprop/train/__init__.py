@@ -18,7 +18,7 @@ from deltaprop.train._objective import FullBatchObjective
 from deltaprop.train._progress import ProgressBar
 from deltaprop.train._split import split_validation
 from deltaprop.train._stopping import StoppingRule
-from deltaprop.train._trainer import DivergenceError, Trainer
+from deltaprop.train._trainer import DivergenceError, Trainer, engine_pays
 
 __all__ = [
     "Callback",
@@ -29,6 +29,7 @@ __all__ = [
     "StoppingRule",
     "Trainer",
     "as_callback",
+    "engine_pays",
     "fit",
     "gradient_descent",
     "score",

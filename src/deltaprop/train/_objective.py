@@ -8,7 +8,7 @@ from deltaprop._types import Array, Grads
 from deltaprop.engine import Engine
 from deltaprop.engine import supports as engine_supports
 from deltaprop.network import Network
-from deltaprop.train._trainer import ENGINE_SAVES_PER_MAC, ENGINE_SAVES_PER_STEP, ENGINE_START_UP, PATHS
+from deltaprop.train._trainer import PATHS, engine_pays
 
 
 class FullBatchObjective:
@@ -58,10 +58,8 @@ class FullBatchObjective:
         if path not in PATHS:
             raise ValueError(f"The 'path' parameter must be one of {list(PATHS)}. Got {path!r} instead.")
         self.net, self.X, self.Y, self.l2, self.sample_weight = net, X, Y, l2, sample_weight
-        saved = evaluations * (
-            ENGINE_SAVES_PER_STEP + X.shape[0] * sum(w.size for w in net.W) * ENGINE_SAVES_PER_MAC
-        )
-        wanted = path == "engine" or (path == "auto" and saved >= ENGINE_START_UP)
+        work = float(evaluations) * X.shape[0] * sum(w.size for w in net.W)
+        wanted = path == "engine" or (path == "auto" and engine_pays(evaluations, work))
         self._engine = Engine(None) if wanted and engine_supports(net) else None
         self._starts = np.array([0, X.shape[0]])
 

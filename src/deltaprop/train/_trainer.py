@@ -43,6 +43,16 @@ ENGINE_SAVES_PER_STEP = 30e-6
 ENGINE_SAVES_PER_MAC = 0.5e-9
 
 
+def engine_pays(steps: int, multiply_adds: float) -> bool:
+    """Whether ``steps`` steps (or evaluations) of ``multiply_adds`` forward multiply-adds in all
+    (batch rows x weights, summed) save more than loading the compiled engine costs.
+
+    The rule of ``path="auto"`` everywhere (:class:`Trainer`, :class:`FullBatchObjective`,
+    :class:`deltaprop.dask.DaskObjective`): by the work alone, never by what ran before.
+    """
+    return steps * ENGINE_SAVES_PER_STEP + multiply_adds * ENGINE_SAVES_PER_MAC >= ENGINE_START_UP
+
+
 class DivergenceError(FloatingPointError):
     """Training produced a non-finite loss; the network keeps its last finite parameters."""
 
@@ -210,8 +220,7 @@ class Trainer:
             steps, work = self._ahead
             if not steps:  # nothing announced: this step alone
                 steps, work = 1, float(self._rows) * sum(w.size for w in self.net.W)
-            saved = steps * ENGINE_SAVES_PER_STEP + work * ENGINE_SAVES_PER_MAC
-            wanted = saved >= ENGINE_START_UP
+            wanted = engine_pays(steps, work)
         else:
             wanted = self.path_setting == "engine"
         use_engine = wanted and engine_supports(self.net, self.optimizer)
