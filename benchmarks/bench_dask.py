@@ -84,9 +84,13 @@ def full_batch(n: int, blocks: int, steps: int) -> dict[str, float]:
     results["in-memory"] = _per_step(in_memory, steps)
     with threadpool_limits(limits=1):  # as a 1-thread worker computes
         results["in-memory 1 thread"] = _per_step(in_memory, steps)
+    # one block's sums as the workers compute them: the path DaskObjective chooses for this fit
+    path = ddp.DaskObjective(net, da.from_array(X, chunks=chunk), Y, persist=False, evaluations=steps).path
+    results["path"] = path  # type: ignore[assignment]
+    block_sums(net, X[:chunk], Y[:chunk], path=path)
     started = time.perf_counter()
     for _ in range(3):
-        block_sums(net, X[:chunk], Y[:chunk])
+        block_sums(net, X[:chunk], Y[:chunk], path=path)
     results["per-block"] = (time.perf_counter() - started) / 3
 
     def on_dask(k: int) -> None:
@@ -144,14 +148,16 @@ with dask.config.set(scheduler="threads"):
     def sample():
         while not done.wait(0.02):
             peak[0] = max(peak[0], process.memory_info().rss)
-    watcher = threading.Thread(target=sample)
+    watcher = threading.Thread(target=sample, daemon=True)
     watcher.start()
     started = time.perf_counter()
-    history = ddp.fit(net, X, Y, optimizer="sgd", learning_rate=0.01, batch_size=256, epochs=1,
-                      persist=False, random_state=0)
+    try:
+        history = ddp.fit(net, X, Y, optimizer="sgd", learning_rate=0.01, batch_size=256, epochs=1,
+                          persist=False, random_state=0)
+    finally:  # a MemoryError under the limit ends the child with its traceback, never a hang
+        done.set()
+        watcher.join()
     seconds = time.perf_counter() - started
-    done.set()
-    watcher.join()
 print(json.dumps({{"rows": int(X.shape[0]), "seconds": seconds, "peak_rss_MB": peak[0] / 1e6,
                    "rss_before_fit_MB": before / 1e6, "loss": history.loss[-1],
                    "blocks": len(X.chunks[0]), "budget_MB": budget / 2**20}}))
@@ -173,7 +179,9 @@ def out_of_core(rows: int, files: int, budget_mb: int) -> dict[str, float]:
         size = sum(p.stat().st_size for p in Path(folder).iterdir()) / 1e6
         lengths = [per_file] * files
         code = OOC_CHILD.format(src=str(ROOT / "src"), folder=folder, lengths=lengths, budget_mb=budget_mb)
-        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+        if out.returncode != 0:  # e.g. a MemoryError: the budget is too small for a block
+            raise SystemExit(f"the out-of-core fit failed:\n{out.stderr.strip()[-2000:]}")
         result = json.loads(out.stdout.strip().splitlines()[-1])
     result["files_MB"] = size
     result["data_MB_float64"] = rows * 51 * 8 / 1e6
@@ -199,7 +207,8 @@ def markdown(results: list[dict[str, float]], ooc: dict[str, float] | None, load
     lines.append("")
     for r in results:
         lines.append(
-            f"- {int(r['rows'])} rows: one block's sums {r['per-block'] * 1e3:.1f} ms; a step over one "
+            f"- {int(r['rows'])} rows: one block's sums ({r.get('path', 'numpy')} path) "
+            f"{r['per-block'] * 1e3:.1f} ms; a step over one "
             f"tiny block per worker (2 workers) {r['per-message step'] * 1e3:.1f} ms."
         )
     if ooc:
@@ -234,7 +243,9 @@ def main() -> None:
     parser.add_argument(
         "--ooc-rows", type=int, default=3_000_000, help="rows of the out-of-core Parquet data"
     )
-    parser.add_argument("--ooc-files", type=int, default=30)
+    parser.add_argument(
+        "--ooc-files", type=int, help="Parquet files (row blocks) of the out-of-core data; 25000 rows each"
+    )
     parser.add_argument(
         "--ooc-memory-mb",
         type=int,
@@ -251,7 +262,8 @@ def main() -> None:
         results = [full_batch(n, args.blocks, args.steps) for n in (20_000, args.big_rows)]
     for r in results:
         print(json.dumps(r))
-    ooc = None if args.no_ooc else out_of_core(args.ooc_rows, args.ooc_files, args.ooc_memory_mb)
+    files = args.ooc_files or -(-args.ooc_rows // 25_000)
+    ooc = None if args.no_ooc else out_of_core(args.ooc_rows, files, args.ooc_memory_mb)
     if ooc:
         print(json.dumps(ooc))
     text = markdown(results, ooc, load + f" (start), {os.getloadavg()[0]:.1f} (end)")
