@@ -195,14 +195,16 @@ def forward_output(X, Y, c, weighted, p, work, oW, ob, oz, od, sizes, acts, outp
         if output == SOFTMAX:
             # f = e^{a - m} / s and l = (m + log s) sum_k Y_k - sum_k Y_k a_k, m the row maximum
             mx = aD[r, 0]
+            top = 0
             for k in range(K):
                 if aD[r, k] > mx:
                     mx = aD[r, k]
+                    top = k
             s = zero
             y_sum = zero
             y_dot_a = zero
             for k in range(K):
-                e = math.exp(aD[r, k] - mx)
+                e = one if k == top else math.exp(aD[r, k] - mx)  # e^0 = 1 exactly: one exp fewer
                 dD[r, k] = e
                 s += e
                 y_sum += Y[r, k]
