@@ -23,7 +23,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
+from numba import njit, types
+from numba.extending import overload
 
 from deltaprop.engine._blas import gemm, memcpy, sum_squares
 
@@ -41,12 +42,16 @@ L_D, L_ROWS, L_OUTPUT, L_OPTIMIZER, L_GATHER, L_WEIGHTED = range(6)
 L_SIZES = 6
 
 
-@njit(cache=True)
 def _cast(x, like):
-    """x in the dtype of the array ``like``."""
-    out = np.empty(1, like.dtype)
-    out[0] = x
-    return out[0]
+    """x in the dtype of the array ``like`` (compiled code only: typed below, no allocation)."""
+    raise NotImplementedError  # pragma: no cover - numba compiles the overload
+
+
+@overload(_cast)
+def _cast_typed(x, like):
+    if like.dtype == types.float32:
+        return lambda x, like: np.float32(x)
+    return lambda x, like: np.float64(x)
 
 
 @njit(cache=True)
