@@ -378,10 +378,7 @@ def test_a_diverging_run_stops_with_a_message():
 
 
 # ----------------------------------------------------------------- the command
-def test_the_command_prints_the_url_opens_a_browser_and_warns_off_loopback(monkeypatch):
-    from typer.testing import CliRunner
-
-    from deltaprop.cli import app
+def test_the_command_prints_the_url_opens_a_browser_and_warns_off_loopback(cli, monkeypatch):
     from deltaprop.playground import _server
 
     served, opened = [], []
@@ -392,27 +389,23 @@ def test_the_command_prints_the_url_opens_a_browser_and_warns_off_loopback(monke
 
     monkeypatch.setattr(_server, "serve", fake_serve)
     monkeypatch.setattr("webbrowser.open", opened.append)
-    result = CliRunner().invoke(app, ["playground", "--port", "8765"])
+    result = cli("playground", "--port", 8765)
     assert result.exit_code == 0, result.output
     assert "http://127.0.0.1:8765/" in result.output and "Warning" not in result.output
     assert served == [("127.0.0.1", 8765)] and opened == ["http://127.0.0.1:8765/"]
-    result = CliRunner().invoke(app, ["playground", "--host", "0.0.0.0", "--no-browser"])
+    result = cli("playground", "--host", "0.0.0.0", "--no-browser")
     assert result.exit_code == 0 and "Warning: --host 0.0.0.0" in result.output
     assert len(opened) == 1
 
 
-def test_the_command_says_when_the_port_is_taken():
+def test_the_command_says_when_the_port_is_taken(cli):
     import socket
-
-    from typer.testing import CliRunner
-
-    from deltaprop.cli import app
 
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        result = CliRunner().invoke(app, ["playground", "--port", str(port), "--no-browser"])
+        result = cli("playground", "--port", port, "--no-browser")
     assert result.exit_code == 1 and f"Cannot listen on 127.0.0.1:{port}" in result.output
 
 
