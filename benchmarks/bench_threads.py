@@ -51,15 +51,13 @@ def measure(repeats: int) -> dict[str, float]:
     @njit(parallel=True)
     def threaded(p, g, m, beta, eta):
         n = p.shape[0]
-        for c in prange(2):  # two halves, one a thread
-            for q in range(c * n // 2, (c + 1) * n // 2):
-                velocity = beta * m[q] - eta * g[q]
-                m[q] = velocity
-                p[q] = p[q] + (beta * velocity - eta * g[q])
+        for c in prange(2):  # two halves, one a thread, each a whole (sliced) vector
+            lo, hi = c * n // 2, (c + 1) * n // 2
+            serial(p[lo:hi], g[lo:hi], m[lo:hi], beta, eta)
 
     @njit
     def after_product(update, z, W, a, p, g, m, beta, eta):
-        gemm(False, True, z, W, a)  # a = z W^T
+        gemm(False, True, z, W, a, False)  # a = z W^T
         update(p, g, m, beta, eta)
 
     rng = np.random.default_rng(0)
