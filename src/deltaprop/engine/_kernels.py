@@ -17,6 +17,8 @@ from __future__ import annotations
 
 from numba import njit
 
+from deltaprop.engine._fused import column_sums  # noqa: F401  (the fused step's, for the split step)
+
 
 # ------------------------------------------------------------ forward
 @njit(cache=True)
@@ -120,17 +122,6 @@ def output_delta(f, Y, c, delta):
 
 
 # ------------------------------------------------------------ gradients
-@njit(cache=True)
-def column_sums(delta, db):
-    """db_j = sum_i delta_ij, rows added in order."""
-    n, M = delta.shape
-    for j in range(M):
-        db[j] = 0
-    for i in range(n):
-        for j in range(M):
-            db[j] += delta[i, j]
-
-
 @njit(cache=True)
 def add_scaled(x, y, s):
     """x += s y on flat vectors (the L2 term: dL/dW += lambda W)."""

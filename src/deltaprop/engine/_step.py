@@ -411,7 +411,7 @@ def _split_step(k: ModuleType, ws: EngineWorkspace, X: Array, Y: Array, s: Array
         if l2:
             k.add_scaled(dW[h - 1].reshape(-1), W[h - 1].reshape(-1), dtype(l2))  # + lambda W^(h)
         result[1 + h] = math.sqrt(float(np.vdot(dW[h - 1], dW[h - 1])))
-        k.column_sums(delta[h - 1], db[h - 1])  # sum_i delta^(h)_i, rows in order
+        k.column_sums(delta[h - 1], db[h - 1], False)  # sum_i delta^(h)_i, rows in order
         if h > 1:
             # delta^(h-1) = sigma'(a^(h-1)) o (W^(h))^T delta^(h)
             _matmul(delta[h - 1], W[h - 1], delta[h - 2])
