@@ -357,7 +357,7 @@ def test_verbose_shows_a_progress_bar(capsys):
     assert "training on the reference NumPy path (the work is too small" in shown  # which path runs
     net = Network([4, 3], random_state=0)
     fit(net, X, np.eye(3)[labels], optimizer=Trainer(net, path="engine"), epochs=2, verbose=True)
-    said = "training in the compiled engine (epochs in one compiled call)"
+    said = "training in the compiled engine (whole epochs per compiled call)"
     assert said in capsys.readouterr().out
     fit(Network([4, 3], random_state=0), X, np.eye(3)[labels], epochs=3)
     assert capsys.readouterr().out == ""

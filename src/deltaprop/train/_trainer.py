@@ -179,7 +179,7 @@ class Trainer:
         """One line on which code computes the steps, and why (``fit(..., verbose=True)`` shows it)."""
         if self.path == "engine":
             how = (
-                "epochs in one compiled call"
+                "whole epochs per compiled call"
                 if engine_fused(self.net)
                 else "compiled loops between NumPy's ufuncs"
             )
@@ -313,7 +313,7 @@ class Trainer:
         epochs: int = 1,
         check: bool = True,
     ) -> Run | None:
-        """Whole epochs in one compiled call where the engine runs these steps, else None."""
+        """Whole whole epochs per compiled call where the engine runs these steps, else None."""
         self._choose_path()
         if self._engine is None:
             return None
