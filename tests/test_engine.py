@@ -434,13 +434,17 @@ from deltaprop import Network
 from deltaprop.engine import _blas
 from deltaprop.train import Trainer, fit
 rng = np.random.default_rng(0)
-X, Y = rng.normal(size=(40, 6)), np.eye(3)[rng.integers(0, 3, 40)]
-nets = {}
-for path in ("engine", "numpy"):
-    net = nets[path] = Network([6, 16, 8, 3], activation="relu", random_state=0)
-    fit(net, X, Y, optimizer=Trainer(net, "adam", 0.01, path=path), epochs=20, batch_size=8, random_state=0)
-gap = max(float(np.abs(a - b).max()) for a, b in zip(nets["engine"].W, nets["numpy"].W))
-print(_blas.PROVIDER, gap < 1e-12)
+X, Y = rng.normal(size=(1500, 6)), np.eye(3)[rng.integers(0, 3, 1500)]
+gaps = []
+for batch_size in (8, None):  # mini-batches; the full batch in chunks (products added: beta = 1)
+    nets = {}
+    for path in ("engine", "numpy"):
+        net = nets[path] = Network([6, 16, 8, 3], activation="relu", random_state=0)
+        trainer = Trainer(net, "adam", 0.01, path=path)
+        fit(net, X[:40] if batch_size else X, Y[:40] if batch_size else Y, optimizer=trainer, epochs=20,
+            batch_size=batch_size, random_state=0)
+    gaps.append(max(float(np.abs(a - b).max()) for a, b in zip(nets["engine"].W, nets["numpy"].W)))
+print(_blas.PROVIDER, max(gaps) < 1e-12)
 """
     env = {**os.environ, "DELTAPROP_BLAS": "numba"}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
