@@ -67,8 +67,9 @@ def run_batches(X, Y, sw, order, starts, epochs, p, g, m, v, layout, hyper, wide
     ``step0 + k + 1``), adamw's weight decay, and the bound of clipping by the global
     norm (0: none).  ``out`` (epochs * n_batches, 2 + D) gets per step the loss, the
     weight of the batch (rows or sum of sample weights) and ||dL/dW^(h)|| per layer.
-    Stops after the first batch whose loss is not finite, before its backward pass and
-    update; returns the number of steps whose loss was computed.
+    A batch of more than ``rows`` rows (the layout's) runs in chunks of ``rows``.
+    Stops after the first batch whose loss is not finite, before its update (and its
+    last chunk's backward pass); returns the number of steps whose loss was computed.
     """
     D = layout[L_D]
     rows = layout[L_ROWS]
@@ -91,14 +92,13 @@ def run_batches(X, Y, sw, order, starts, epochs, p, g, m, v, layout, hyper, wide
     ob[0] = n_weights
     for h in range(D):
         ob[h + 1] = ob[h] + sizes[h + 1]
-    # the work arrays: X_B, Y_B, s_B (when gathering), c, then per layer z^(h) (a^(D) for
+    # the work arrays: X_B, Y_B (a chunk's rows, when gathering), c, then per layer z^(h) (a^(D) for
     # the output layer: a hidden layer's a^(h) is not kept, as sigma'(a) = 1[z > 0] o ...
     # is computed from z for these activations) and delta^(h)
     rows_g = rows if gather else 0
     oXb = 0
     oYb = rows_g * d
-    osb = oYb + rows_g * K
-    oc = osb + rows_g
+    oc = oYb + rows_g * K
     oz = np.empty(D, np.int64)
     od = np.empty(D, np.int64)
     top = oc + rows

@@ -148,10 +148,10 @@ class EngineWorkspace(FlatLayout):
         """Make room for batches of ``rows`` samples, gathered or not (arrays only grow)."""
         d, K = self.sizes[0], self.sizes[-1]
         if self.fused:
-            # X_B, Y_B, s_B when gathering, c, then z^(h) (a^(D)) and delta^(h) per layer, for
+            # X_B, Y_B when gathering, c, then z^(h) (a^(D)) and delta^(h) per layer, for
             # a chunk of at most CHUNK_ROWS rows (a longer batch runs chunk by chunk)
             rows = min(rows, CHUNK_ROWS)
-            size = rows * (1 + 2 * sum(self.widths)) + (rows * (d + K + 1) if gather else 0)
+            size = rows * (1 + 2 * sum(self.widths)) + (rows * (d + K) if gather else 0)
             if size > self.work.size:
                 self.work = np.empty(size, self.dtype)
             self.rows_allocated = max(self.rows_allocated, rows)
