@@ -79,34 +79,9 @@ def run_batches(X, Y, sw, order, starts, epochs, p, g, m, v, layout, hyper, wide
     weighted = layout[L_WEIGHTED] == 1
     sizes = layout[L_SIZES : L_SIZES + D + 1]
     acts = layout[L_SIZES + D + 1 : L_SIZES + 2 * D]
-    d, K = sizes[0], sizes[D]
-    one = hyper[H_ONE]
-    zero = one - one
-    # offsets of W^(h) and b^(h) in p; of a^(h), z^(h), delta^(h) in work
-    oW = np.empty(D + 1, np.int64)
-    oW[0] = 0
-    for h in range(D):
-        oW[h + 1] = oW[h] + sizes[h + 1] * sizes[h]
+    zero = hyper[H_ONE] - hyper[H_ONE]
+    oW, ob, _, oYb, oc, oz, od = offsets(sizes, rows, gather)
     n_weights = oW[D]
-    ob = np.empty(D + 1, np.int64)
-    ob[0] = n_weights
-    for h in range(D):
-        ob[h + 1] = ob[h] + sizes[h + 1]
-    # the work arrays: X_B, Y_B (a chunk's rows, when gathering), c, then per layer z^(h) (a^(D) for
-    # the output layer: a hidden layer's a^(h) is not kept, as sigma'(a) = 1[z > 0] o ...
-    # is computed from z for these activations) and delta^(h)
-    rows_g = rows if gather else 0
-    oXb = 0
-    oYb = rows_g * d
-    oc = oYb + rows_g * K
-    oz = np.empty(D, np.int64)
-    od = np.empty(D, np.int64)
-    top = oc + rows
-    for h in range(D):
-        oz[h] = top
-        od[h] = top + rows * sizes[h + 1]
-        top += 2 * rows * sizes[h + 1]
-    c = work[oc : oc + rows]
     n_batches = starts.shape[0] - 1
     n_rows = starts[n_batches]
     by_layer = wide[W_MAX_NORM] == 0.0  # no clipping: update each layer as soon as it is done
@@ -116,13 +91,8 @@ def run_batches(X, Y, sw, order, starts, epochs, p, g, m, v, layout, hyper, wide
         first = (i // n_batches) * n_rows + start  # the batch's first entry of ``order``
         t = step0 + i + 1
         # the batch's weight: rows, or the sum of its sample weights (c_i = s_i / sum s)
-        total = zero
-        if weighted:
-            for r in range(n):
-                total += sw[order[first + r]] if gather else sw[start + r]
-            out[i, 1] = total
-        else:
-            out[i, 1] = n
+        total = batch_weight(sw, order, first, start, n, gather, weighted, zero)
+        out[i, 1] = total if weighted else n
         # A batch of more than ``rows`` samples (the full batch) runs in chunks of ``rows``:
         # each chunk's forward and backward pass in cache, its gradient added to the chunks'
         # before it.  The loss is known after the last chunk's forward pass; a batch whose
@@ -131,29 +101,12 @@ def run_batches(X, Y, sw, order, starts, epochs, p, g, m, v, layout, hyper, wide
         for c0 in range(0, n, rows):
             m_rows = min(rows, n - c0)
             last = c0 + m_rows == n
-            if gather:
-                Xc = work[oXb : oXb + m_rows * d].reshape(m_rows, d)
-                Yc = work[oYb : oYb + m_rows * K].reshape(m_rows, K)
-                gather_rows(X, order, first + c0, d, Xc)
-                gather_rows(Y, order, first + c0, K, Yc)
-            else:
-                Xc = X[(start + c0) * d : (start + c0 + m_rows) * d].reshape(m_rows, d)
-                Yc = Y[(start + c0) * K : (start + c0 + m_rows) * K].reshape(m_rows, K)
-            cc = c[:m_rows]  # c_i = 1/n, or s_i / sum s: sums over samples are means
-            if weighted:
-                for r in range(m_rows):
-                    row = order[first + c0 + r] if gather else start + c0 + r
-                    cc[r] = sw[row] / total
-            else:
-                cc[0] = 1.0 / n  # in the arrays' dtype
-                for r in range(1, m_rows):
-                    cc[r] = cc[0]
+            Xc, Yc, cc = load_chunk(
+                X, Y, sw, order, first, start, c0, m_rows, n, total, gather, weighted, sizes, work, oYb, oc
+            )
             loss += forward_output(Xc, Yc, cc, weighted, p, work, oW, ob, oz, od, sizes, acts, output, hyper)
             if last:
-                if not weighted:
-                    loss /= n
-                if hyper[H_L2] != zero:
-                    loss += 0.5 * hyper[H_L2] * sum_squares(p, 0, n_weights)  # lambda/2 ||w||^2, weights only
+                loss = batch_loss(loss, n, weighted, p, n_weights, hyper)
                 out[i, 0] = loss
                 if not math.isfinite(loss):
                     return i + 1
@@ -165,6 +118,87 @@ def run_batches(X, Y, sw, order, starts, epochs, p, g, m, v, layout, hyper, wide
             clip(g, wide[W_MAX_NORM], hyper)
             update(p, g, m, v, optimizer, hyper, wide, lrs[i], t, n_weights)
     return epochs * n_batches
+
+
+@njit(cache=True)
+def batch_weight(sw, order, first, start, n, gather, weighted, zero):
+    """The sum of a batch's sample weights (``zero`` without them), added in order."""
+    total = zero
+    if weighted:
+        for r in range(n):
+            total += sw[order[first + r]] if gather else sw[start + r]
+    return total
+
+
+@njit(cache=True)
+def batch_loss(loss, n, weighted, p, n_weights, hyper):
+    """The batch loss from the sum of its per-sample losses (each times c_i where weighted):
+    the mean, plus lambda/2 ||w||^2 (weights only)."""
+    if not weighted:
+        loss /= n
+    if hyper[H_L2] != hyper[H_ONE] - hyper[H_ONE]:
+        loss += 0.5 * hyper[H_L2] * sum_squares(p, 0, n_weights)
+    return loss
+
+
+@njit(cache=True)
+def offsets(sizes, rows, gather):
+    """Where things are: W^(h) and b^(h) in p (oW, ob: D + 1 entries each, the ends included),
+    and in a work vector for chunks of ``rows`` rows: X_B, Y_B (a chunk's rows, when
+    gathering), c, then per layer z^(h) (a^(D) for the output layer: a hidden layer's a^(h)
+    is not kept, as sigma'(a) = 1[z > 0] o ... is computed from z for these activations)
+    and delta^(h).  Returns (oW, ob, oXb, oYb, oc, oz, od)."""
+    D = sizes.shape[0] - 1
+    d, K = sizes[0], sizes[D]
+    oW = np.empty(D + 1, np.int64)
+    oW[0] = 0
+    for h in range(D):
+        oW[h + 1] = oW[h] + sizes[h + 1] * sizes[h]
+    ob = np.empty(D + 1, np.int64)
+    ob[0] = oW[D]
+    for h in range(D):
+        ob[h + 1] = ob[h] + sizes[h + 1]
+    rows_g = rows if gather else 0
+    oXb = 0
+    oYb = rows_g * d
+    oc = oYb + rows_g * K
+    oz = np.empty(D, np.int64)
+    od = np.empty(D, np.int64)
+    top = oc + rows
+    for h in range(D):
+        oz[h] = top
+        od[h] = top + rows * sizes[h + 1]
+        top += 2 * rows * sizes[h + 1]
+    return oW, ob, oXb, oYb, oc, oz, od
+
+
+@njit(cache=True)
+def load_chunk(X, Y, sw, order, first, start, c0, m_rows, n, total, gather, weighted, sizes, work, oYb, oc):
+    """The rows c0 .. c0 + m_rows of a batch of n rows and their weights c_i: (X_c, Y_c, c).
+
+    Gathered into ``work`` (rows ``order[first + c0 ...]``), or views of the contiguous
+    rows from ``start + c0``; c_i = 1/n, or s_i / ``total`` with sample weights, so that
+    sums over samples are (weighted) means.
+    """
+    d, K = sizes[0], sizes[sizes.shape[0] - 1]
+    if gather:
+        Xc = work[: m_rows * d].reshape(m_rows, d)
+        Yc = work[oYb : oYb + m_rows * K].reshape(m_rows, K)
+        gather_rows(X, order, first + c0, d, Xc)
+        gather_rows(Y, order, first + c0, K, Yc)
+    else:
+        Xc = X[(start + c0) * d : (start + c0 + m_rows) * d].reshape(m_rows, d)
+        Yc = Y[(start + c0) * K : (start + c0 + m_rows) * K].reshape(m_rows, K)
+    cc = work[oc : oc + m_rows]
+    if weighted:
+        for r in range(m_rows):
+            row = order[first + c0 + r] if gather else start + c0 + r
+            cc[r] = sw[row] / total
+    else:
+        cc[0] = 1.0 / n  # in the arrays' dtype
+        for r in range(1, m_rows):
+            cc[r] = cc[0]
+    return Xc, Yc, cc
 
 
 @njit(cache=True)
