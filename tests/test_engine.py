@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
+from threadpoolctl import threadpool_limits
 
 from deltaprop import Network
 from deltaprop.activations import ACTIVATIONS, Activation
@@ -469,3 +470,108 @@ def test_a_batch_longer_than_a_chunk_runs_chunk_by_chunk_as_the_reference(monkey
     trainer = Trainer(net.copy(), "gd", 0.1, path="engine")
     trainer.step(X, Y)
     assert trainer._engine.workspace.work.size <= 7 * (1 + 2 * (6 + 5 + 3))  # a chunk's rows, not 20
+
+
+# ------------------------------------------------------------ the fused step on two threads
+
+
+@pytest.fixture
+def two_threads(monkeypatch):
+    """Two engine threads for any work (the size thresholds off); skips where there are not two."""
+    import numba
+
+    from deltaprop.engine import _step
+
+    if numba.config.NUMBA_NUM_THREADS < 2:
+        pytest.skip("numba sees one core: the threaded step needs two")
+    if not _step._thread_safe_layer():
+        pytest.skip("no thread-safe numba threading layer (OpenMP or TBB) is installed")
+    monkeypatch.setenv(_step.THREADS_VARIABLE, "2")
+    monkeypatch.setattr(_step, "THREAD_ROWS", 1)
+    monkeypatch.setattr(_step, "THREAD_WORK", 1)
+    launched = []
+    real = _step._threaded_run
+
+    def counting(threads, *args):
+        launched.append(threads)
+        return real(threads, *args)
+
+    monkeypatch.setattr(_step, "_threaded_run", counting)
+    with threadpool_limits(limits=2, user_api="blas"):
+        yield launched
+
+
+@pytest.mark.parametrize("name", list(OPTIMIZERS))
+@pytest.mark.parametrize("output", ["softmax", "identity", "sigmoid"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_two_threads_are_the_reference_after_50_steps(two_threads, name, output, dtype):
+    rng = np.random.default_rng(3)
+    X, Y = _data(dtype, output, rng)
+    s = rng.uniform(0.1, 2.0, N).astype(dtype)
+    for sizes, activation in [([4, 6, 3], "relu"), ([4, 6, 5, 7, 3], "leaky_relu"), ([4, 3], "identity")]:
+        net = Network(sizes, activation=activation, output=output, random_state=0, dtype=dtype)
+        for batch, weights in [(1, None), (7, s), (N, None)]:  # batch 1: one thread gets no row
+            want = _reference(net.copy(), OPTIMIZERS[name](), X, Y, batch, l2=1e-3, s=weights)
+            got = _engine(net.copy(), OPTIMIZERS[name](), X, Y, batch, l2=1e-3, s=weights)
+            _assert_close(got, want, dtype)
+    assert two_threads and set(two_threads) == {2}
+
+
+def test_two_threads_chunk_a_long_batch_as_the_reference(two_threads, monkeypatch):
+    from deltaprop.engine import _step
+
+    monkeypatch.setattr(_step, "CHUNK_ROWS", 4)  # 20 rows: each thread's 10 in chunks of 4, 4, 2
+    rng = np.random.default_rng(5)
+    X, Y = _data(np.float64, "softmax", rng)
+    net = Network([4, 6, 5, 3], activation="relu", random_state=0)
+    for name in ("gd", "clipped adam"):
+        want = _reference(net.copy(), OPTIMIZERS[name](), X, Y, N, l2=1e-2)
+        got = _engine(net.copy(), OPTIMIZERS[name](), X, Y, N, l2=1e-2)
+        _assert_close(got, want, np.float64)
+    assert two_threads
+
+
+def test_two_threads_give_the_same_bits_run_after_run_and_history_s_norms(two_threads):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(300, 10)).astype(np.float32)
+    Y = np.eye(3, dtype=np.float32)[rng.integers(0, 3, 300)]
+
+    def train():
+        net = Network([10, 16, 3], activation="relu", random_state=1, dtype=np.float32)
+        history = fit(
+            net,
+            X,
+            Y,
+            optimizer=Trainer(net, "adam", 0.01, path="engine"),
+            batch_size=32,
+            epochs=3,
+            random_state=0,
+        )
+        return net, history
+
+    (a, ha), (b, hb) = train(), train()
+    assert all(np.array_equal(x, y) for x, y in zip(a.W + a.b, b.W + b.b, strict=True))
+    assert ha.loss == hb.loss
+    with threadpool_limits(limits=1, user_api="blas"):  # one thread: the one-thread step
+        calls = len(two_threads)
+        c, hc = train()
+        assert len(two_threads) == calls
+    np.testing.assert_allclose(ha.loss, hc.loss, rtol=1e-5)
+    np.testing.assert_allclose(ha.grad_norms, hc.grad_norms, rtol=1e-4)
+    _assert_close(a, c, np.float32)
+
+
+def test_the_engine_runs_on_one_thread_unless_asked_and_where_the_work_is_small(monkeypatch):
+    from deltaprop.engine import _step
+
+    monkeypatch.delenv(_step.THREADS_VARIABLE, raising=False)
+    assert _step.threads_for(10_000, 100_000) == 1
+    monkeypatch.setenv(_step.THREADS_VARIABLE, "many")
+    with pytest.raises(ValueError, match="DELTAPROP_ENGINE_THREADS must be a whole number"):
+        _step.threads_for(10_000, 100_000)
+    monkeypatch.setenv(_step.THREADS_VARIABLE, "2")
+    with threadpool_limits(limits=2, user_api="blas"):
+        assert _step.threads_for(16, 100) == 1  # 1,600 multiply-adds: not worth two threads
+        assert _step.threads_for(20, 100_000) == 1  # 10 rows a thread
+    with threadpool_limits(limits=1, user_api="blas"):
+        assert _step.threads_for(10_000, 100_000) == 1  # BLAS's limit is the engine's

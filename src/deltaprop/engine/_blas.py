@@ -59,18 +59,43 @@ memcpy: Any = types.ExternalFunction("memcpy", types.uintp(types.uintp, types.ui
 FUNCTIONS = ("sgemm", "dgemm", "sdot", "ddot")
 
 
-def _numpy_openblas() -> dict[str, int] | None:
-    """The addresses of ``cblas_?gemm`` and ``cblas_?dot`` (64-bit ints) in NumPy's OpenBLAS, if any."""
+def _numpy_openblas_library() -> ctypes.CDLL | None:
+    """NumPy's OpenBLAS (64-bit ints), with the functions the engine calls, if NumPy has one."""
     root = Path(np.__file__).parent
     for folder in (root.parent / "numpy.libs", root / ".dylibs"):
         for path in sorted(folder.glob("libscipy_openblas64_*")):
             try:
                 lib = ctypes.CDLL(str(path))  # already loaded by NumPy: the same handle
-                found = {name: getattr(lib, f"scipy_cblas_{name}64_") for name in FUNCTIONS}
+                for name in FUNCTIONS:
+                    getattr(lib, f"scipy_cblas_{name}64_")
+                lib.scipy_openblas_get_num_threads64_.restype = ctypes.c_int
+                lib.scipy_openblas_set_num_threads64_.argtypes = [ctypes.c_int]
             except (OSError, AttributeError):
                 continue
-            return {name: ctypes.cast(f, ctypes.c_void_p).value or 0 for name, f in found.items()}
+            return lib
     return None
+
+
+def _numpy_openblas() -> dict[str, int] | None:
+    """The addresses of ``cblas_?gemm`` and ``cblas_?dot`` in NumPy's OpenBLAS, if any."""
+    if _LIBRARY is None:
+        return None
+    found = {name: getattr(_LIBRARY, f"scipy_cblas_{name}64_") for name in FUNCTIONS}
+    return {name: ctypes.cast(f, ctypes.c_void_p).value or 0 for name, f in found.items()}
+
+
+def threads() -> int:
+    """The threads BLAS may use now (the limit threadpoolctl sets); 1 where the engine's BLAS
+    is numba's ``np.dot``, whose library it does not know."""
+    if PROVIDER != "numpy" or _LIBRARY is None:
+        return 1
+    return max(1, int(_LIBRARY.scipy_openblas_get_num_threads64_()))
+
+
+def set_threads(n: int) -> None:
+    """Let NumPy's OpenBLAS use ``n`` threads (the engine's own threads call it on one each)."""
+    if PROVIDER == "numpy" and _LIBRARY is not None:
+        _LIBRARY.scipy_openblas_set_num_threads64_(n)
 
 
 def _address(compiled: Any) -> int:
@@ -132,6 +157,7 @@ def _register() -> str:
     return provider
 
 
+_LIBRARY = _numpy_openblas_library()
 PROVIDER = _register()  # "numpy": NumPy's OpenBLAS; "numba": numba's np.dot
 
 

@@ -24,7 +24,9 @@ difference after 50 steps.
 
 from __future__ import annotations
 
+import importlib
 import math
+import os
 from types import ModuleType
 from typing import Any, NamedTuple
 
@@ -58,8 +60,6 @@ def compiled(name: str = "_fused") -> ModuleType:
     """A module of compiled loops (``"_fused"`` or ``"_kernels"``), imported with numba on first use."""
     module = _compiled.get(name)  # a lazy import, not state of the numerics
     if module is None:
-        import importlib
-
         module = _compiled[name] = importlib.import_module(f"deltaprop.engine.{name}")
     return module
 
@@ -142,6 +142,8 @@ class EngineWorkspace(FlatLayout):
         self.fused = fused(net)
         self.rows_allocated = 0
         self.work = np.empty(0, self.dtype)
+        self.works = np.empty((0, 0), self.dtype)  # the threaded step's: a work vector per thread
+        self.gs = np.empty((0, self.p.W[0].size + self.p.b[0].size), self.dtype)  # gradients of threads 1..
         self.reserve(rows, gather=False)
 
     def reserve(self, rows: int, gather: bool) -> None:
@@ -166,6 +168,18 @@ class EngineWorkspace(FlatLayout):
         self.ones = np.ones(self.widths[-1], dtype=self.dtype)
         self.X_batch = np.empty((rows, d), self.dtype)
         self.Y_batch = np.empty((rows, K), self.dtype)
+
+    def reserve_threads(self, rows: int, gather: bool, threads: int) -> int:
+        """Make room for ``threads`` threads' shares of batches of ``rows`` samples; returns the
+        rows of a thread's chunk."""
+        d, K = self.sizes[0], self.sizes[-1]
+        share = min(-(-rows // threads), CHUNK_ROWS)
+        size = share * (1 + 2 * sum(self.widths)) + (share * (d + K) if gather else 0)
+        if self.works.shape[0] != threads or self.works.shape[1] < size:
+            self.works = np.empty((threads, max(size, self.works.shape[1])), self.dtype)
+        if self.gs.shape[0] != threads - 1:
+            self.gs = np.empty((threads - 1, self.gs.shape[1]), self.dtype)
+        return share
 
     def load(self, net: Network) -> None:
         """Copy the network's parameters into the flat vector."""
@@ -292,7 +306,11 @@ class Engine(FlatState):
     def _run_fused(self, net, ws, X, Y, s, order, starts, epochs, code, hyper, wide, lrs, step0, moments):
         D = net.D
         weighted = s is not None
-        rows = min(int(np.max(np.diff(starts))), CHUNK_ROWS)
+        batch = int(np.max(np.diff(starts)))
+        threads = threads_for(batch, sum(w.size for w in net.W))
+        rows = (
+            ws.reserve_threads(batch, order is not None, threads) if threads > 1 else min(batch, CHUNK_ROWS)
+        )
         layout = np.array(
             [D, rows, _OUTPUT_CODES[ws.output], code, order is not None, weighted]
             + ws.sizes
@@ -301,10 +319,17 @@ class Engine(FlatState):
         )
         out = np.empty((epochs * (starts.shape[0] - 1), 2 + D))
         sw = s if weighted else np.empty(0, ws.dtype)
-        ran = self.fused.run_batches(
-            np.ascontiguousarray(X).reshape(-1), np.ascontiguousarray(Y).reshape(-1), sw,
-            np.empty(0, np.intp) if order is None else order, starts, epochs,
-            ws.flat_p, ws.flat_g, moments[0], moments[1], layout, hyper, wide, lrs, step0, ws.work, out,
+        Xf, Yf = np.ascontiguousarray(X).reshape(-1), np.ascontiguousarray(Y).reshape(-1)
+        index = np.empty(0, np.intp) if order is None else order
+        if threads == 1:
+            ran = self.fused.run_batches(
+                Xf, Yf, sw, index, starts, epochs, ws.flat_p, ws.flat_g, moments[0], moments[1],
+                layout, hyper, wide, lrs, step0, ws.work, out,
+            )  # fmt: skip
+            return out[:ran]
+        ran = _threaded_run(
+            threads, Xf, Yf, sw, index, starts, epochs, ws.flat_p, ws.flat_g, ws.gs, moments[0], moments[1],
+            layout, hyper, wide, lrs, step0, ws.works, out,
         )  # fmt: skip
         return out[:ran]
 
@@ -339,6 +364,87 @@ class Engine(FlatState):
                 ws.n_weights,
             )
         return out
+
+
+# The fused step runs on several threads (deltaprop.engine._threaded) when asked for by
+# DELTAPROP_ENGINE_THREADS=N (at most N, and at most BLAS's limit, threadpoolctl's: the one
+# setting for both, so a one-thread limit stays on one core), where every thread gets at
+# least THREAD_ROWS rows of the batch and THREAD_WORK forward multiply-adds (rows x
+# weights): below, starting the threads costs more than sharing the work saves.  Not by
+# default: OpenBLAS's own threads spin for a while after a product on several threads and
+# then take the cores from the engine's (docs/benchmarks.md, "Threads").
+THREADS_VARIABLE = "DELTAPROP_ENGINE_THREADS"
+THREAD_ROWS = 16
+THREAD_WORK = 200_000
+_threads_started_in: list[int] = []  # the process that started the engine's threads
+
+
+def threads_for(rows: int, weights: int) -> int:
+    """How many threads the fused step of batches of ``rows`` rows runs on: 1, or where
+    ``DELTAPROP_ENGINE_THREADS`` asks for more, up to that many within BLAS's limit, where the
+    work is large enough and a thread-safe threading layer is there."""
+    asked = os.environ.get(THREADS_VARIABLE, "1")
+    try:
+        wanted = int(asked)
+    except ValueError:
+        raise ValueError(
+            f"{THREADS_VARIABLE} must be a whole number of threads. Got {asked!r} instead."
+        ) from None
+    if wanted < 2:
+        return 1
+    import numba
+
+    from deltaprop.engine import _blas
+
+    threads = min(
+        wanted,
+        _blas.threads(),
+        int(getattr(numba.config, "NUMBA_NUM_THREADS", 1)),
+        rows // THREAD_ROWS,
+        rows * weights // THREAD_WORK,
+    )
+    if threads < 2 or not _thread_safe_layer():
+        return 1
+    # GNU OpenMP's threads do not survive a fork: a forked child runs on one thread
+    if _threads_started_in and _threads_started_in[0] != os.getpid():
+        return 1
+    return threads
+
+
+def _thread_safe_layer() -> bool:
+    """Whether numba will run parallel loops on TBB or OpenMP (safe from several Python threads),
+    not its workqueue layer (which aborts the process when two threads launch at once)."""
+    import numba
+
+    layer = getattr(numba.config, "THREADING_LAYER", "default")
+    if layer == "workqueue":
+        return False
+    for name in ("tbb", "omp"):
+        if layer in (name, "default", "safe", "threadsafe"):
+            try:
+                importlib.import_module(f"numba.np.ufunc.{name}pool")
+            except ImportError:
+                continue
+            return True
+    return False
+
+
+def _threaded_run(threads: int, *args: Any) -> int:
+    """run_batches_threaded on ``threads`` threads, BLAS on one thread in each, its limit restored."""
+    import numba
+
+    from deltaprop.engine import _blas
+
+    kernel = compiled("_threaded").run_batches_threaded
+    if not _threads_started_in:
+        _threads_started_in.append(os.getpid())
+    limit = _blas.threads()
+    numba.set_num_threads(threads)
+    _blas.set_threads(1)
+    try:
+        return int(kernel(*args, threads))
+    finally:
+        _blas.set_threads(limit)
 
 
 def _moments(inner: Any, how: Plan | None, dtype: np.dtype[Any]) -> tuple[Array, Array]:
