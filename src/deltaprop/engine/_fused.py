@@ -73,14 +73,7 @@ def run_batches(X, Y, sw, order, starts, epochs, p, g, m, v, layout, hyper, wide
     Stops after the first batch whose loss is not finite, before its update (and its
     last chunk's backward pass); returns the number of steps whose loss was computed.
     """
-    D = layout[L_D]
-    rows = layout[L_ROWS]
-    output = layout[L_OUTPUT]
-    optimizer = layout[L_OPTIMIZER]
-    gather = layout[L_GATHER] == 1
-    weighted = layout[L_WEIGHTED] == 1
-    sizes = layout[L_SIZES : L_SIZES + D + 1]
-    acts = layout[L_SIZES + D + 1 : L_SIZES + 2 * D]
+    D, rows, output, optimizer, gather, weighted, sizes, acts = read_layout(layout)
     zero = hyper[H_ONE] - hyper[H_ONE]
     oW, ob, _, oYb, oc, oz, od = offsets(sizes, rows, gather)
     n_weights = oW[D]
@@ -120,6 +113,18 @@ def run_batches(X, Y, sw, order, starts, epochs, p, g, m, v, layout, hyper, wide
             clip(g, wide[W_MAX_NORM], hyper)
             update(p, g, m, v, optimizer, hyper, wide, lrs[i], t, n_weights)
     return epochs * n_batches
+
+
+@njit(cache=True)
+def read_layout(layout):
+    """The entries of ``layout``: (D, rows, output, optimizer, gather, weighted, sizes M_0..M_D,
+    hidden activations act_1..act_{D-1})."""
+    D = layout[L_D]
+    sizes = layout[L_SIZES : L_SIZES + D + 1]
+    acts = layout[L_SIZES + D + 1 : L_SIZES + 2 * D]
+    gather = layout[L_GATHER] == 1
+    weighted = layout[L_WEIGHTED] == 1
+    return D, layout[L_ROWS], layout[L_OUTPUT], layout[L_OPTIMIZER], gather, weighted, sizes, acts
 
 
 @njit(cache=True)

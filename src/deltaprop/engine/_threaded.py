@@ -29,13 +29,6 @@ from numba import njit, prange
 from deltaprop.engine._blas import sum_squares
 from deltaprop.engine._fused import (
     H_L2,
-    L_D,
-    L_GATHER,
-    L_OPTIMIZER,
-    L_OUTPUT,
-    L_ROWS,
-    L_SIZES,
-    L_WEIGHTED,
     W_MAX_NORM,
     backward,
     batch_loss,
@@ -44,6 +37,7 @@ from deltaprop.engine._fused import (
     forward_output,
     load_chunk,
     offsets,
+    read_layout,
     update,
 )
 
@@ -62,14 +56,7 @@ def run_batches_threaded(
     which ends holding the batch's gradient), and ``works`` (threads, size): a work
     vector per thread, laid out for chunks of ``layout[L_ROWS]`` rows.
     """
-    D = layout[L_D]
-    rows = layout[L_ROWS]
-    output = layout[L_OUTPUT]
-    optimizer = layout[L_OPTIMIZER]
-    gather = layout[L_GATHER] == 1
-    weighted = layout[L_WEIGHTED] == 1
-    sizes = layout[L_SIZES : L_SIZES + D + 1]
-    acts = layout[L_SIZES + D + 1 : L_SIZES + 2 * D]
+    D, rows, output, optimizer, gather, weighted, sizes, acts = read_layout(layout)
     zero = hyper[0] - hyper[0]
     oW, ob, _, oYb, oc, oz, od = offsets(sizes, rows, gather)
     n_weights = oW[D]
