@@ -372,7 +372,7 @@ class Engine(FlatState):
 # least THREAD_ROWS rows of the batch and THREAD_WORK forward multiply-adds (rows x
 # weights): below, starting the threads costs more than sharing the work saves.  Not by
 # default: OpenBLAS's own threads spin for a while after a product on several threads and
-# then take the cores from the engine's (docs/benchmarks.md, "Threads").
+# then take the cores from the engine's (docs/benchmarks.md, "Where the time goes").
 THREADS_VARIABLE = "DELTAPROP_ENGINE_THREADS"
 THREAD_ROWS = 16
 THREAD_WORK = 200_000

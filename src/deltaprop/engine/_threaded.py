@@ -29,6 +29,7 @@ from numba import njit, prange
 from deltaprop.engine._blas import sum_squares
 from deltaprop.engine._fused import (
     H_L2,
+    H_ONE,
     W_MAX_NORM,
     backward,
     batch_loss,
@@ -57,7 +58,7 @@ def run_batches_threaded(
     vector per thread, laid out for chunks of ``layout[L_ROWS]`` rows.
     """
     D, rows, output, optimizer, gather, weighted, sizes, acts = read_layout(layout)
-    zero = hyper[0] - hyper[0]
+    zero = hyper[H_ONE] - hyper[H_ONE]
     oW, ob, _, oYb, oc, oz, od = offsets(sizes, rows, gather)
     n_weights = oW[D]
     n_params = p.shape[0]
@@ -149,7 +150,7 @@ def share_update(
         for q in range(mine.shape[0]):
             mine[q] += theirs[q]
     l2 = hyper[H_L2]
-    if l2 != hyper[0] - hyper[0] and lo < n_weights:
+    if l2 != hyper[H_ONE] - hyper[H_ONE] and lo < n_weights:
         weights = g[lo : min(hi, n_weights)]
         params = p[lo : min(hi, n_weights)]
         for q in range(weights.shape[0]):
