@@ -22,8 +22,11 @@ playground: venv
 # PyTorch is a test oracle (the interop tests) and a benchmark peer, never a dependency.
 TORCH := torch==2.13.0
 
-# numba's compiled code, cached once for the whole run (test subprocesses included).
-export NUMBA_CACHE_DIR ?= $(CURDIR)/.numba_cache
+# numba's compiled code, cached once for the whole run (test subprocesses included).  numba
+# keys a cached function on its own file only, so a kernel compiled with another module's
+# functions inside would outlive a change there: the directory is named by the engine's sources.
+ENGINE_SOURCES := $(shell cat src/deltaprop/engine/*.py | cksum | cut -d' ' -f1)
+export NUMBA_CACHE_DIR ?= $(CURDIR)/.numba_cache/$(ENGINE_SOURCES)
 
 test: venv
 	$(BIN)/pip install --quiet -e ".[test]" "$(TORCH)"

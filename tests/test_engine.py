@@ -469,7 +469,8 @@ def test_a_batch_longer_than_a_chunk_runs_chunk_by_chunk_as_the_reference(monkey
             _assert_close(got, want, dtype)
     trainer = Trainer(net.copy(), "gd", 0.1, path="engine")
     trainer.step(X, Y)
-    assert trainer._engine.workspace.work.size <= 7 * (1 + 2 * (6 + 5 + 3))  # a chunk's rows, not 20
+    per_row = _step.compiled("_fused").PER_ROW
+    assert trainer._engine.workspace.work.size <= 7 * (per_row + 2 * (6 + 5 + 3))  # a chunk's rows, not 20
 
 
 # ------------------------------------------------------------ the fused step on two threads

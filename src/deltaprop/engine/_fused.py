@@ -5,7 +5,8 @@ Imported only when an engine first runs (``import deltaprop`` never imports numb
 activation fused into one loop after BLAS's product (NumPy's own BLAS, called from the
 compiled code: :mod:`deltaprop.engine._blas`; over a short sum, with W^(h) transposed
 on the stack for BLAS's faster kernel: :mod:`deltaprop.engine._small`), the output unit
-fused with its loss and delta^(D) = c_i (f - Y), the backward pass with sigma'(a) fused into the product's
+fused with its loss and delta^(D) = c_i (f - Y) (softmax's exponentials and logarithms
+as whole vectors: :mod:`deltaprop.engine._exp`), the backward pass with sigma'(a) fused into the product's
 result, the bias sums, the L2 term, the gradient norms History records, clipping by
 the global norm and the optimiser's update, for every batch of one or more epochs, and
 returns the batch losses.  It covers the hidden activations that need no
@@ -24,10 +25,10 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import carray, njit, types
-from numba.extending import overload
+from numba import carray, njit
 
 from deltaprop.engine._blas import gemm, memcpy, sum_squares
+from deltaprop.engine._exp import cast, exp_nonpositive, log_at_least_one
 from deltaprop.engine._small import CAPACITY, stack_buffer
 
 # Hidden activations of the fused step, output units and optimisers, by code.
@@ -42,18 +43,9 @@ N_WIDE = 4
 # layout: [D, rows, output, optimizer, gather, weighted, M_0..M_D, act_1..act_{D-1}]
 L_D, L_ROWS, L_OUTPUT, L_OPTIMIZER, L_GATHER, L_WEIGHTED = range(6)
 L_SIZES = 6
-
-
-def _cast(x, like):
-    """x in the dtype of the array ``like`` (compiled code only: typed below, no allocation)."""
-    raise NotImplementedError  # pragma: no cover - numba compiles the overload
-
-
-@overload(_cast)
-def _cast_typed(x, like):
-    if like.dtype == types.float32:
-        return lambda x, like: np.float32(x)
-    return lambda x, like: np.float64(x)
+# Numbers a row of a chunk in the work vector besides its layers: c_i, and the softmax
+# unit's row maximum, sum of e^{a - max} and its log.
+PER_ROW = 4
 
 
 @njit(cache=True)
@@ -152,7 +144,8 @@ def batch_loss(loss, n, weighted, p, n_weights, hyper):
 def offsets(sizes, rows, gather):
     """Where things are: W^(h) and b^(h) in p (oW, ob: D + 1 entries each, the ends included),
     and in a work vector for chunks of ``rows`` rows: X_B, Y_B (a chunk's rows, when
-    gathering), c, then per layer z^(h) (a^(D) for the output layer: a hidden layer's a^(h)
+    gathering), PER_ROW numbers a row (c and the output unit's, :func:`load_chunk`),
+    then per layer z^(h) (a^(D) for the output layer: a hidden layer's a^(h)
     is not kept, as sigma'(a) = 1[z > 0] o ... is computed from z for these activations)
     and delta^(h).  Returns (oW, ob, oXb, oYb, oc, oz, od)."""
     D = sizes.shape[0] - 1
@@ -171,7 +164,7 @@ def offsets(sizes, rows, gather):
     oc = oYb + rows_g * K
     oz = np.empty(D, np.int64)
     od = np.empty(D, np.int64)
-    top = oc + rows
+    top = oc + PER_ROW * rows
     for h in range(D):
         oz[h] = top
         od[h] = top + rows * sizes[h + 1]
@@ -181,11 +174,12 @@ def offsets(sizes, rows, gather):
 
 @njit(cache=True)
 def load_chunk(X, Y, sw, order, first, start, c0, m_rows, n, total, gather, weighted, sizes, work, oYb, oc):
-    """The rows c0 .. c0 + m_rows of a batch of n rows and their weights c_i: (X_c, Y_c, c).
+    """The rows c0 .. c0 + m_rows of a batch of n rows and their weights c_i: (X_c, Y_c, per_row).
 
     Gathered into ``work`` (rows ``order[first + c0 ...]``), or views of the contiguous
-    rows from ``start + c0``; c_i = 1/n, or s_i / ``total`` with sample weights, so that
-    sums over samples are (weighted) means.
+    rows from ``start + c0``; ``per_row`` (PER_ROW, m_rows): c, where c_i = 1/n, or
+    s_i / ``total`` with sample weights, so that sums over samples are (weighted) means,
+    then the output unit's numbers per row (:func:`forward_output`).
     """
     d, K = sizes[0], sizes[sizes.shape[0] - 1]
     if gather:
@@ -196,7 +190,8 @@ def load_chunk(X, Y, sw, order, first, start, c0, m_rows, n, total, gather, weig
     else:
         Xc = X[(start + c0) * d : (start + c0 + m_rows) * d].reshape(m_rows, d)
         Yc = Y[(start + c0) * K : (start + c0 + m_rows) * K].reshape(m_rows, K)
-    cc = work[oc : oc + m_rows]
+    per_row = work[oc : oc + PER_ROW * m_rows].reshape(PER_ROW, m_rows)
+    cc = per_row[0]
     if weighted:
         for r in range(m_rows):
             row = order[first + c0 + r] if gather else start + c0 + r
@@ -205,13 +200,14 @@ def load_chunk(X, Y, sw, order, first, start, c0, m_rows, n, total, gather, weig
         cc[0] = 1.0 / n  # in the arrays' dtype
         for r in range(1, m_rows):
             cc[r] = cc[0]
-    return Xc, Yc, cc
+    return Xc, Yc, per_row
 
 
-@njit(cache=True)
-def forward_output(X, Y, c, weighted, p, work, oW, ob, oz, od, sizes, acts, output, hyper):
+@njit(cache=True, error_model="numpy")
+def forward_output(X, Y, per_row, weighted, p, work, oW, ob, oz, od, sizes, acts, output, hyper):
     """The forward pass of a chunk's rows (X, Y), its output unit and delta^(D) = c_i (f - Y).
 
+    ``per_row`` (PER_ROW, rows): c, then room for the output unit's numbers per row.
     Returns the chunk's sum of per-sample losses (each times c_i where weighted).
     """
     n = X.shape[0]
@@ -233,32 +229,15 @@ def forward_output(X, Y, c, weighted, p, work, oW, ob, oz, od, sizes, acts, outp
     aD = work[oz[D - 1] : oz[D - 1] + n * K].reshape(n, K)
     dD = work[od[D - 1] : od[D - 1] + n * K].reshape(n, K)
     bD = p[ob[D - 1] : ob[D]]
+    c = per_row[0]
+    if output == SOFTMAX:
+        return softmax_cross_entropy(aD, bD, Y, c, weighted, per_row[1], per_row[2], per_row[3], dD)
     loss = 0.0
     for r in range(n):
         for k in range(K):
             aD[r, k] += bD[k]
         per_sample = zero
-        if output == SOFTMAX:
-            # f = e^{a - m} / s and l = (m + log s) sum_k Y_k - sum_k Y_k a_k, m the row maximum
-            mx = aD[r, 0]
-            top = 0
-            for k in range(K):
-                if aD[r, k] > mx:
-                    mx = aD[r, k]
-                    top = k
-            s = zero
-            y_sum = zero
-            y_dot_a = zero
-            for k in range(K):
-                e = one if k == top else math.exp(aD[r, k] - mx)  # e^0 = 1 exactly: one exp fewer
-                dD[r, k] = e
-                s += e
-                y_sum += Y[r, k]
-                y_dot_a += Y[r, k] * aD[r, k]
-            per_sample = (mx + math.log(s)) * y_sum - y_dot_a
-            for k in range(K):
-                dD[r, k] = (dD[r, k] / s - Y[r, k]) * c[r]
-        elif output == LINEAR:
+        if output == LINEAR:
             for k in range(K):
                 residual = aD[r, k] - Y[r, k]
                 per_sample += residual * residual
@@ -273,6 +252,48 @@ def forward_output(X, Y, c, weighted, p, work, oW, ob, oz, od, sizes, acts, outp
                 per_sample += softplus - Y[r, k] * x  # binary cross-entropy from the logit
                 dD[r, k] = (f - Y[r, k]) * c[r]
         loss += per_sample * (c[r] if weighted else one)
+    return loss
+
+
+@njit(cache=True, error_model="numpy")
+def softmax_cross_entropy(a, b, Y, c, weighted, row_max, sums, logs, delta):
+    """a += b, the softmax unit f = e^{a - m} / s on each row (m its maximum, s = sum_k e^{a_k - m}),
+    its cross-entropy l = (m + log s) sum_k Y_k - sum_k Y_k a_k and delta = c_i (f - Y).
+
+    Returns the sum of the rows' losses (each times c_i where weighted).  The exponentials
+    and logarithms run as whole vectors (:mod:`deltaprop.engine._exp`) between passes over
+    the rows; ``row_max``, ``sums`` and ``logs`` are room for a number a row.
+    """
+    n, K = a.shape
+    one = c[0] - c[0] + 1
+    for r in range(n):
+        mx = a[r, 0] + b[0]
+        for k in range(K):
+            a[r, k] += b[k]
+            mx = a[r, k] if a[r, k] > mx else mx
+        row_max[r] = mx
+        for k in range(K):
+            delta[r, k] = a[r, k] - mx  # <= 0, and 0 where the maximum is
+    exp_nonpositive(delta.reshape(n * K))  # e^{a - m}: e^0 = 1 exactly
+    for r in range(n):
+        s = delta[r, 0]
+        for k in range(1, K):
+            s += delta[r, k]
+        sums[r] = s
+        logs[r] = s
+    log_at_least_one(logs)  # s >= 1: one of its terms is e^0
+    loss = 0.0
+    for r in range(n):
+        y_sum = Y[r, 0]
+        y_dot_a = Y[r, 0] * a[r, 0]
+        for k in range(1, K):
+            y_sum += Y[r, k]
+            y_dot_a += Y[r, k] * a[r, k]
+        per_sample = (row_max[r] + logs[r]) * y_sum - y_dot_a
+        loss += per_sample * (c[r] if weighted else one)
+        s = sums[r]
+        for k in range(K):
+            delta[r, k] = (delta[r, k] / s - Y[r, k]) * c[r]
     return loss
 
 
@@ -371,13 +392,26 @@ def times_derivative(g, z, act, slope):
 
 @njit(cache=True)
 def column_sums(delta, db, accumulate):
-    """db_j = sum_i delta_ij (added to db_j with ``accumulate``), the rows added in order."""
+    """db_j = sum_i delta_ij (added to db_j with ``accumulate``), the rows added in order.
+
+    Eight rows a statement: the additions are the same, in the same order, but db_j goes
+    through memory once per eight rows instead of once per row (a short row's sums are
+    bound by that round trip, not by the additions).
+    """
     n, M = delta.shape
     for j in range(M):
         db[j] = db[j] + delta[0, j] if accumulate else delta[0, j]
-    for r in range(1, n):
+    r = 1
+    while r + 8 <= n:
         for j in range(M):
-            db[j] += delta[r, j]
+            db[j] = (
+                db[j] + delta[r, j] + delta[r + 1, j] + delta[r + 2, j] + delta[r + 3, j]
+                + delta[r + 4, j] + delta[r + 5, j] + delta[r + 6, j] + delta[r + 7, j]
+            )  # fmt: skip
+        r += 8
+    for q in range(r, n):
+        for j in range(M):
+            db[j] += delta[q, j]
 
 
 # The products are BLAS's (NumPy's own, :mod:`deltaprop.engine._blas`), as fast as
@@ -467,7 +501,7 @@ def clip(g, max_norm, like):
         return
     norm = math.sqrt(sum_squares(g, 0, g.shape[0]))
     if norm > max_norm:
-        scale = _cast(max_norm / norm, like)
+        scale = cast(max_norm / norm, like)
         for q in range(g.shape[0]):
             g[q] = scale * g[q]
 
@@ -482,13 +516,13 @@ def update(p, g, m, v, optimizer, hyper, wide, lr, t, n_weights):
     if optimizer == NO_UPDATE:
         return
     n_params = p.shape[0]
-    eta = _cast(lr, p)
-    neg_eta = _cast(-lr, p)
+    eta = cast(lr, p)
+    neg_eta = cast(-lr, p)
     beta = hyper[H_BETA]
     if optimizer == ADAM or optimizer == ADAMW:
         b1, b2 = wide[W_B1], wide[W_B2]
-        neg_alpha = _cast(-(lr * math.sqrt(1.0 - b2**t) / (1.0 - b1**t)), p)
-        decay = _cast(lr * wide[W_WEIGHT_DECAY], p)
+        neg_alpha = cast(-(lr * math.sqrt(1.0 - b2**t) / (1.0 - b1**t)), p)
+        decay = cast(lr * wide[W_WEIGHT_DECAY], p)
         for q in range(n_params):
             gq = g[q]
             mq = hyper[H_B1] * m[q] + hyper[H_ONE_MINUS_B1] * gq  # m_t = b1 m_{t-1} + (1 - b1) g

@@ -150,10 +150,9 @@ class EngineWorkspace(FlatLayout):
         """Make room for batches of ``rows`` samples, gathered or not (arrays only grow)."""
         d, K = self.sizes[0], self.sizes[-1]
         if self.fused:
-            # X_B, Y_B when gathering, c, then z^(h) (a^(D)) and delta^(h) per layer, for
             # a chunk of at most CHUNK_ROWS rows (a longer batch runs chunk by chunk)
             rows = min(rows, CHUNK_ROWS)
-            size = rows * (1 + 2 * sum(self.widths)) + (rows * (d + K) if gather else 0)
+            size = self.fused_size(rows, gather)
             if size > self.work.size:
                 self.work = np.empty(size, self.dtype)
             self.rows_allocated = max(self.rows_allocated, rows)
@@ -169,12 +168,19 @@ class EngineWorkspace(FlatLayout):
         self.X_batch = np.empty((rows, d), self.dtype)
         self.Y_batch = np.empty((rows, K), self.dtype)
 
+    def fused_size(self, rows: int, gather: bool) -> int:
+        """The numbers of the fused step's work vector for chunks of ``rows`` rows
+        (:func:`deltaprop.engine._fused.offsets`): X_B and Y_B when gathering, PER_ROW
+        numbers a row, z^(h) (a^(D)) and delta^(h) per layer."""
+        d, K = self.sizes[0], self.sizes[-1]
+        per_row = compiled("_fused").PER_ROW
+        return rows * (per_row + 2 * sum(self.widths)) + (rows * (d + K) if gather else 0)
+
     def reserve_threads(self, rows: int, gather: bool, threads: int) -> int:
         """Make room for ``threads`` threads' shares of batches of ``rows`` samples; returns the
         rows of a thread's chunk."""
-        d, K = self.sizes[0], self.sizes[-1]
         share = min(-(-rows // threads), CHUNK_ROWS)
-        size = share * (1 + 2 * sum(self.widths)) + (share * (d + K) if gather else 0)
+        size = self.fused_size(share, gather)
         if self.works.shape[0] != threads or self.works.shape[1] < size:
             self.works = np.empty((threads, max(size, self.works.shape[1])), self.dtype)
         if self.gs.shape[0] != threads - 1:
