@@ -1,10 +1,11 @@
-"""The engine's fused step on two threads (DELTAPROP_ENGINE_THREADS=2) against BLAS's own threads.
+"""The engine's threaded fused step (its default on two cores) against BLAS's own threads.
 
 For W1, W3 and W4 of ``bench_training.py`` (the same data, networks and fit), at a BLAS
 limit of two threads (threadpoolctl): the floor (the products alone, on BLAS's two
-threads), deltaprop's engine on one thread with BLAS threading its products (the
-default), and the engine's threaded step, where each thread computes a share of the
-batch (products included, BLAS on one thread each).  Every contender runs once per
+threads), deltaprop's engine on one thread with BLAS threading its products
+(``DELTAPROP_ENGINE_THREADS=1``), and the engine's threaded step (``=2``, the default),
+where each thread computes a share of the batch (products included, BLAS on one
+thread each).  Every contender runs once per
 repetition, one after the other, in two orders of the day: back to back, and after a
 pause of ``--pause`` seconds, in which OpenBLAS's idle threads stop spinning and go to
 sleep.  Milliseconds per epoch, medians; ratios to the floor of the same repetition.

@@ -20,8 +20,10 @@ dW = delta^T z and delta W (all but the first layer).
 
 For each workload and BLAS thread count (1 and 2), every repetition runs all the
 contenders one after the other (so a slower minute of the machine hits them all),
-and the tables give medians over the repetitions.  Ratios are taken within the
-run.  The script unsets OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE for its own process
+and the tables give medians over the repetitions (W5, a fit of milliseconds, runs five
+times as many).  On two threads each contender starts after a pause of ``PAUSE``
+seconds, so that the one before's idle threads have stopped spinning.  Ratios are
+taken within the run.  The script unsets OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE for its own process
 (it re-executes itself; they select a slower kernel here) and records the BLAS
 kernel that ran, with threadpoolctl.
 
@@ -75,6 +77,9 @@ try:
 except ImportError:  # PyTorch is a benchmark peer only: `pip install torch==2.13.0`
     torch = None
 
+# On more than one thread, each contender starts after a pause: OpenBLAS's idle threads
+# spin for about 0.1 s after a product before they sleep, and take the cores meanwhile.
+PAUSE = 0.25
 START_MARK = "<!-- bench_training:start -->"
 END_MARK = "<!-- bench_training:end -->"
 
@@ -91,6 +96,7 @@ class Workload:
     epochs: int  # timed epochs per repetition
     n: int = 0
     task: str = "classification"
+    rounds: int = 1  # repetitions per --repeats: more for a fit of milliseconds, whose median is noisier
 
     @property
     def steps_per_epoch(self) -> int:
@@ -116,7 +122,7 @@ WORKLOADS = {
     "W2": Workload("W2", "small (digits)", (64, 64, 10), 32, "sgd", 0.01, 30, n=1797),
     "W3": Workload("W3", "full batch", (100, 100, 5), None, "gd", 0.5, 40, n=20000),
     "W4": Workload("W4", "regression", (50, 128, 64, 1), 256, "sgd", 0.001, 3, n=50000, task="regression"),
-    "W5": Workload("W5", "lecture toy (two moons)", (2, 8, 8, 2), None, "gd", 0.1, 500, n=200),
+    "W5": Workload("W5", "lecture toy (two moons)", (2, 8, 8, 2), None, "gd", 0.1, 500, n=200, rounds=5),
 }
 
 
@@ -493,8 +499,10 @@ def benchmark(w: Workload, threads: int, repeats: int, peers: set[str]) -> dict[
         contenders["sklearn float64"] = lambda: run_sklearn(w, X64, y)
     models: dict[str, Any] = {}
     with threadpool_limits(limits=threads):
-        for _ in range(repeats):
+        for _ in range(repeats * w.rounds):
             for name, run in contenders.items():
+                if threads > 1:  # the last contender's idle threads stop spinning and sleep
+                    time.sleep(PAUSE)
                 seconds, model = run()
                 results.setdefault(name, Result()).seconds.append(seconds / w.epochs)
                 models[name] = model

@@ -562,17 +562,47 @@ def test_two_threads_give_the_same_bits_run_after_run_and_history_s_norms(two_th
     _assert_close(a, c, np.float32)
 
 
-def test_the_engine_runs_on_one_thread_unless_asked_and_where_the_work_is_small(monkeypatch):
+def test_the_engine_s_threads_follow_blas_s_limit_the_variable_and_the_work(monkeypatch):
+    import numba
+
     from deltaprop.engine import _step
 
     monkeypatch.delenv(_step.THREADS_VARIABLE, raising=False)
-    assert _step.threads_for(10_000, 100_000) == 1
-    monkeypatch.setenv(_step.THREADS_VARIABLE, "many")
-    with pytest.raises(ValueError, match="DELTAPROP_ENGINE_THREADS must be a whole number"):
-        _step.threads_for(10_000, 100_000)
-    monkeypatch.setenv(_step.THREADS_VARIABLE, "2")
+    two = 2 if numba.config.NUMBA_NUM_THREADS >= 2 and _step._thread_safe_layer() else 1
     with threadpool_limits(limits=2, user_api="blas"):
+        assert _step.threads_for(10_000, 100_000) == two  # by default: as many as BLAS may use
         assert _step.threads_for(16, 100) == 1  # 1,600 multiply-adds: not worth two threads
         assert _step.threads_for(20, 100_000) == 1  # 10 rows a thread
+        monkeypatch.setenv(_step.THREADS_VARIABLE, "1")
+        assert _step.threads_for(10_000, 100_000) == 1  # asked for one
+        for wrong in ("many", "0", "-2"):
+            monkeypatch.setenv(_step.THREADS_VARIABLE, wrong)
+            with pytest.raises(ValueError, match="DELTAPROP_ENGINE_THREADS must be a whole number"):
+                _step.threads_for(10_000, 100_000)
+    monkeypatch.setenv(_step.THREADS_VARIABLE, "2")
     with threadpool_limits(limits=1, user_api="blas"):
         assert _step.threads_for(10_000, 100_000) == 1  # BLAS's limit is the engine's
+
+
+def test_threaded_steps_in_several_python_threads_leave_blas_s_limit_as_it_was(two_threads):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from deltaprop.engine import _blas
+
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(200, 6)).astype(np.float32)
+    Y = np.eye(3, dtype=np.float32)[rng.integers(0, 3, 200)]
+
+    def train(seed):
+        net = Network([6, 16, 3], activation="relu", random_state=seed, dtype=np.float32)
+        trainer = Trainer(net, "sgd", 0.05, path="engine")
+        fit(net, X, Y, optimizer=trainer, batch_size=20, epochs=30, random_state=0)
+        return net
+
+    alone = [train(seed) for seed in range(4)]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        together = list(pool.map(train, range(4)))
+    assert _blas.threads() == 2  # the fixture's limit, back after the last run ended
+    for a, b in zip(alone, together, strict=True):
+        assert all(np.array_equal(x, y) for x, y in zip(a.W + a.b, b.W + b.b, strict=True))
+    assert len(two_threads) >= 8

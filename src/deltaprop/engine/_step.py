@@ -27,6 +27,7 @@ from __future__ import annotations
 import importlib
 import math
 import os
+import threading
 from types import ModuleType
 from typing import Any, NamedTuple
 
@@ -372,13 +373,13 @@ class Engine(FlatState):
         return out
 
 
-# The fused step runs on several threads (deltaprop.engine._threaded) when asked for by
-# DELTAPROP_ENGINE_THREADS=N (at most N, and at most BLAS's limit, threadpoolctl's: the one
-# setting for both, so a one-thread limit stays on one core), where every thread gets at
-# least THREAD_ROWS rows of the batch and THREAD_WORK forward multiply-adds (rows x
-# weights): below, starting the threads costs more than sharing the work saves.  Not by
-# default: OpenBLAS's own threads spin for a while after a product on several threads and
-# then take the cores from the engine's (docs/benchmarks.md, "Where the time goes").
+# The fused step runs on several threads (deltaprop.engine._threaded) as many as BLAS's
+# limit allows (threadpoolctl's: the one setting for both, so a one-thread limit stays on
+# one core), at most DELTAPROP_ENGINE_THREADS=N where that is set (1: one thread), and
+# where every thread gets at least THREAD_ROWS rows of the batch and THREAD_WORK forward
+# multiply-adds (rows x weights): below, starting the threads costs more than sharing the
+# work saves.  Each thread's products run on one BLAS thread (docs/benchmarks.md, "Where
+# the time goes": faster than BLAS's own threads on every workload measured).
 THREADS_VARIABLE = "DELTAPROP_ENGINE_THREADS"
 THREAD_ROWS = 16
 THREAD_WORK = 200_000
@@ -386,25 +387,27 @@ _threads_started_in: list[int] = []  # the process that started the engine's thr
 
 
 def threads_for(rows: int, weights: int) -> int:
-    """How many threads the fused step of batches of ``rows`` rows runs on: 1, or where
-    ``DELTAPROP_ENGINE_THREADS`` asks for more, up to that many within BLAS's limit, where the
-    work is large enough and a thread-safe threading layer is there."""
-    asked = os.environ.get(THREADS_VARIABLE, "1")
-    try:
-        wanted = int(asked)
-    except ValueError:
-        raise ValueError(
-            f"{THREADS_VARIABLE} must be a whole number of threads. Got {asked!r} instead."
-        ) from None
-    if wanted < 2:
+    """How many threads the fused step of batches of ``rows`` rows runs on: up to BLAS's limit
+    (and ``DELTAPROP_ENGINE_THREADS``, where set), where the work is large enough and a
+    thread-safe threading layer is there; else 1."""
+    asked = os.environ.get(THREADS_VARIABLE)
+    limit = _one_blas_thread.limit()
+    if asked is not None:
+        try:
+            wanted = int(asked)
+        except ValueError:
+            wanted = 0
+        if wanted < 1:
+            raise ValueError(
+                f"{THREADS_VARIABLE} must be a whole number of threads, 1 or more. Got {asked!r} instead."
+            ) from None
+        limit = min(limit, wanted)
+    if limit < 2:
         return 1
     import numba
 
-    from deltaprop.engine import _blas
-
     threads = min(
-        wanted,
-        _blas.threads(),
+        limit,
         int(getattr(numba.config, "NUMBA_NUM_THREADS", 1)),
         rows // THREAD_ROWS,
         rows * weights // THREAD_WORK,
@@ -435,22 +438,53 @@ def _thread_safe_layer() -> bool:
     return False
 
 
+class _OneBlasThread:
+    """BLAS on one thread while any threaded step runs, in any Python thread; the limit it had
+    before the first of them started comes back when the last of them ends."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.running = 0
+        self.limit_before = 1
+
+    def __enter__(self) -> None:
+        from deltaprop.engine import _blas
+
+        with self.lock:
+            if self.running == 0:
+                self.limit_before = _blas.threads()
+                _blas.set_threads(1)
+            self.running += 1
+
+    def limit(self) -> int:
+        """BLAS's thread limit, as it was before the threaded steps running now set it to 1."""
+        from deltaprop.engine import _blas
+
+        with self.lock:
+            return self.limit_before if self.running else _blas.threads()
+
+    def __exit__(self, *exc: object) -> None:
+        from deltaprop.engine import _blas
+
+        with self.lock:
+            self.running -= 1
+            if self.running == 0:
+                _blas.set_threads(self.limit_before)
+
+
+_one_blas_thread = _OneBlasThread()
+
+
 def _threaded_run(threads: int, *args: Any) -> int:
     """run_batches_threaded on ``threads`` threads, BLAS on one thread in each, its limit restored."""
     import numba
 
-    from deltaprop.engine import _blas
-
     kernel = compiled("_threaded").run_batches_threaded
     if not _threads_started_in:
         _threads_started_in.append(os.getpid())
-    limit = _blas.threads()
     numba.set_num_threads(threads)
-    _blas.set_threads(1)
-    try:
+    with _one_blas_thread:
         return int(kernel(*args, threads))
-    finally:
-        _blas.set_threads(limit)
 
 
 def _moments(inner: Any, how: Plan | None, dtype: np.dtype[Any]) -> tuple[Array, Array]:
