@@ -397,6 +397,23 @@ trainer = Trainer(net, "gd", 0.1, path="{path}")
 fit(net, X, np.eye(2)[y], optimizer=trainer, epochs=500)
 print(trainer.path, time.perf_counter() - start)
 """
+# The threaded step's first fit: W3's network on 4,000 rows, 5 full-batch epochs, 2 threads.
+START_UP_THREADED = """
+import time
+start = time.perf_counter()
+import numpy as np
+from threadpoolctl import threadpool_limits
+from deltaprop import Network
+from deltaprop.engine import _step
+from deltaprop.train import Trainer, fit
+rng = np.random.default_rng(0)
+X, y = rng.standard_normal((4000, 100)), rng.integers(0, 5, 4000)
+net = Network([100, 100, 5], random_state=0)
+trainer = Trainer(net, "gd", 0.1, path="engine")
+with threadpool_limits(limits=2):
+    fit(net, X, np.eye(5)[y], optimizer=trainer, epochs=5)
+print("threaded" if _step._threads_started_in else "one-thread", time.perf_counter() - start)
+"""
 
 
 def start_up() -> dict[str, float]:
@@ -408,33 +425,39 @@ def start_up() -> dict[str, float]:
     with tempfile.TemporaryDirectory() as cache:
         env = {**os.environ, "NUMBA_CACHE_DIR": cache}
         runs = [
-            ("auto (reference for this size), any cache", "auto"),
-            ("reference path (path='numpy')", "numpy"),
-            ("engine, empty numba cache (compiles)", "engine"),
-            ("engine, cache on disk (loads)", "engine"),
+            ("auto (reference for this size), any cache", START_UP.format(path="auto")),
+            ("reference path (path='numpy')", START_UP.format(path="numpy")),
+            ("engine, empty numba cache (compiles)", START_UP.format(path="engine")),
+            ("engine, cache on disk (loads)", START_UP.format(path="engine")),
+            ("W3's network, 4,000 rows, 2 threads, threaded step not yet cached", START_UP_THREADED),
+            ("the same, cache on disk", START_UP_THREADED),
         ]
-        for label, path in runs:
-            out = subprocess.run(
-                [sys.executable, "-c", START_UP.format(path=path)], env=env, capture_output=True, text=True
-            )
+        for label, script in runs:
+            out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True)
             ran, seconds = out.stdout.split()
             times[f"{label}: {ran}"] = float(seconds)
     return times
 
 
 def start_up_table(times: dict[str, float]) -> str:
-    lines = ["| W5's fit in a fresh process, imports included | seconds |", "|---|---|"]
+    lines = ["| a fit in a fresh process, imports included (W5's unless said) | seconds |", "|---|---|"]
     lines += [f"| {label} | {seconds:.2f} |" for label, seconds in times.items()]
     return "\n".join(lines)
 
 
 def warm_engine() -> float:
-    """Load (or compile) the engine in this process: seconds, so that every fit after it may use it."""
+    """Load (or compile) the engine in this process, one-thread and threaded steps: seconds, so that
+    every fit after it may use it."""
     start = time.perf_counter()
     for dtype in ("float32", "float64"):
         for activation in ("relu", "tanh"):
             net = Network([2, 3, 2], activation=activation, dtype=dtype, random_state=0)
             Trainer(net, "sgd", 0.1, path="engine").step(np.ones((2, 2)), np.eye(2))
+        # the threaded step, where two threads are there (a batch large enough for two)
+        net = Network([100, 100, 5], dtype=dtype, random_state=0)
+        X = np.random.default_rng(0).standard_normal((4000, 100)).astype(dtype)
+        with threadpool_limits(limits=2):
+            Trainer(net, "sgd", 0.1, path="engine").step(X, np.eye(5, dtype=dtype)[np.arange(4000) % 5])
     return time.perf_counter() - start
 
 
@@ -625,10 +648,12 @@ def profile_table(profiles: dict[str, dict[str, float]], runs: dict[str, Any]) -
     return "\n".join(lines)
 
 
-def memory_table(memory: dict[str, float]) -> str:
-    lines = ["| workload | peak memory of fit (float32, X and Y excluded) |", "|---|---|"]
-    for key, peak in memory.items():
-        lines.append(f"| {key} | {peak / 2**20:.1f} MiB |")
+def memory_table(memory: dict[str, dict[str, float]]) -> str:
+    counts = sorted({threads for peaks in memory.values() for threads in peaks}, key=int)
+    head = " | ".join(f"peak memory of fit, {t} thread{'s' if t != '1' else ''}" for t in counts)
+    lines = [f"| workload (float32, X and Y excluded) | {head} |", "|---|" + "---|" * len(counts)]
+    for key, peaks in memory.items():
+        lines.append(f"| {key} | " + " | ".join(f"{peaks[t] / 2**20:.1f} MiB" for t in counts) + " |")
     return "\n".join(lines)
 
 
@@ -661,8 +686,8 @@ def report(runs: dict[str, Any]) -> str:
     if runs.get("start_up"):
         parts.append(
             "### Start-up\n\nLoading the engine in this process before the timings: "
-            f"{runs['engine_load']:.2f} s. W5's whole fit (500 steps) in a fresh process:\n\n"
-            + start_up_table(runs["start_up"])
+            f"{runs['engine_load']:.2f} s. W5's whole fit (500 steps), and a first fit on the threaded "
+            "step, in a fresh process:\n\n" + start_up_table(runs["start_up"])
         )
     if runs.get("memory"):
         parts.append("### Memory\n\n" + memory_table(runs["memory"]))
@@ -718,7 +743,9 @@ def main(argv: list[str] | None = None) -> None:
         X64, y = load_data(w)
         Y = (y[:, None] if w.task == "regression" else np.eye(w.sizes[-1])[y]).astype("float32")
         X = X64.astype("float32")
-        runs["memory"][key] = peak_fit_memory(w, X, Y, "float32")
+        for threads in args.threads:
+            with threadpool_limits(limits=threads):
+                runs["memory"].setdefault(key, {})[str(threads)] = peak_fit_memory(w, X, Y, "float32")
         with threadpool_limits(limits=1):
             runs["profile"][key] = profile_step(w, X, Y)
     text = report(runs)
