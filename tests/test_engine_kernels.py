@@ -141,3 +141,22 @@ def test_softmax_cross_entropy_of_a_non_finite_row_is_not_finite(dtype: type) ->
         bias, delta = np.zeros(2, dtype), np.empty((2, 2), dtype)
         total = softmax_cross_entropy(logits, bias, Y[[0, row]], c[:2], False, *scratch[:, :2], delta)
         assert not np.isfinite(total)
+
+
+@pytest.mark.parametrize("transpose_first", [False, True])
+def test_the_flat_layout_gives_the_network_s_shapes_back_as_views(transpose_first: bool) -> None:
+    from deltaprop.engine._layout import FlatLayout
+    from deltaprop.network import Network
+
+    net = Network([3, 5, 4, 2], random_state=0)
+    layout = FlatLayout(net, transpose_first=transpose_first)
+    flat = layout.flatten(net.params)
+    views = layout.unflatten(flat)
+    for mine, theirs in zip(views.W + views.b, net.W + net.b, strict=True):
+        assert mine.shape == theirs.shape
+        np.testing.assert_array_equal(mine, theirs)
+    # W^(1) kept as its transpose, row by row, at the start of the flat vector
+    first = net.W[0].T if transpose_first else net.W[0]
+    np.testing.assert_array_equal(flat.W[0][: net.W[0].size], first.ravel())
+    views.W[0][1, 2] = 7.0  # a view: writing it writes the flat vector
+    assert 7.0 in flat.W[0][: net.W[0].size]

@@ -15,7 +15,8 @@ network with tanh, sigmoid, softplus or gelu units runs the engine's split step
 (:mod:`deltaprop.engine._step`), where NumPy's vectorised ufuncs compute them.
 
 The parameters, their gradients and the optimiser's moments are flat vectors (every
-W^(h), then every b^(h)); ``layout`` holds the shapes and offsets.  Every scalar of
+W^(h), W^(1) as its transpose, then every b^(h): :mod:`deltaprop.engine._layout`);
+``layout`` holds the shapes and offsets.  Every scalar of
 the arithmetic is of the arrays' dtype (``hyper``), so float32 stays float32 as in
 NumPy; no fastmath: IEEE arithmetic, the same bits run after run.
 """
@@ -218,10 +219,13 @@ def forward_output(X, Y, per_row, weighted, p, work, oW, ob, oz, od, sizes, acts
     z_prev = X
     for h in range(D):
         M = sizes[h + 1]
-        W = p[oW[h] : oW[h + 1]].reshape(M, sizes[h])
         b = p[ob[h] : ob[h + 1]]
         z = work[oz[h] : oz[h] + n * M].reshape(n, M)
-        forward_product(z_prev, W, z)  # a^(h) = W^(h) z^(h-1) + b^(h), rows are samples
+        if h == 0:  # W^(1) is kept transposed (deltaprop.engine._layout)
+            first_forward_product(z_prev, p[oW[0] : oW[1]].reshape(sizes[0], M), z)
+        else:
+            forward_product(z_prev, p[oW[h] : oW[h + 1]].reshape(M, sizes[h]), z)
+        # a^(h) = W^(h) z^(h-1) + b^(h), rows are samples
         if h == D - 1:
             break
         activate(z, b, acts[h], hyper[H_SLOPE])  # z^(h) = sigma(a^(h)), in place
@@ -317,13 +321,16 @@ def backward(
         M, M_prev = sizes[h + 1], sizes[h]
         delta = work[od[h] : od[h] + n * M].reshape(n, M)
         z_prev = X if h == 0 else work[oz[h - 1] : oz[h - 1] + n * M_prev].reshape(n, M_prev)
-        W = p[oW[h] : oW[h + 1]].reshape(M, M_prev)
-        dW = g[oW[h] : oW[h + 1]].reshape(M, M_prev)
-        weight_gradient(delta, z_prev, dW, accumulate)  # sum_i delta^(h)_i z^(h-1)_i^T
+        if h == 0:  # W^(1) and its gradient are kept transposed (deltaprop.engine._layout)
+            first_weight_gradient(delta, z_prev, g[oW[0] : oW[1]].reshape(M_prev, M), accumulate)
+        else:
+            weight_gradient(delta, z_prev, g[oW[h] : oW[h + 1]].reshape(M, M_prev), accumulate)
+        # sum_i delta^(h)_i z^(h-1)_i^T
         column_sums(delta, g[ob[h] : ob[h + 1]], accumulate)  # sum_i delta^(h)_i, rows in order
         if h > 0:
             back = work[od[h - 1] : od[h - 1] + n * M_prev].reshape(n, M_prev)
-            back_product(delta, W, back)  # delta^(h-1) = sigma'(a^(h-1)) o (W^(h))^T delta^(h)
+            # delta^(h-1) = sigma'(a^(h-1)) o (W^(h))^T delta^(h)
+            back_product(delta, p[oW[h] : oW[h + 1]].reshape(M, M_prev), back)
             z_back = work[oz[h - 1] : oz[h - 1] + n * M_prev].reshape(n, M_prev)
             times_derivative(back, z_back, acts[h - 1], hyper[H_SLOPE])
         if not finish:
@@ -446,6 +453,30 @@ def forward_product(z, W, a):
         for j in range(M):
             Wt[q, j] = W[j, q]
     gemm(False, False, z, Wt, a, False)
+
+
+@njit(cache=True)
+def first_forward_product(z, Wt, a):
+    """a = z W^T from W^T (k x M, as the first layer keeps it): a_ij = sum_q z_iq Wt_qj."""
+    if z.shape[1] == 1:
+        for r in range(z.shape[0]):
+            x = z[r, 0]
+            for j in range(Wt.shape[1]):
+                a[r, j] = x * Wt[0, j]
+        return
+    gemm(False, False, z, Wt, a, False)
+
+
+@njit(cache=True)
+def first_weight_gradient(delta, z, dWt, accumulate):
+    """dW^T = z^T delta: dWt_qj = sum_i z_iq delta_ij (added to dWt with ``accumulate``)."""
+    if delta.shape[0] > 1:
+        gemm(True, False, z, delta, dWt, accumulate)
+        return
+    for q in range(z.shape[1]):
+        x = z[0, q]
+        for j in range(delta.shape[1]):
+            dWt[q, j] = dWt[q, j] + delta[0, j] * x if accumulate else delta[0, j] * x
 
 
 @njit(cache=True)

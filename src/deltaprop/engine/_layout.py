@@ -2,7 +2,12 @@
 
 ``Params([all W], [all b])`` holds its two parts, and :meth:`FlatLayout.unflatten` gives
 the per-layer views back, so one compiled loop over the vector updates every parameter
-(and every moment of the optimiser's state).
+(and every moment of the optimiser's state).  With ``transpose_first`` (the fused step)
+W^(1) is kept as its transpose, M_0 x M_1 row by row: the first layer's forward product
+z W^T is then BLAS's ``A B`` kernel, faster than its ``A B^T`` on this kind of machine
+(W1's 128 x 784 x 256: 541 against 646 µs), and the first layer has no backward
+product, which would want the other order.  Its view is W^(1) all the same (a transposed
+view), so whoever holds the views sees the network's shapes.
 """
 
 from __future__ import annotations
@@ -20,20 +25,26 @@ from deltaprop.optim import map_params
 class FlatLayout:
     """Parameter-shaped arrays of one network as views of one flat vector."""
 
-    def __init__(self, net: Network) -> None:
+    def __init__(self, net: Network, transpose_first: bool = False) -> None:
         self.dtype = net.dtype
         self.weight_shapes = [w.shape for w in net.W]
         self.bias_shapes = [v.shape for v in net.b]
         self.n_weights = sum(math.prod(s) for s in self.weight_shapes)
+        self.transpose_first = transpose_first
 
     def flatten(self, tree: Params) -> Params:
         """A copy of parameter-shaped arrays in the flat layout: ``Params([all W], [all b])``."""
-        flat = np.concatenate([np.ravel(x) for x in (*tree.W, *tree.b)]).astype(self.dtype, copy=False)
+        weights = [tree.W[0].T, *tree.W[1:]] if self.transpose_first else tree.W
+        flat = np.concatenate([np.ravel(x) for x in (*weights, *tree.b)]).astype(self.dtype, copy=False)
         return Params([flat[: self.n_weights]], [flat[self.n_weights :]])
 
     def unflatten(self, flat: Params) -> Params:
         """Per-layer views of a flat ``Params([all W], [all b])``: shapes of the network."""
-        return Params(_views(flat.W[0], self.weight_shapes), _views(flat.b[0], self.bias_shapes))
+        if not self.transpose_first:
+            return Params(_views(flat.W[0], self.weight_shapes), _views(flat.b[0], self.bias_shapes))
+        (rows, columns), *rest = self.weight_shapes
+        weights = _views(flat.W[0], [(columns, rows), *rest])
+        return Params([weights[0].T, *weights[1:]], _views(flat.b[0], self.bias_shapes))
 
 
 class FlatState:

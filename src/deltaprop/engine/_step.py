@@ -129,7 +129,7 @@ class EngineWorkspace(FlatLayout):
     """The engine's arrays: flat parameters and gradients (with per-layer views), the work arrays."""
 
     def __init__(self, net: Network, rows: int) -> None:
-        super().__init__(net)
+        super().__init__(net, transpose_first=fused(net))  # the fused step's W^(1) as its transpose
         self.sizes = net.sizes
         self.widths = self.sizes[1:]
         self.p = self.flatten(net.params)
