@@ -34,8 +34,11 @@ class FlatLayout:
 
     def flatten(self, tree: Params) -> Params:
         """A copy of parameter-shaped arrays in the flat layout: ``Params([all W], [all b])``."""
-        weights = [tree.W[0].T, *tree.W[1:]] if self.transpose_first else tree.W
-        flat = np.concatenate([np.ravel(x) for x in (*weights, *tree.b)]).astype(self.dtype, copy=False)
+        n_biases = sum(math.prod(s) for s in self.bias_shapes)
+        flat = np.empty(self.n_weights + n_biases, self.dtype)
+        out = self.unflatten(Params([flat[: self.n_weights]], [flat[self.n_weights :]]))
+        for mine, theirs in zip(out.W + out.b, tree.W + tree.b, strict=True):
+            np.copyto(mine, theirs, casting="unsafe")  # into the views: no temporary copy
         return Params([flat[: self.n_weights]], [flat[self.n_weights :]])
 
     def unflatten(self, flat: Params) -> Params:
