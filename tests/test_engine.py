@@ -606,3 +606,17 @@ def test_threaded_steps_in_several_python_threads_leave_blas_s_limit_as_it_was(t
     for a, b in zip(alone, together, strict=True):
         assert all(np.array_equal(x, y) for x, y in zip(a.W + a.b, b.W + b.b, strict=True))
     assert len(two_threads) >= 8
+
+
+def test_verbose_says_how_many_threads_the_step_runs_on(two_threads, capsys):
+    rng = np.random.default_rng(4)
+    X = rng.normal(size=(64, 6))
+    Y = np.eye(3)[rng.integers(0, 3, 64)]
+    net = Network([6, 8, 3], random_state=0)
+    fit(net, X, Y, optimizer=Trainer(net, "gd", 0.1, path="engine"), epochs=2, verbose=True)
+    shown = " ".join(capsys.readouterr().out.split())  # the console wraps long lines
+    assert "whole epochs per compiled call, on 2 threads" in shown
+    with threadpool_limits(limits=1, user_api="blas"):
+        fit(net, X, Y, optimizer=Trainer(net, "gd", 0.1, path="engine"), epochs=2, verbose=True)
+    shown = capsys.readouterr().out
+    assert "whole epochs per compiled call" in shown and "threads" not in shown

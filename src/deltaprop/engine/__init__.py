@@ -12,6 +12,16 @@ chunk, in cache.  numba is imported when the first Engine is made, never by
 """
 
 from deltaprop.engine._layout import FlatLayout, FlatState
-from deltaprop.engine._step import Engine, EngineWorkspace, Run, fused, loaded, supports
+from deltaprop.engine._step import Engine, EngineWorkspace, Run, fused, loaded, supports, threads_for
 
-__all__ = ["Engine", "EngineWorkspace", "FlatLayout", "FlatState", "Run", "fused", "loaded", "supports"]
+__all__ = [
+    "Engine",
+    "EngineWorkspace",
+    "FlatLayout",
+    "FlatState",
+    "Run",
+    "fused",
+    "loaded",
+    "supports",
+    "threads_for",
+]

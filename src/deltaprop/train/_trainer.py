@@ -24,7 +24,7 @@ from numpy.typing import NDArray
 
 from deltaprop._checks import check_scalar
 from deltaprop._types import Array, Grads, State
-from deltaprop.engine import Engine, Run
+from deltaprop.engine import Engine, Run, threads_for
 from deltaprop.engine import fused as engine_fused
 from deltaprop.engine import supports as engine_supports
 from deltaprop.network import Network
@@ -178,11 +178,11 @@ class Trainer:
     def describe_path(self) -> str:
         """One line on which code computes the steps, and why (``fit(..., verbose=True)`` shows it)."""
         if self.path == "engine":
-            how = (
-                "whole epochs per compiled call"
-                if engine_fused(self.net)
-                else "compiled loops between NumPy's ufuncs"
-            )
+            if engine_fused(self.net):
+                threads = threads_for(self._rows, sum(w.size for w in self.net.W))
+                how = "whole epochs per compiled call" + (f", on {threads} threads" if threads > 1 else "")
+            else:
+                how = "compiled loops between NumPy's ufuncs"
             return f"deltaprop: training in the compiled engine ({how})"
         if not engine_supports(self.net, self.optimizer):
             why = (
