@@ -322,7 +322,7 @@ def backward(
         delta = work[od[h] : od[h] + n * M].reshape(n, M)
         z_prev = X if h == 0 else work[oz[h - 1] : oz[h - 1] + n * M_prev].reshape(n, M_prev)
         if h == 0:  # W^(1) and its gradient are kept transposed (deltaprop.engine._layout)
-            first_weight_gradient(delta, z_prev, g[oW[0] : oW[1]].reshape(M_prev, M), accumulate)
+            weight_gradient(z_prev, delta, g[oW[0] : oW[1]].reshape(M_prev, M), accumulate)  # z^T delta
         else:
             weight_gradient(delta, z_prev, g[oW[h] : oW[h + 1]].reshape(M, M_prev), accumulate)
         # sum_i delta^(h)_i z^(h-1)_i^T
@@ -468,20 +468,9 @@ def first_forward_product(z, Wt, a):
 
 
 @njit(cache=True)
-def first_weight_gradient(delta, z, dWt, accumulate):
-    """dW^T = z^T delta: dWt_qj = sum_i z_iq delta_ij (added to dWt with ``accumulate``)."""
-    if delta.shape[0] > 1:
-        gemm(True, False, z, delta, dWt, accumulate)
-        return
-    for q in range(z.shape[1]):
-        x = z[0, q]
-        for j in range(delta.shape[1]):
-            dWt[q, j] = dWt[q, j] + delta[0, j] * x if accumulate else delta[0, j] * x
-
-
-@njit(cache=True)
 def weight_gradient(delta, z, dW, accumulate):
-    """dW = delta^T z: dW_jq = sum_i delta_ij z_iq (added to dW with ``accumulate``)."""
+    """dW = delta^T z: dW_jq = sum_i delta_ij z_iq (added to dW with ``accumulate``); with the
+    operands swapped, the first layer's transposed gradient z^T delta."""
     if delta.shape[0] > 1:
         gemm(True, False, delta, z, dW, accumulate)
         return
