@@ -11,11 +11,13 @@ inside).
 - :func:`exp_nonpositive`: e^x for x <= 0, what softmax needs (x = a_k - max_k a_k).
   x = k ln 2 + r with k = round(x / ln 2) and |r| <= ln 2 / 2 (ln 2 in two parts, so
   that k ln 2 is exact); e^r by its Taylor polynomial, to 1/13! in float64 and 1/7! in
-  float32 (the first term left out is below half a unit in the last place); times 2^k,
-  built as a product of exact powers of two, which rounds once, denormals included.
-  Below the smallest denormal the result is 0; NaN stays NaN.
+  float32 (the first term left out is below half a unit in the last place); times 2^k
+  as 2^k1 2^k2 (k1 = floor(k / 2)), two normal numbers made from their exponent bits,
+  so that the one rounding is the last, denormals included.  Below half the smallest
+  denormal the result is 0; NaN stays NaN.
 - :func:`log_at_least_one`: log s for s >= 1, what softmax needs (s = sum_k e^{a_k - max},
-  one of whose terms is 1).  s = m 2^e with m in [1/sqrt 2, sqrt 2) (exact halvings);
+  one of whose terms is 1).  s = m 2^e with m in [1/sqrt 2, sqrt 2) (m and e from the
+  bits of s, halved once where m >= sqrt 2);
   log m = 2 atanh u, u = (m - 1)/(m + 1), |u| <= 0.172, by its series to u^21 (float64)
   or u^9 (float32); plus e ln 2.  inf stays inf, NaN stays NaN.
 
