@@ -620,3 +620,34 @@ def test_verbose_says_how_many_threads_the_step_runs_on(two_threads, capsys):
         fit(net, X, Y, optimizer=Trainer(net, "gd", 0.1, path="engine"), epochs=2, verbose=True)
     shown = capsys.readouterr().out
     assert "whole epochs per compiled call" in shown and "threads" not in shown
+
+
+def _fit_and_its_arrays():
+    """A shuffled fit with momentum on the engine: (trainer, engine, workspace, history)."""
+    rng = np.random.default_rng(0)
+    X, Y = rng.normal(size=(60, 4)), np.eye(3)[rng.integers(0, 3, 60)]
+    net = Network([4, 6, 3], random_state=0)
+    trainer = Trainer(net, optimizer="nesterov", learning_rate=0.05, path="engine")
+    history = fit(net, X, Y, optimizer=trainer, batch_size=10, epochs=3, shuffle=True, random_state=0)
+    engine = trainer._engine
+    assert engine is not None and engine.workspace is not None
+    assert len(history.loss) == 3 and np.all(np.isfinite(history.loss))
+    # the velocity lives in the flat layout only: the per-layer copy optimizer.init made is let go
+    assert trainer._state is None and engine._state is None
+    flat_velocity = engine._flat_state.velocity.W[0]
+    assert all(np.shares_memory(w, flat_velocity) for w in trainer.state.velocity.W)
+    return engine.workspace
+
+
+def test_a_fit_keeps_one_copy_of_the_state_and_one_work_vector(monkeypatch):
+    from deltaprop.engine import _step
+
+    monkeypatch.setenv(_step.THREADS_VARIABLE, "1")
+    ws = _fit_and_its_arrays()
+    assert ws.work.size > 0 and ws.works.shape[0] == 0 and ws.gs.shape[0] == 0
+
+
+def test_a_threaded_fit_keeps_a_work_vector_a_thread_and_not_the_one_thread_one(two_threads):
+    ws = _fit_and_its_arrays()
+    assert ws.work.size == 0 and ws.works.shape[0] == 2 and ws.gs.shape[0] == 1
+    assert two_threads

@@ -54,14 +54,15 @@ class FlatState:
     """An optimiser state kept in a workspace's flat layout between steps, given back per layer.
 
     ``state`` is the state in the optimiser's own structure (one array per W^(h) and
-    b^(h)); setting it hands the steps a new one, moved into flat vectors at the next step.
+    b^(h)); setting it hands the steps a new one, moved into flat vectors at the next step
+    (:meth:`flat_state`), after which the flat vectors are its only copy.
     """
 
     workspace: FlatLayout | None
 
     def __init__(self, state: State) -> None:
         self.workspace = None
-        self._state = state
+        self._state: State = state  # None once moved into the flat layout
         self._flat_state: State | None = None  # the state in the workspace's flat layout
 
     @property
@@ -75,6 +76,14 @@ class FlatState:
     def state(self, state: State) -> None:
         self._state = state
         self._flat_state = None
+
+    def flat_state(self, layout: FlatLayout) -> State:
+        """The state in ``layout``'s flat vectors, moved there (and the per-layer copy let go)
+        if it is not there yet."""
+        if self._flat_state is None:
+            self._flat_state = map_params(self.state, layout.flatten)
+            self._state = None
+        return self._flat_state
 
 
 def _views(flat: Array, shapes: Sequence[tuple[int, ...]]) -> list[Array]:

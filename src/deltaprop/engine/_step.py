@@ -39,7 +39,7 @@ from deltaprop.activations import LEAKY_RELU_SLOPE, builtin_name
 from deltaprop.engine._layout import FlatLayout, FlatState
 from deltaprop.losses import builtin_output_name, weighted_mean
 from deltaprop.network import Network
-from deltaprop.optim import GradientTransformation, map_params
+from deltaprop.optim import GradientTransformation
 from deltaprop.schedules import get_lr
 
 # What the engine computes: every built-in activation and output unit, the named
@@ -148,15 +148,14 @@ class EngineWorkspace(FlatLayout):
         self.reserve(rows, gather=False)
 
     def reserve(self, rows: int, gather: bool) -> None:
-        """Make room for batches of ``rows`` samples, gathered or not (arrays only grow)."""
+        """Make room for batches of ``rows`` samples, gathered or not (arrays only grow).
+
+        The fused step's work vectors wait for its run, which knows how many threads
+        share the batch (:meth:`reserve_fused`): a threaded run needs no one-thread vector.
+        """
         d, K = self.sizes[0], self.sizes[-1]
         if self.fused:
-            # a chunk of at most CHUNK_ROWS rows (a longer batch runs chunk by chunk)
-            rows = min(rows, CHUNK_ROWS)
-            size = self.fused_size(rows, gather)
-            if size > self.work.size:
-                self.work = np.empty(size, self.dtype)
-            self.rows_allocated = max(self.rows_allocated, rows)
+            self.rows_allocated = max(self.rows_allocated, min(rows, CHUNK_ROWS))
             return
         if rows <= self.rows_allocated:
             return
@@ -177,10 +176,15 @@ class EngineWorkspace(FlatLayout):
         per_row = compiled("_fused").PER_ROW
         return rows * (per_row + 2 * sum(self.widths)) + (rows * (d + K) if gather else 0)
 
-    def reserve_threads(self, rows: int, gather: bool, threads: int) -> int:
+    def reserve_fused(self, rows: int, gather: bool, threads: int) -> int:
         """Make room for ``threads`` threads' shares of batches of ``rows`` samples; returns the
-        rows of a thread's chunk."""
+        rows of a thread's chunk (at most CHUNK_ROWS: a longer share runs chunk by chunk)."""
         share = min(-(-rows // threads), CHUNK_ROWS)
+        if threads == 1:
+            size = self.fused_size(share, gather)
+            if size > self.work.size:
+                self.work = np.empty(size, self.dtype)
+            return share
         size = self.fused_size(share, gather)
         if self.works.shape[0] != threads or self.works.shape[1] < size:
             self.works = np.empty((threads, max(size, self.works.shape[1])), self.dtype)
@@ -237,8 +241,7 @@ class Engine(FlatState):
             self._flat_state = None
         ws.reserve(rows, gather)
         ws.load(net)
-        if self._flat_state is None:
-            self._flat_state = map_params(self._state, ws.flatten)
+        self.flat_state(ws)
         return ws
 
     def run(
@@ -315,9 +318,7 @@ class Engine(FlatState):
         weighted = s is not None
         batch = int(np.max(np.diff(starts)))
         threads = threads_for(batch, sum(w.size for w in net.W))
-        rows = (
-            ws.reserve_threads(batch, order is not None, threads) if threads > 1 else min(batch, CHUNK_ROWS)
-        )
+        rows = ws.reserve_fused(batch, order is not None, threads)
         layout = np.array(
             [D, rows, _OUTPUT_CODES[ws.output], code, order is not None, weighted]
             + ws.sizes

@@ -20,8 +20,9 @@ class Batches:
     when shuffling, None (the rows in order) otherwise.  The compiled engine runs such a
     plan in one call; :meth:`epoch` gives its batches as arrays.  The full batch is X
     itself (never copied: the lecture's batch GD); unshuffled batches are views;
-    shuffled ones are gathered into one buffer allocated here and reused by every
-    batch, never a fresh copy per batch.  The caller's arrays are never reordered.
+    shuffled ones are gathered into one buffer, allocated by the first batch taken and
+    reused by every batch, never a fresh copy per batch (a plan the engine runs takes
+    none: it gathers into its own work vector).  The caller's arrays are never reordered.
     """
 
     def __init__(self, X: Array, Y: Array, s: Array | None, batch_size: int, shuffle: bool) -> None:
@@ -32,9 +33,8 @@ class Batches:
         self.full_batch = batch_size == self.n
         self.steps_per_epoch = -(-self.n // batch_size)
         self._starts = np.append(np.arange(0, self.n, batch_size, dtype=np.int64), self.n)
-        gather = shuffle and not self.full_batch
-        self._X_buffer = np.empty((batch_size, X.shape[1]), X.dtype) if gather else None
-        self._Y_buffer = np.empty((batch_size, Y.shape[1]), Y.dtype) if gather else None
+        self._X_buffer: Array | None = None  # the gathered batch, allocated by the first one
+        self._Y_buffer: Array | None = None
 
     def plan(self, rng: np.random.Generator) -> tuple[NDArray[np.intp] | None, NDArray[np.int64]]:
         """The next epoch as (order, starts); a permutation (if shuffled) is drawn from ``rng`` now."""
@@ -54,7 +54,9 @@ class Batches:
             if order is None:
                 yield X[start:stop], Y[start:stop], None if s is None else s[start:stop]  # views
                 continue
-            assert self._X_buffer is not None and self._Y_buffer is not None
+            if self._X_buffer is None or self._Y_buffer is None:  # (the engine gathers its own)
+                self._X_buffer = np.empty((self.batch_size, X.shape[1]), X.dtype)
+                self._Y_buffer = np.empty((self.batch_size, Y.shape[1]), Y.dtype)
             index = order[start:stop]
             # mode="clip" (the indices are valid) lets take write straight into out
             Xb = X.take(index, axis=0, out=self._X_buffer[: index.size], mode="clip")

@@ -408,7 +408,8 @@ class _Chunks:
         steps = self.batches.steps_per_epoch
         count = max(1, min(left, int(self.SECONDS / self.seconds_per_epoch), self.MAX_STEPS // steps))
         plans = [self.batches.plan(self.rng) for _ in range(count)]  # the draws of one epoch at a time
-        order = None if plans[0][0] is None else np.concatenate([order for order, _ in plans])
+        orders = [order for order, _ in plans if order is not None]
+        order = None if not orders else orders[0] if count == 1 else np.concatenate(orders)
         start = time.perf_counter()
         run = self.trainer._run_epoch(
             self.batches.X, self.batches.Y, self.batches.s, order, plans[0][1], count, False

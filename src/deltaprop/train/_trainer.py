@@ -150,7 +150,7 @@ class Trainer:
                 "The 'optimizer' parameter must be a name or a GradientTransformation. "
                 f"Got {type(optimizer).__name__} instead."
             )
-        self._state: State = self.optimizer.init(net.params)
+        self._state: State = self.optimizer.init(net.params)  # None while the engine holds it
         self._engine: Engine | None = None
         self._chosen_for: tuple[GradientTransformation, tuple[int, float], int] | None = None
         self._ahead = (0, 0.0)  # steps and forward multiply-adds ahead, as fit announces them
@@ -225,7 +225,7 @@ class Trainer:
             wanted = self.path_setting == "engine"
         use_engine = wanted and engine_supports(self.net, self.optimizer)
         if use_engine and self._engine is None:
-            self._engine = Engine(self._state)
+            self._engine, self._state = Engine(self.state), None  # one copy of the state, the engine's
         elif not use_engine and self._engine is not None:
             self._state = self._engine.state
             self._engine = None
@@ -265,7 +265,7 @@ class Trainer:
         if not math.isfinite(loss):
             raise DivergenceError(_divergence_message(self.steps, loss))
         grads = net._backward(cache, Y, self.l2, s)
-        updates, self._state = self.optimizer.update(grads, self._state, net.params)
+        updates, self._state = self.optimizer.update(grads, self.state, net.params)
         net.params = apply_updates(net.params, updates)
         self.steps += 1
         return loss, grads
