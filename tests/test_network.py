@@ -199,6 +199,23 @@ def test_finite_check_survives_overflowing_sums():
         check_finite(np.array([[np.inf, -np.inf]]), "X")  # inf - inf: the sum is NaN
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("layout", ["C", "F", "strided"])
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_finite_check_finds_a_bad_entry_in_any_layout_and_passes_huge_finite_ones(dtype, layout, bad):
+    from deltaprop._checks import check_finite
+
+    base = np.random.default_rng(0).normal(size=(50, 14)).astype(dtype)
+    arr = {"C": base, "F": np.asfortranarray(base), "strided": base[::2, 1::3]}[layout]
+    check_finite(arr, "X")
+    huge = arr.copy(order="K")
+    huge[3, 2] = np.finfo(dtype).max  # finite, though its square is not
+    check_finite(huge, "X")
+    arr[3, 2] = bad
+    with pytest.raises(ValueError, match=r"X contains NaN or infinity \(first at index \[3, 2\]\)"):
+        check_finite(arr, "X")
+
+
 def test_a_batch_of_one_and_a_single_output_backpropagate_like_larger_ones():
     rng = np.random.default_rng(3)
     net = Network([4, 5, 1], activation="tanh", output="identity", random_state=0)

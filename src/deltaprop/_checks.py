@@ -69,11 +69,20 @@ def check_matrix(
 
 def check_finite(arr: NDArray[Any], name: str) -> None:
     """Raise a ValueError naming the first NaN or infinite entry of ``arr``."""
-    # A sum is NaN or infinite whenever an entry is, and costs no n-sized temporary;
-    # only then (or on overflow of a finite sum) is the entry looked for.
+    # A sum of squares is NaN or infinite whenever an entry is (its terms are >= 0, so no
+    # two infinities cancel), and costs no n-sized temporary: BLAS's dot product, one pass
+    # at memory speed (W1's 60,000 x 784 float32: 18 ms, against 55 ms for a float64 sum
+    # and 37 ms for isfinite().all()).  Only when it is not finite -- a bad entry, or an
+    # overflow of the squares of large finite ones -- is the entry looked for.
+    # (An array not contiguous in memory is summed instead, which needs no copy either.)
     if arr.dtype.kind == "f":
         with np.errstate(over="ignore", invalid="ignore"):
-            if np.isfinite(np.sum(arr, dtype=np.float64)):
+            if arr.flags.c_contiguous or arr.flags.f_contiguous:
+                flat = np.ravel(arr, order="K")  # a view, in memory order
+                total = np.dot(flat, flat)
+            else:
+                total = np.sum(arr, dtype=np.float64)
+            if np.isfinite(total):
                 return
     if not np.isfinite(arr).all():
         bad = np.argwhere(~np.isfinite(arr))[0]
