@@ -679,6 +679,31 @@ def test_stopping_rule_keeps_and_restores_the_best_weights_and_resumes():
     assert resumed.best_params is None
 
 
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_values = st.one_of(st.floats(-3, 3), st.sampled_from([np.nan, np.inf, -np.inf, 0.0, 1.0]))
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    values=st.lists(_values, max_size=30),
+    start=st.one_of(st.none(), _values.filter(lambda x: not np.isnan(x))),
+    maximize=st.booleans(),
+    strict=st.booleans(),
+    tol=st.sampled_from([0.0, 1e-4, 0.5]),
+    counted=st.integers(0, 5),
+)
+def test_many_values_at_once_count_as_one_update_after_another(values, start, maximize, strict, tol, counted):
+    one = StoppingRule(maximize=maximize, tol=tol, strict=strict, best=start, no_improvement=counted)
+    many = StoppingRule(maximize=maximize, tol=tol, strict=strict, best=start, no_improvement=counted)
+    any_best = False
+    for e, value in enumerate(values, start=10):
+        any_best |= one.update(value, epoch=e)
+    assert many.update_many(values, 10) == any_best
+    assert (many.best, many.no_improvement, many.best_epoch) == (one.best, one.no_improvement, one.best_epoch)
+
+
 def test_fit_counts_patience_on_from_a_resumed_history():
     X, labels = _blobs()
     Y = np.eye(3)[labels]

@@ -32,15 +32,18 @@ class Batches:
         self.shuffle = shuffle
         self.full_batch = batch_size == self.n
         self.steps_per_epoch = -(-self.n // batch_size)
-        self._starts = np.append(np.arange(0, self.n, batch_size, dtype=np.int64), self.n)
+        self.starts = np.append(np.arange(0, self.n, batch_size, dtype=np.int64), self.n)
+        self.draws = shuffle and not self.full_batch  # a new order each epoch, drawn by plan()
         self._X_buffer: Array | None = None  # the gathered batch, allocated by the first one
         self._Y_buffer: Array | None = None
 
     def plan(self, rng: np.random.Generator) -> tuple[NDArray[np.intp] | None, NDArray[np.int64]]:
         """The next epoch as (order, starts); a permutation (if shuffled) is drawn from ``rng`` now."""
-        if self.full_batch or not self.shuffle:
-            return None, self._starts
-        return rng.permutation(self.n), self._starts
+        return (self.draw(rng) if self.draws else None), self.starts
+
+    def draw(self, rng: np.random.Generator) -> NDArray[np.intp]:
+        """A new order of the rows, from ``rng``: the draw :meth:`plan` makes when shuffling."""
+        return rng.permutation(self.n)
 
     def epoch(self, rng: np.random.Generator) -> Iterator[Batch]:
         """The next epoch's batches; the new order (if shuffled) is drawn from ``rng`` now."""

@@ -203,9 +203,10 @@ def fit(
                 while epoch < end:
                     ran, diverged = chunks.run(end - epoch)
                     reason = None
-                    if len(ran) > 1:  # run together: nothing watches each epoch
-                        _record_together(history, ran, epoch, run, rule, progress)
-                        epoch += len(ran)
+                    if isinstance(ran, _Epochs):  # run together: nothing watches each epoch
+                        if ran.loss:
+                            _record_together(history, ran, epoch, run, rule, progress)
+                            epoch += len(ran.loss)
                     elif ran:
                         reason = _end_of_epoch(history, ran[0], epoch, run, rule, progress)
                         epoch += 1
@@ -244,16 +245,15 @@ def _end_of_epoch(
 
 
 def _record_together(
-    history: History, ran: list[_Epoch], epoch: int, run: _Run, rule: StoppingRule, progress: ProgressBar
+    history: History, ran: _Epochs, epoch: int, run: _Run, rule: StoppingRule, progress: ProgressBar
 ) -> None:
     """Epochs that ran in one call (no callback, validation, patience or plateau schedule
-    watches them, see :class:`_Chunks`), recorded as :func:`_end_of_epoch` records one."""
-    trainer = run.trainer
-    _record_training(history, ran, trainer)
-    for e, done in enumerate(ran, start=epoch):
-        if rule.update(done.loss, trainer.net, e):  # the monitor is the loss here
-            history.best_epoch = rule.best_epoch
-    progress.advance(_summary(history), len(ran))
+    watches them, see :class:`_Chunks`), recorded as :func:`_end_of_epoch` records each,
+    column by column (hundreds of the lecture's toy epochs run in a few milliseconds)."""
+    _record_training(history, ran, run.trainer)
+    if rule.update_many(ran.loss, epoch):  # the monitor is the loss here
+        history.best_epoch = rule.best_epoch
+    progress.advance(_summary(history), len(ran.loss))
 
 
 # ----------------------------------------------------------- checking the arguments
@@ -377,6 +377,14 @@ class _Epoch(NamedTuple):
     steps: int  # the trainer's steps at the epoch's end
 
 
+class _Epochs(NamedTuple):
+    """Epochs run together in one compiled call, column by column (:class:`_Epoch`'s fields)."""
+
+    loss: list[float]
+    grad_norms: list[list[float]]
+    steps: list[int]
+
+
 class _Chunks:
     """fit's epochs, one at a time, or several in one compiled call where nothing watches each.
 
@@ -397,34 +405,37 @@ class _Chunks:
             not run.callbacks
             and run.validation is None
             and rule.patience == math.inf
+            and not rule.keep_best
             and not isinstance(trainer.learning_rate, ReduceOnPlateau)
         )
         self.seconds_per_epoch = math.inf  # unknown until the first epoch ran
 
-    def run(self, left: int) -> tuple[list[_Epoch], DivergenceError | None]:
-        """The next epochs (at most ``left``), and the error to raise where the loss diverged."""
+    def run(self, left: int) -> tuple[list[_Epoch] | _Epochs, DivergenceError | None]:
+        """The next epochs (at most ``left``): one epoch, or epochs run together; and the error
+        to raise where the loss diverged."""
         if not (self.together and self.trainer.path == "engine"):
             return [_run_epoch(self.trainer, self.batches, self.rng, self.callbacks)], None
-        steps = self.batches.steps_per_epoch
+        batches = self.batches
+        steps = batches.steps_per_epoch
         count = max(1, min(left, int(self.SECONDS / self.seconds_per_epoch), self.MAX_STEPS // steps))
-        plans = [self.batches.plan(self.rng) for _ in range(count)]  # the draws of one epoch at a time
-        orders = [order for order, _ in plans if order is not None]
-        order = None if not orders else orders[0] if count == 1 else np.concatenate(orders)
+        order = None
+        if batches.draws:  # the draws of one epoch at a time
+            orders = [batches.draw(self.rng) for _ in range(count)]
+            order = orders[0] if count == 1 else np.concatenate(orders)
         start = time.perf_counter()
-        run = self.trainer._run_epoch(
-            self.batches.X, self.batches.Y, self.batches.s, order, plans[0][1], count, False
-        )
+        run = self.trainer._run_epoch(batches.X, batches.Y, batches.s, order, batches.starts, count, False)
         assert run is not None
         self.seconds_per_epoch = max(time.perf_counter() - start, 1e-9) / count
         ran = _engine_epochs(self.trainer, run, steps)
         return ran, None if run.updates == run.out.shape[0] else self.trainer.divergence(run)
 
 
-def _engine_epochs(trainer: Trainer, run: Run, steps: int) -> list[_Epoch]:
+def _engine_epochs(trainer: Trainer, run: Run, steps: int) -> _Epochs:
     """The whole epochs of an engine's run of ``steps`` steps each, as a Python epoch sums them."""
-    means = trainer.epoch_means(run, steps).tolist()
-    before = trainer.steps - run.updates
-    return [_Epoch(m[0], m[1:], False, before + (e + 1) * steps) for e, m in enumerate(means)]
+    means = trainer.epoch_means(run, steps)
+    first = trainer.steps - run.updates + steps  # the steps at the end of the first
+    ends = range(first, first + means.shape[0] * steps, steps)
+    return _Epochs(means[:, 0].tolist(), means[:, 1:].tolist(), list(ends))
 
 
 def _run_epoch(
@@ -437,8 +448,8 @@ def _run_epoch(
     if trainer.path == "engine" and not any(_watches_batches(cb) for cb in callbacks):
         run = trainer._run_epoch(batches.X, batches.Y, batches.s, *batches.plan(rng))
         if run is not None:
-            (epoch,) = _engine_epochs(trainer, run, run.out.shape[0])
-            return epoch
+            (loss,), (norms,), (steps,) = _engine_epochs(trainer, run, run.out.shape[0])
+            return _Epoch(loss, norms, False, steps)
     return _python_epoch(trainer, batches.epoch(rng), callbacks)
 
 
@@ -470,7 +481,7 @@ def _record_epoch(
     history: History, epoch: _Epoch, trainer: Trainer, validation: tuple[Array, Array] | None
 ) -> None:
     """Append the epoch to ``history``: loss, gradient norms, learning rate, steps, validation."""
-    _record_training(history, [epoch], trainer)
+    _record_training(history, _Epochs([epoch.loss], [epoch.grad_norms], [epoch.steps]), trainer)
     if validation is not None:
         X_val, Y_val = validation
         net = trainer.net
@@ -479,12 +490,12 @@ def _record_epoch(
         history.val_score.append(output_score(net.output.name, cache.z[-1], Y_val))
 
 
-def _record_training(history: History, epochs: list[_Epoch], trainer: Trainer) -> None:
+def _record_training(history: History, epochs: _Epochs, trainer: Trainer) -> None:
     """Append the epochs' loss, gradient norms and learning rate (of the next step) to ``history``."""
-    history.loss.extend(done.loss for done in epochs)
-    history.grad_norms.extend(done.grad_norms for done in epochs)
-    history.lr.extend(trainer.lr_at(done.steps) for done in epochs)
-    history.steps = epochs[-1].steps
+    history.loss.extend(epochs.loss)
+    history.grad_norms.extend(epochs.grad_norms)
+    history.lr.extend(trainer.lrs_at(epochs.steps))
+    history.steps = epochs.steps[-1]
 
 
 def _summary(history: History) -> str:

@@ -9,7 +9,9 @@ parameter says how.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+
+import numpy as np
 
 from deltaprop._types import Params
 from deltaprop.network import Network
@@ -111,6 +113,32 @@ class StoppingRule:
             if self.keep_best and net is not None:
                 self.best_params = Params([W.copy() for W in net.W], [b.copy() for b in net.b])
         return new_best
+
+    def update_many(self, values: Sequence[float], first_epoch: int) -> bool:
+        """:meth:`update` for each of ``values`` in turn (epochs ``first_epoch``, ``first_epoch + 1``,
+        ...), without weights to keep, as whole arrays; True when one of them is a new best.
+
+        For the many epochs fit runs in one compiled call: the counts, the best value and
+        its epoch come out as one :meth:`update` per value leaves them (NaN never a best).
+        """
+        assert not self.keep_best, "a best epoch's weights are gone after a run of many epochs"
+        if not len(values):
+            return False
+        sign = -1.0 if self.maximize else 1.0  # a score to maximise is a loss to minimise
+        u = sign * np.asarray(values, dtype=np.float64)
+        start = sign * self.best
+        before = np.fmin.accumulate(np.concatenate(([start], u)))  # fmin: a NaN leaves the best
+        best_before = before[:-1]
+        threshold = best_before - self.tol
+        improves = u < threshold if self.strict else ~(u > threshold)
+        hits = np.flatnonzero(improves)
+        self.no_improvement = u.size - 1 - int(hits[-1]) if hits.size else self.no_improvement + u.size
+        new_best = np.flatnonzero(u < best_before)
+        if not new_best.size:
+            return False
+        self.best = float(sign * before[-1])
+        self.best_epoch = first_epoch + int(new_best[-1])
+        return True
 
     def resume(self, values: Iterable[float]) -> None:
         """Count on from earlier epochs' ``values`` (a resumed History's), oldest first.

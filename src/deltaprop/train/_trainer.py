@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 import operator
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -238,6 +239,13 @@ class Trainer:
     def lr_at(self, steps: int) -> float:
         """The learning rate of the step after ``steps`` steps (NaN for a custom optimiser)."""
         return float("nan") if self.learning_rate is None else get_lr(self.learning_rate, steps)
+
+    def lrs_at(self, steps: Sequence[int]) -> list[float]:
+        """:meth:`lr_at` of each of ``steps``."""
+        lr = self.learning_rate
+        if lr is None or not callable(lr):
+            return [self.lr_at(0)] * len(steps)  # the same number after any steps
+        return [get_lr(lr, s) for s in steps]
 
     def step(self, X: Any, Y: Any, sample_weight: Any = None) -> float:
         """One update on the batch (X, Y); returns the batch loss before the update."""
