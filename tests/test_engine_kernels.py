@@ -13,7 +13,15 @@ import pytest
 pytest.importorskip("numba")
 
 from deltaprop.engine._exp import exp_nonpositive, log_at_least_one
-from deltaprop.engine._fused import column_sums, softmax_cross_entropy
+from deltaprop.engine._fused import (
+    LEAKY_RELU,
+    NARROW,
+    RELU,
+    activate,
+    column_sums,
+    softmax_cross_entropy,
+    times_derivative,
+)
 
 DTYPES = [np.float32, np.float64]
 WIDE = np.longdouble  # 64 significant bits on x86: the reference's rounding error is negligible
@@ -160,3 +168,26 @@ def test_the_flat_layout_gives_the_network_s_shapes_back_as_views(transpose_firs
     np.testing.assert_array_equal(flat.W[0][: net.W[0].size], first.ravel())
     views.W[0][1, 2] = 7.0  # a view: writing it writes the flat vector
     assert 7.0 in flat.W[0][: net.W[0].size]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("act", [RELU, LEAKY_RELU])
+@pytest.mark.parametrize(
+    ("rows", "width"), [(1, 1), (3, 7), (200, 8), (37, 2), (65, 31), (10, NARROW), (9, 40)]
+)
+def test_activation_and_its_derivative_are_the_formula_number_by_number(
+    dtype: type, act: int, rows: int, width: int
+) -> None:
+    rng = np.random.default_rng(rows * width)
+    a = rng.normal(size=(rows, width)).astype(dtype)
+    b = rng.normal(size=width).astype(dtype)
+    slope = dtype(0.01)
+    x = a + b
+    want = np.maximum(x, 0) if act == RELU else np.where(x > 0, x, slope * x)
+    z = a.copy()
+    activate(z, b, act, slope)  # narrow layers as one vector, wider ones row by row: the same bits
+    np.testing.assert_array_equal(z, want)
+    g = rng.normal(size=(rows, width)).astype(dtype)
+    dg = g.copy()
+    times_derivative(dg, z, act, slope)
+    np.testing.assert_array_equal(dg, np.where(z > 0, g, 0 if act == RELU else slope * g))

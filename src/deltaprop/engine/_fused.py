@@ -361,11 +361,21 @@ def gather_rows(flat, order, first, width, out):
         memcpy(target + r * size, source + order[first + r] * size, size)
 
 
+# A layer narrower than NARROW units runs its element-wise loops over the whole (n, M)
+# array as one vector: a loop over a row of M < NARROW numbers is too short for LLVM's
+# vector code (it runs the scalar remainder), W5's 200 x 8 bias add and ReLU 0.87 µs.
+NARROW = 32
+TILE = 64  # the bias repeated to at least this many numbers, a whole number of rows
+
+
 @njit(cache=True)
 def activate(a, b, act, slope):
     """z = sigma(a + b) in place in a, one loop per activation (no branch inside: vectorised)."""
     n, M = a.shape
     zero = slope - slope
+    if M < NARROW and act != IDENTITY:
+        activate_narrow(a.reshape(n * M), b, act, slope)
+        return
     if act == RELU:
         for r in range(n):
             for j in range(M):
@@ -383,18 +393,48 @@ def activate(a, b, act, slope):
 
 
 @njit(cache=True)
+def activate_narrow(flat, b, act, slope):
+    """:func:`activate` on a narrow layer's rows as one vector ``flat``: the bias repeated
+    (on the stack) to T >= TILE numbers, whole rows, then blocks of T numbers; the same
+    arithmetic, number by number."""
+    M = b.shape[0]
+    T = M * ((TILE + M - 1) // M)
+    tile = carray(stack_buffer(b), (T,))
+    for i in range(T):
+        tile[i] = b[i % M]
+    zero = slope - slope
+    total = flat.shape[0]
+    full = total - total % T
+    for s in range(0, full, T):
+        block = flat[s : s + T]
+        if act == RELU:
+            for i in range(T):
+                x = block[i] + tile[i]
+                block[i] = x if x > zero else zero
+        else:
+            for i in range(T):
+                x = block[i] + tile[i]
+                block[i] = x if x > zero else slope * x
+    for i in range(full, total):  # fewer than T numbers: whole rows, so tile[i - full] is b_j
+        x = flat[i] + tile[i - full]
+        flat[i] = (x if x > zero else zero) if act == RELU else (x if x > zero else slope * x)
+
+
+@njit(cache=True)
 def times_derivative(g, z, act, slope):
-    """g o sigma'(a) in place, from z = sigma(a): relu and leaky_relu have a > 0 exactly where z > 0."""
+    """g o sigma'(a) in place, from z = sigma(a): relu and leaky_relu have a > 0 exactly where z > 0.
+
+    Number by number over the whole (n, M) arrays (contiguous): one long vectorised loop.
+    """
     n, M = g.shape
+    flat_g, flat_z = g.reshape(n * M), z.reshape(n * M)
     zero = slope - slope
     if act == RELU:
-        for r in range(n):
-            for j in range(M):
-                g[r, j] = g[r, j] if z[r, j] > zero else zero  # ReLU'(0) = 0, the weak derivative
+        for i in range(n * M):
+            flat_g[i] = flat_g[i] if flat_z[i] > zero else zero  # ReLU'(0) = 0, the weak derivative
     elif act == LEAKY_RELU:
-        for r in range(n):
-            for j in range(M):
-                g[r, j] = g[r, j] if z[r, j] > zero else slope * g[r, j]
+        for i in range(n * M):
+            flat_g[i] = flat_g[i] if flat_z[i] > zero else slope * flat_g[i]
 
 
 @njit(cache=True)
