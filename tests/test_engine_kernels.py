@@ -20,6 +20,8 @@ from deltaprop.engine._fused import (
     activate,
     column_sums,
     softmax_cross_entropy,
+    softmax_rows,
+    softmax_two,
     times_derivative,
 )
 
@@ -191,3 +193,28 @@ def test_activation_and_its_derivative_are_the_formula_number_by_number(
     dg = g.copy()
     times_derivative(dg, z, act, slope)
     np.testing.assert_array_equal(dg, np.where(z > 0, g, 0 if act == RELU else slope * g))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("rows", [1, 2, 7, 200])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_two_classes_are_the_rows_softmax_number_for_number(dtype: type, rows: int, weighted: bool) -> None:
+    rng = np.random.default_rng(rows)
+    a = (3 * rng.standard_normal((rows, 2))).astype(dtype)
+    a[0] = [-0.0, 0.0]  # a tie of signed zeros: the same maximum either way
+    b = np.zeros(2, dtype) if rows == 1 else rng.standard_normal(2).astype(dtype)
+    Y = rng.uniform(0, 1, (rows, 2)).astype(dtype)  # soft labels: every term of the loss counts
+    c = (rng.uniform(0.1, 1, rows) if weighted else np.full(rows, 1 / rows)).astype(dtype)
+    results = []
+    for kernel in (softmax_two, softmax_rows):
+        logits, scratch, delta = (
+            a.copy(),
+            np.full((3, rows), np.nan, dtype),
+            np.full((rows, 2), np.nan, dtype),
+        )
+        total = kernel(logits, b, Y, c, weighted, scratch[0], scratch[1], scratch[2], delta)
+        results.append((total, logits, scratch, delta))
+    (t2, *two), (tr, *by_rows) = results
+    assert t2 == tr
+    for mine, theirs in zip(two, by_rows, strict=True):
+        np.testing.assert_array_equal(mine, theirs)

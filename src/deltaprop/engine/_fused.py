@@ -266,8 +266,52 @@ def softmax_cross_entropy(a, b, Y, c, weighted, row_max, sums, logs, delta):
 
     Returns the sum of the rows' losses (each times c_i where weighted).  The exponentials
     and logarithms run as whole vectors (:mod:`deltaprop.engine._exp`) between passes over
-    the rows; ``row_max``, ``sums`` and ``logs`` are room for a number a row.
+    the rows; ``row_max``, ``sums`` and ``logs`` are room for a number a row.  Two classes
+    (the lecture's two moons) run :func:`softmax_two`, the same arithmetic.
     """
+    if a.shape[1] == 2:
+        return softmax_two(a, b, Y, c, weighted, row_max, sums, logs, delta)
+    return softmax_rows(a, b, Y, c, weighted, row_max, sums, logs, delta)
+
+
+@njit(cache=True, error_model="numpy")
+def softmax_two(a, b, Y, c, weighted, row_max, sums, logs, delta):
+    """:func:`softmax_rows` for two classes, number for number, on the arrays as flat vectors:
+    the row loops of two numbers each become loops over the rows that LLVM vectorises."""
+    n = a.shape[0]
+    one = c[0] - c[0] + 1
+    fa, fy, fd = a.reshape(2 * n), Y.reshape(2 * n), delta.reshape(2 * n)
+    b0, b1 = b[0], b[1]
+    for r in range(n):
+        x0 = fa[2 * r] + b0
+        x1 = fa[2 * r + 1] + b1
+        fa[2 * r] = x0
+        fa[2 * r + 1] = x1
+        mx = x1 if x1 > x0 else x0
+        row_max[r] = mx
+        fd[2 * r] = x0 - mx
+        fd[2 * r + 1] = x1 - mx
+    exp_nonpositive(fd)
+    for r in range(n):
+        s = fd[2 * r] + fd[2 * r + 1]
+        sums[r] = s
+        logs[r] = s
+    log_at_least_one(logs)
+    loss = 0.0
+    for r in range(n):
+        y0, y1 = fy[2 * r], fy[2 * r + 1]
+        per_sample = (row_max[r] + logs[r]) * (y0 + y1) - (y0 * fa[2 * r] + y1 * fa[2 * r + 1])
+        loss += per_sample * (c[r] if weighted else one)
+    for r in range(n):
+        s = sums[r]
+        fd[2 * r] = (fd[2 * r] / s - fy[2 * r]) * c[r]
+        fd[2 * r + 1] = (fd[2 * r + 1] / s - fy[2 * r + 1]) * c[r]
+    return loss
+
+
+@njit(cache=True, error_model="numpy")
+def softmax_rows(a, b, Y, c, weighted, row_max, sums, logs, delta):
+    """:func:`softmax_cross_entropy` row by row, for any number of classes."""
     n, K = a.shape
     one = c[0] - c[0] + 1
     for r in range(n):
