@@ -235,7 +235,8 @@ def _end_of_epoch(
         trainer.learning_rate.observe(history.loss[-1])
     if rule.update(getattr(history, run.monitor)[-1], net, epoch):
         history.best_epoch = rule.best_epoch
-    progress.advance(_summary(history))
+    if progress.shown:
+        progress.advance(_summary(history))
     asked = any(cb.on_epoch_end(epoch, history, net) for cb in run.callbacks)
     if done.stopped or asked:
         return "callback"
@@ -253,7 +254,8 @@ def _record_together(
     _record_training(history, ran, run.trainer)
     if rule.update_many(ran.loss, epoch):  # the monitor is the loss here
         history.best_epoch = rule.best_epoch
-    progress.advance(_summary(history), len(ran.loss))
+    if progress.shown:
+        progress.advance(_summary(history), len(ran.loss))
 
 
 # ----------------------------------------------------------- checking the arguments
@@ -461,7 +463,7 @@ def _python_epoch(trainer: Trainer, batches: Iterable[Batch], callbacks: Sequenc
     """The epoch step by step from Python."""
     net = trainer.net
     total_loss = seen = 0.0
-    norms = np.zeros(net.D)
+    norms = [0.0] * net.D  # per layer, the sum of the batches' ||dL/dW^(h)||
     ran = 0
     stopped = False
     for Xb, Yb, sb in batches:
@@ -469,12 +471,13 @@ def _python_epoch(trainer: Trainer, batches: Iterable[Batch], callbacks: Sequenc
         weight = Xb.shape[0] if sb is None else float(sb.sum())
         total_loss += loss * weight
         seen += weight
-        norms += [np.sqrt(np.vdot(g, g)) for g in grads.W]
+        for h, g in enumerate(grads.W):
+            norms[h] += float(np.sqrt(np.vdot(g, g)))
         ran += 1
         if callbacks and any(cb.on_batch_end(trainer.steps, loss, net) for cb in callbacks):
             stopped = True
             break
-    return _Epoch(total_loss / seen, (norms / ran).tolist(), stopped, trainer.steps)
+    return _Epoch(total_loss / seen, [norm / ran for norm in norms], stopped, trainer.steps)
 
 
 def _record_epoch(

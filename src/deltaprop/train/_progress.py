@@ -64,6 +64,11 @@ class ProgressBar:
         if self._progress is not None:
             self._progress.stop()
 
+    @property
+    def shown(self) -> bool:
+        """Whether the bar is shown (so whether text beside it is worth making)."""
+        return self._progress is not None
+
     def note(self, text: str) -> None:
         """Print a line of ``text`` above the bar."""
         if self._progress is not None:
