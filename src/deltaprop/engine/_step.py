@@ -180,12 +180,11 @@ class EngineWorkspace(FlatLayout):
         """Make room for ``threads`` threads' shares of batches of ``rows`` samples; returns the
         rows of a thread's chunk (at most CHUNK_ROWS: a longer share runs chunk by chunk)."""
         share = min(-(-rows // threads), CHUNK_ROWS)
+        size = self.fused_size(share, gather)
         if threads == 1:
-            size = self.fused_size(share, gather)
             if size > self.work.size:
                 self.work = np.empty(size, self.dtype)
             return share
-        size = self.fused_size(share, gather)
         if self.works.shape[0] != threads or self.works.shape[1] < size:
             self.works = np.empty((threads, max(size, self.works.shape[1])), self.dtype)
         if self.gs.shape[0] != threads - 1:
