@@ -47,6 +47,39 @@ def test_schedules_show_and_pickle_as_their_call():
     assert repr(plateau) == "ReduceOnPlateau(lr=0.1, factor=0.2, patience=2, tol=0.0001, min_lr=0.0)"
 
 
+_RECORDS = [
+    (constant, {"lr": 0.3}),
+    (inverse_scaling, {"lr": 0.1, "power_t": 0.25}),
+    (step_decay, {"lr": 1.0, "step_size": 3, "gamma": 0.5}),
+    (cosine_decay, {"lr": 0.5, "total_steps": 10, "final_lr": 0.1}),
+    (triangular, {"base_lr": 0.1, "max_lr": 0.5, "step_size": 3}),
+    (triangular2, {"base_lr": 0.1, "max_lr": 0.5, "step_size": 3}),
+    (exp_range, {"base_lr": 0.1, "max_lr": 0.5, "step_size": 3, "gamma": 0.9}),
+]
+
+
+@pytest.mark.parametrize(("factory", "arguments"), _RECORDS, ids=[f.__name__ for f, _ in _RECORDS])
+def test_a_schedule_is_an_immutable_record_of_its_factorys_arguments(factory, arguments):
+    schedule = factory(**arguments)
+    assert schedule.as_dict() == arguments  # what a checkpoint stores
+    assert factory(**schedule.as_dict()) == schedule
+    assert repr(schedule) == f"{factory.__name__}({', '.join(f'{k}={v!r}' for k, v in arguments.items())})"
+    same = factory(**arguments)
+    assert same == schedule and hash(same) == hash(schedule) and len({same, schedule}) == 1
+    first = next(iter(arguments))
+    assert factory(**dict(arguments, **{first: 2 * arguments[first]})) != schedule
+    clone = pickle.loads(pickle.dumps(schedule))
+    assert clone == schedule and type(clone) is type(schedule)
+    assert [clone(t) for t in range(12)] == [schedule(t) for t in range(12)]
+    with pytest.raises(AttributeError, match="cannot be changed"):
+        setattr(schedule, first, 1.0)
+    with pytest.raises(AttributeError, match="cannot be changed"):
+        delattr(schedule, first)
+    with pytest.raises(AttributeError):
+        schedule.other = 1.0  # no __dict__: nothing else can be attached either
+    assert getattr(schedule, first) == arguments[first]
+
+
 def test_get_lr():
     assert get_lr(0.25, 100) == 0.25
     assert get_lr(step_decay(1.0, 2), 4) == pytest.approx(0.01)

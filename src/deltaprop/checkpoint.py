@@ -24,7 +24,6 @@ gives the same weights whether training ran in one go or was interrupted and res
 
 from __future__ import annotations
 
-import dataclasses
 from os import PathLike
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -62,9 +61,8 @@ def _schedule_to_json(learning_rate: Any) -> dict[str, Any] | None:
             "bad_epochs": learning_rate.bad_epochs,
             **state,
         }
-    factory = getattr(learning_rate, "_factory", None)
-    if factory in _SCHEDULES and dataclasses.is_dataclass(learning_rate):
-        return {"kind": factory, **dataclasses.asdict(learning_rate)}  # type: ignore[arg-type]
+    if isinstance(learning_rate, schedules.Record) and learning_rate._factory in _SCHEDULES:
+        return {"kind": learning_rate._factory, **learning_rate.as_dict()}
     return None
 
 
