@@ -306,6 +306,86 @@ def test_fit_divergence_keeps_last_finite_weights():
     assert all(np.isfinite(p).all() for p in net.W + net.b)
 
 
+def _fit_in_chunks(monkeypatch, net, X, Y, **kwargs):
+    """fit on the reference path, recording how many epochs each of its chunks held."""
+    from deltaprop.train import _fit
+
+    monkeypatch.setattr(_fit._Chunks, "SECONDS", 60.0)  # after the first epoch, the rest in one chunk
+    counts = []
+    real = _fit._Chunks._python_epochs
+
+    def counting(self, count):
+        counts.append(count)
+        return real(self, count)
+
+    monkeypatch.setattr(_fit._Chunks, "_python_epochs", counting)
+    trainer = Trainer(net, kwargs.pop("optimizer", "adam"), kwargs.pop("learning_rate", 0.01), path="numpy")
+    return fit(net, X, Y, optimizer=trainer, random_state=0, **kwargs), counts
+
+
+@pytest.mark.parametrize("batch_size", [None, 7])
+def test_the_reference_runs_unwatched_epochs_together_with_the_bits_of_one_at_a_time(monkeypatch, batch_size):
+    X, labels = _blobs(n=40)
+    Y = np.eye(3)[labels]
+    runs = {}
+    for watched in (False, True):
+        net = Network([4, 6, 3], activation="tanh", random_state=0)
+        callbacks = [lambda epoch, history, net: False] if watched else []  # looks at every epoch
+        history, counts = _fit_in_chunks(
+            monkeypatch, net, X, Y, epochs=12, batch_size=batch_size, callbacks=callbacks
+        )
+        runs[watched] = net, history, counts
+    (together, a, counts_a), (alone, b, counts_b) = runs[False], runs[True]
+    assert counts_a == [1, 11] and counts_b == []
+    for x, y in zip(together.W + together.b, alone.W + alone.b, strict=True):
+        np.testing.assert_array_equal(x, y)
+    assert a == b and a.epochs == 12 and a.best_epoch == int(np.argmin(a.loss))
+
+
+def test_ctrl_c_inside_a_chunk_of_epochs_keeps_the_epochs_before_it(monkeypatch):
+    X, labels = _blobs(n=40)
+    Y = np.eye(3)[labels]
+    full = Network([4, 6, 3], random_state=0)
+    complete, _ = _fit_in_chunks(monkeypatch, full, X, Y, epochs=12)
+    net = Network([4, 6, 3], random_state=0)
+    real_step = Trainer._step
+    weights = []
+
+    def step(self, Xb, Yb, s):
+        if self.steps == 5:  # the full batch: five epochs done, the sixth interrupted
+            weights.extend(w.copy() for w in self.net.W)
+            raise KeyboardInterrupt
+        return real_step(self, Xb, Yb, s)
+
+    monkeypatch.setattr(Trainer, "_step", step)
+    history, counts = _fit_in_chunks(monkeypatch, net, X, Y, epochs=12)
+    assert counts == [1, 11] and history.stop_reason == "interrupted"
+    assert history.epochs == history.steps == 5 and history.loss == complete.loss[:5]
+    assert history.grad_norms == complete.grad_norms[:5] and history.lr == complete.lr[:5]
+    for w, saved in zip(net.W, weights, strict=True):
+        np.testing.assert_array_equal(w, saved)
+
+
+def test_divergence_inside_a_chunk_of_epochs_keeps_the_epochs_before_it(monkeypatch):
+    rng = np.random.default_rng(5)
+    X, Y = rng.normal(size=(40, 4)), rng.normal(size=(40, 3))
+    seen = {}
+    for watched in (False, True):
+        net = Network([4, 8, 3], activation="relu", output="identity", random_state=0)
+        history = History()
+        callbacks = [lambda epoch, history, net: False] if watched else []
+        with pytest.raises(DivergenceError, match="training diverged"):
+            _fit_in_chunks(
+                monkeypatch, net, X, Y, optimizer="gd", learning_rate=3.0, epochs=50, history=history,
+                callbacks=callbacks,  # full-batch steps that diverge in the ninth epoch
+            )  # fmt: skip
+        seen[watched] = net, history
+    (a, history_a), (b, history_b) = seen[False], seen[True]
+    assert history_a == history_b and history_a.epochs == history_a.steps == 8
+    for x, y in zip(a.W + a.b, b.W + b.b, strict=True):
+        np.testing.assert_array_equal(x, y)
+
+
 def test_trainer_step_on_a_stream_matches_fit_without_shuffle():
     X, labels = _blobs(n=40)
     Y = np.eye(3)[labels]

@@ -72,8 +72,8 @@ class EmptyState(NamedTuple):
 def _map(fn: Callable[..., NDArray[Any]], *trees: Params) -> Params:
     """Apply ``fn`` leaf by leaf to Params of one structure."""
     return Params(
-        [fn(*leaves) for leaves in zip(*(tree.W for tree in trees), strict=True)],
-        [fn(*leaves) for leaves in zip(*(tree.b for tree in trees), strict=True)],
+        [fn(*leaves) for leaves in zip(*[tree.W for tree in trees], strict=True)],
+        [fn(*leaves) for leaves in zip(*[tree.b for tree in trees], strict=True)],
     )
 
 
@@ -82,7 +82,8 @@ def _zeros_like(params: Params) -> Params:
 
 
 def apply_updates(params: Params, updates: Params) -> Params:
-    """``params + updates`` as new arrays of the parameters' dtypes.
+    """``params + updates`` as new arrays of the parameters' dtypes (an update of another
+    dtype, from a transformation of your own, is cast).
 
     Examples
     --------
@@ -90,7 +91,12 @@ def apply_updates(params: Params, updates: Params) -> Params:
     >>> apply_updates(Params([np.ones((1, 2))], [np.zeros(1)]), Params([np.ones((1, 2))], [-np.ones(1)]))
     Params(W=[array([[2., 2.]])], b=[array([-1.])])
     """
-    return _map(lambda p, u: (p + u).astype(p.dtype, copy=False), params, updates)
+    return _map(_add, params, updates)
+
+
+def _add(p: NDArray[Any], u: Any) -> NDArray[Any]:
+    w = p + u
+    return w if w.dtype == p.dtype else w.astype(p.dtype)
 
 
 def global_norm(tree: Params) -> float:

@@ -17,13 +17,12 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Iterable, Sequence
-from typing import Any, Generic, NamedTuple, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, NamedTuple, TypeVar
 
 import numpy as np
 
 from deltaprop._checks import as_generator, check_matrix, check_scalar
 from deltaprop._types import Array, RandomState
-from deltaprop.engine import Run
 from deltaprop.metrics import output_score
 from deltaprop.network import Network
 from deltaprop.optim import GradientTransformation
@@ -35,6 +34,9 @@ from deltaprop.train._progress import ProgressBar
 from deltaprop.train._split import Indices, split_validation
 from deltaprop.train._stopping import StoppingRule
 from deltaprop.train._trainer import DivergenceError, Trainer
+
+if TYPE_CHECKING:
+    from deltaprop.engine import Run
 
 MONITORS = ("loss", "val_loss", "val_score")
 
@@ -194,14 +196,15 @@ def fit(
         cb.on_train_begin(trainer, run.rng)
     trainer.plan(epochs * run.batches.steps_per_epoch, run.batches.batch_size)
     with ProgressBar(epochs, enabled=verbose) as progress:
-        progress.note(trainer.describe_path())
+        if progress.shown:
+            progress.note(trainer.describe_path())
         try:
             # Overflow is detected through the loss (DivergenceError), not through NumPy warnings.
             with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
                 chunks = _Chunks(trainer, run, rule)
                 epoch, end = history.epochs, history.epochs + epochs
                 while epoch < end:
-                    ran, diverged = chunks.run(end - epoch)
+                    ran, stopped = chunks.run(end - epoch)
                     reason = None
                     if isinstance(ran, _Epochs):  # run together: nothing watches each epoch
                         if ran.loss:
@@ -212,8 +215,8 @@ def fit(
                         epoch += 1
                         if reason is not None:
                             history.stop_reason = reason
-                    if diverged is not None:
-                        raise diverged
+                    if stopped is not None:
+                        raise stopped
                     if reason is not None:
                         break
         except KeyboardInterrupt:
@@ -388,14 +391,16 @@ class _Epochs(NamedTuple):
 
 
 class _Chunks:
-    """fit's epochs, one at a time, or several in one compiled call where nothing watches each.
+    """fit's epochs, one at a time, or several together where nothing watches each.
 
-    The engine runs many epochs in one call when no callback, validation, early stopping
-    or plateau schedule needs Python between them (the lecture's batch GD on a small
-    network: Python's per-epoch work would outweigh the step).  A chunk lasts about
-    ``SECONDS`` (timed, so that Ctrl-C and the progress bar answer promptly); the steps,
-    their order and the random draws are those of one epoch at a time, so the weights
-    are the same bits however the epochs are grouped.
+    When no callback, validation, early stopping or plateau schedule needs Python
+    between epochs, epochs run together and are recorded together: the engine runs
+    them in one compiled call, the reference one after the other without recording
+    each (the lecture's batch GD on a small network: the per-epoch bookkeeping would
+    cost a tenth of the step).  A chunk lasts about ``SECONDS`` (timed, so that Ctrl-C
+    and the progress bar answer promptly); the steps, their order and the random draws
+    are those of one epoch at a time, so the weights are the same bits however the
+    epochs are grouped.
     """
 
     SECONDS = 0.1
@@ -412,14 +417,16 @@ class _Chunks:
         )
         self.seconds_per_epoch = math.inf  # unknown until the first epoch ran
 
-    def run(self, left: int) -> tuple[list[_Epoch] | _Epochs, DivergenceError | None]:
+    def run(self, left: int) -> tuple[list[_Epoch] | _Epochs, BaseException | None]:
         """The next epochs (at most ``left``): one epoch, or epochs run together; and the error
-        to raise where the loss diverged."""
-        if not (self.together and self.trainer.path == "engine"):
+        to raise after recording them (the loss diverged, or Ctrl-C in the reference's run)."""
+        if not self.together:
             return [_run_epoch(self.trainer, self.batches, self.rng, self.callbacks)], None
         batches = self.batches
         steps = batches.steps_per_epoch
         count = max(1, min(left, int(self.SECONDS / self.seconds_per_epoch), self.MAX_STEPS // steps))
+        if self.trainer.path != "engine":
+            return self._python_epochs(count)
         order = None
         if batches.draws:  # the draws of one epoch at a time
             orders = [batches.draw(self.rng) for _ in range(count)]
@@ -430,6 +437,23 @@ class _Chunks:
         self.seconds_per_epoch = max(time.perf_counter() - start, 1e-9) / count
         ran = _engine_epochs(self.trainer, run, steps)
         return ran, None if run.updates == run.out.shape[0] else self.trainer.divergence(run)
+
+    def _python_epochs(self, count: int) -> tuple[_Epochs, BaseException | None]:
+        """``count`` epochs on the reference path; where one stops on a non-finite loss or
+        Ctrl-C, the epochs before it and the error."""
+        epochs = _Epochs([], [], [])
+        stopped: BaseException | None = None
+        start = time.perf_counter()
+        try:
+            for _ in range(count):
+                done = _python_epoch(self.trainer, self.batches.epoch(self.rng), ())
+                epochs.loss.append(done.loss)
+                epochs.grad_norms.append(done.grad_norms)
+                epochs.steps.append(done.steps)
+        except (DivergenceError, KeyboardInterrupt) as error:
+            stopped = error
+        self.seconds_per_epoch = max(time.perf_counter() - start, 1e-9) / count
+        return epochs, stopped
 
 
 def _engine_epochs(trainer: Trainer, run: Run, steps: int) -> _Epochs:
@@ -472,7 +496,7 @@ def _python_epoch(trainer: Trainer, batches: Iterable[Batch], callbacks: Sequenc
         total_loss += loss * weight
         seen += weight
         for h, g in enumerate(grads.W):
-            norms[h] += float(np.sqrt(np.vdot(g, g)))
+            norms[h] += math.sqrt(np.vdot(g, g))
         ran += 1
         if callbacks and any(cb.on_batch_end(trainer.steps, loss, net) for cb in callbacks):
             stopped = True

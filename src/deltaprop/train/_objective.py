@@ -5,10 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from deltaprop._types import Array, Grads
-from deltaprop.engine import Engine
-from deltaprop.engine import supports as engine_supports
 from deltaprop.network import Network
-from deltaprop.train._trainer import PATHS, engine_pays
+from deltaprop.train._trainer import PATHS, engine, engine_pays
 
 
 class FullBatchObjective:
@@ -60,7 +58,7 @@ class FullBatchObjective:
         self.net, self.X, self.Y, self.l2, self.sample_weight = net, X, Y, l2, sample_weight
         work = float(evaluations) * X.shape[0] * sum(w.size for w in net.W)
         wanted = path == "engine" or (path == "auto" and engine_pays(evaluations, work))
-        self._engine = Engine(None) if wanted and engine_supports(net) else None
+        self._engine = engine().Engine(None) if wanted and engine().supports(net) else None
         self._starts = np.array([0, X.shape[0]])
 
     @property

@@ -18,19 +18,20 @@ from __future__ import annotations
 import math
 import operator
 from collections.abc import Sequence
-from typing import Any
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 from deltaprop._checks import check_scalar
 from deltaprop._types import Array, Grads, State
-from deltaprop.engine import Engine, Run, threads_for
-from deltaprop.engine import fused as engine_fused
-from deltaprop.engine import supports as engine_supports
 from deltaprop.network import Network
 from deltaprop.optim import GradientTransformation, apply_updates, by_name
 from deltaprop.schedules import LearningRate, get_lr
+
+if TYPE_CHECKING:
+    from deltaprop.engine import Engine, Run
 
 PATHS = ("auto", "engine", "numpy")
 DEFAULT_LEARNING_RATE = 0.1
@@ -42,6 +43,14 @@ DEFAULT_LEARNING_RATE = 0.1
 ENGINE_START_UP = 1.0
 ENGINE_SAVES_PER_STEP = 30e-6
 ENGINE_SAVES_PER_MAC = 0.5e-9
+
+
+def engine() -> ModuleType:
+    """:mod:`deltaprop.engine`, imported on first use: training that stays on the reference
+    never loads the engine's modules (nor numba, which the engine loads when it first runs)."""
+    import deltaprop.engine
+
+    return deltaprop.engine
 
 
 def engine_pays(steps: int, multiply_adds: float) -> bool:
@@ -179,13 +188,13 @@ class Trainer:
     def describe_path(self) -> str:
         """One line on which code computes the steps, and why (``fit(..., verbose=True)`` shows it)."""
         if self.path == "engine":
-            if engine_fused(self.net):
-                threads = threads_for(self._rows, sum(w.size for w in self.net.W))
+            if engine().fused(self.net):
+                threads = engine().threads_for(self._rows, sum(w.size for w in self.net.W))
                 how = "whole epochs per compiled call" + (f", on {threads} threads" if threads > 1 else "")
             else:
                 how = "compiled loops between NumPy's ufuncs"
             return f"deltaprop: training in the compiled engine ({how})"
-        if not engine_supports(self.net, self.optimizer):
+        if not engine().supports(self.net, self.optimizer):
             why = (
                 "a user-defined activation, output unit or optimiser, or a dtype the engine does not compile"
             )
@@ -224,9 +233,10 @@ class Trainer:
             wanted = engine_pays(steps, work)
         else:
             wanted = self.path_setting == "engine"
-        use_engine = wanted and engine_supports(self.net, self.optimizer)
+        use_engine = wanted and engine().supports(self.net, self.optimizer)
         if use_engine and self._engine is None:
-            self._engine, self._state = Engine(self.state), None  # one copy of the state, the engine's
+            # one copy of the state, the engine's
+            self._engine, self._state = engine().Engine(self.state), None
         elif not use_engine and self._engine is not None:
             self._state = self._engine.state
             self._engine = None
@@ -273,8 +283,9 @@ class Trainer:
         if not math.isfinite(loss):
             raise DivergenceError(_divergence_message(self.steps, loss))
         grads = net._backward(cache, Y, self.l2, s)
-        updates, self._state = self.optimizer.update(grads, self.state, net.params)
-        net.params = apply_updates(net.params, updates)
+        params = net.params
+        updates, self._state = self.optimizer.update(grads, self._state, params)
+        net.params = apply_updates(params, updates)
         self.steps += 1
         return loss, grads
 
