@@ -70,11 +70,15 @@ class EmptyState(NamedTuple):
 
 
 def _map(fn: Callable[..., NDArray[Any]], *trees: Params) -> Params:
-    """Apply ``fn`` leaf by leaf to Params of one structure."""
-    return Params(
-        [fn(*leaves) for leaves in zip(*[tree.W for tree in trees], strict=True)],
-        [fn(*leaves) for leaves in zip(*[tree.b for tree in trees], strict=True)],
-    )
+    """Apply ``fn`` leaf by leaf to Params of one structure (a ValueError where they differ)."""
+    first, *others = trees
+    for tree in others:
+        if len(tree.W) != len(first.W) or len(tree.b) != len(first.b):
+            raise ValueError(
+                f"Parameter trees of different structures: {len(first.W)} and {len(tree.W)} weight "
+                f"matrices, {len(first.b)} and {len(tree.b)} bias vectors."
+            )
+    return Params(list(map(fn, *[tree.W for tree in trees])), list(map(fn, *[tree.b for tree in trees])))
 
 
 def _zeros_like(params: Params) -> Params:
