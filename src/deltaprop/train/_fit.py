@@ -395,9 +395,9 @@ class _Chunks:
 
     When no callback, validation, early stopping or plateau schedule needs Python
     between epochs, epochs run together and are recorded together: the engine runs
-    them in one compiled call, the reference one after the other without recording
-    each (the lecture's batch GD on a small network: the per-epoch bookkeeping would
-    cost a tenth of the step).  A chunk lasts about ``SECONDS`` (timed, so that Ctrl-C
+    them in one compiled call (on the lecture's batch GD on a small network, Python's
+    work per epoch would outweigh the compiled step), the reference one after the
+    other, recorded at the chunk's end.  A chunk lasts about ``SECONDS`` (timed, so that Ctrl-C
     and the progress bar answer promptly); the steps, their order and the random draws
     are those of one epoch at a time, so the weights are the same bits however the
     epochs are grouped.
