@@ -8,12 +8,13 @@ reads as: check the arguments, build the stopping rule, then for every epoch
 
     run the epoch       (_run_epoch: its batches, steps, loss and gradient norms)
     record it           (_record_epoch: the History's entries, validation included)
-    the callbacks       (any of them may stop training)
+    the callbacks       (_end_of_epoch: any of them may stop training)
     stop?               (StoppingRule: improvement, patience, the best weights)
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 from collections.abc import Iterable, Sequence
@@ -30,6 +31,7 @@ from deltaprop.schedules import LearningRate, ReduceOnPlateau
 from deltaprop.train._batches import Batch, Batches
 from deltaprop.train._callbacks import Callback, EpochFunction, as_callback
 from deltaprop.train._history import History
+from deltaprop.train._interrupts import HeldInterrupt
 from deltaprop.train._progress import ProgressBar
 from deltaprop.train._split import Indices, split_validation
 from deltaprop.train._stopping import StoppingRule
@@ -123,7 +125,8 @@ def fit(
     verbose : bool, default False
         Show a progress bar (epoch, loss, validation loss, ETA); nothing is printed otherwise.
     history : History, optional
-        Continue appending to this History (e.g. after resuming).
+        Continue appending to this History (e.g. after resuming); its ``stop_reason``
+        becomes this run's.
     **options
         Hyper-parameters of the named optimiser; not with a Trainer as ``optimizer``.
 
@@ -184,6 +187,7 @@ def fit(
     )
     trainer = run.trainer
     history = History() if history is None else history
+    history.stop_reason = "max_epochs"  # until this run stops otherwise (a History resumed held the last's)
     rule = StoppingRule(
         maximize=run.monitor == "val_score",
         tol=tol,
@@ -204,12 +208,17 @@ def fit(
                 chunks = _Chunks(trainer, run, rule)
                 epoch, end = history.epochs, history.epochs + epochs
                 while epoch < end:
-                    ran, stopped = chunks.run(end - epoch)
+                    # A Ctrl-C during a compiled run waits until its epochs are in the History.
+                    with HeldInterrupt() if chunks.compiled else contextlib.nullcontext():
+                        ran, stopped = chunks.run(end - epoch)
+                        if isinstance(ran, _Epochs):  # run together: nothing watches each epoch
+                            if ran.loss:
+                                _record_together(history, ran, epoch, run, rule, progress)
+                        elif ran:
+                            _record_epoch(history, ran[0], trainer, run.validation)
                     reason = None
-                    if isinstance(ran, _Epochs):  # run together: nothing watches each epoch
-                        if ran.loss:
-                            _record_together(history, ran, epoch, run, rule, progress)
-                            epoch += len(ran.loss)
+                    if isinstance(ran, _Epochs):
+                        epoch += len(ran.loss)
                     elif ran:
                         reason = _end_of_epoch(history, ran[0], epoch, run, rule, progress)
                         epoch += 1
@@ -228,12 +237,11 @@ def fit(
 def _end_of_epoch(
     history: History, done: _Epoch, epoch: int, run: _Run, rule: StoppingRule, progress: ProgressBar
 ) -> str | None:
-    """Record the epoch, let the schedule, stopping rule, progress bar and callbacks see it.
+    """Let the schedule, stopping rule, progress bar and callbacks see the epoch (recorded).
 
     Returns why training stops here ("callback", "no_improvement"), or None to go on.
     """
     trainer, net = run.trainer, run.trainer.net
-    _record_epoch(history, done, trainer, run.validation)
     if isinstance(trainer.learning_rate, ReduceOnPlateau):  # a schedule that watches the loss
         trainer.learning_rate.observe(history.loss[-1])
     if rule.update(getattr(history, run.monitor)[-1], net, epoch):
@@ -252,7 +260,7 @@ def _record_together(
     history: History, ran: _Epochs, epoch: int, run: _Run, rule: StoppingRule, progress: ProgressBar
 ) -> None:
     """Epochs that ran in one call (no callback, validation, patience or plateau schedule
-    watches them, see :class:`_Chunks`), recorded as :func:`_end_of_epoch` records each,
+    watches them, see :class:`_Chunks`), recorded as :func:`_record_epoch` records each,
     column by column (hundreds of the lecture's toy epochs run in a few milliseconds)."""
     _record_training(history, ran, run.trainer)
     if rule.update_many(ran.loss, epoch):  # the monitor is the loss here
@@ -416,6 +424,8 @@ class _Chunks:
             and not isinstance(trainer.learning_rate, ReduceOnPlateau)
         )
         self.seconds_per_epoch = math.inf  # unknown until the first epoch ran
+        # each epoch is one compiled call (or several together): no Python runs inside
+        self.compiled = trainer.path == "engine" and not any(map(_watches_batches, run.callbacks))
 
     def run(self, left: int) -> tuple[list[_Epoch] | _Epochs, BaseException | None]:
         """The next epochs (at most ``left``): one epoch, or epochs run together; and the error

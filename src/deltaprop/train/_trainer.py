@@ -29,6 +29,7 @@ from deltaprop._types import Array, Grads, State
 from deltaprop.network import Network
 from deltaprop.optim import GradientTransformation, apply_updates, by_name
 from deltaprop.schedules import LearningRate, get_lr
+from deltaprop.train._interrupts import HeldInterrupt
 
 if TYPE_CHECKING:
     from deltaprop.engine import Engine, Run
@@ -306,8 +307,9 @@ class Trainer:
         than rows of ``run.out`` say so (:meth:`divergence` gives the error to raise).
         """
         assert self._engine is not None
-        run = self._engine.run(self.net, self.optimizer, X, Y, s, order, starts, self.l2, epochs)
-        self.steps += run.updates
+        with HeldInterrupt():  # a Ctrl-C during the call is raised once the network has its weights
+            run = self._engine.run(self.net, self.optimizer, X, Y, s, order, starts, self.l2, epochs)
+            self.steps += run.updates
         if check and run.updates < run.out.shape[0]:
             raise self.divergence(run)
         return run
